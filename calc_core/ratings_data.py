@@ -1,0 +1,200 @@
+"""Ratings data for the recommender: a synthetic generator with planted structure, a seeded
+train/test split, and a parser for user-supplied rating files.
+
+The planted model is the one the recommender fits,
+
+    r_ui = μ* + b*_u + b*_i + p*_uᵀ q*_i + ε_ui,   ε_ui ~ N(0, noise²),
+
+clipped to the 1–5 scale, so a trained model can beat the global-mean predictor by a wide margin
+and approach the noise floor — the RMSE of the clean signal itself.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+
+import numpy as np
+
+RATING_MIN, RATING_MAX = 1.0, 5.0
+PLANTED_MEAN = 3.5
+USER_BIAS_STD = 0.35
+ITEM_BIAS_STD = 0.45
+INTERACTION_STD = 0.6  # standard deviation of p*_uᵀ q*_i
+
+MAX_UPLOAD_ROWS = 1_000_000
+
+
+@dataclass(frozen=True)
+class PlantedRatings:
+    """Synthetic ratings together with the clean signal they were drawn around."""
+
+    users: np.ndarray  # int64, 0 … n_users−1
+    items: np.ndarray  # int64, 0 … n_items−1
+    ratings: np.ndarray  # float64 on the 1–5 scale
+    clean: np.ndarray  # the noiseless rating of each pair, clipped to 1–5
+    n_users: int
+    n_items: int
+
+
+def _check_count(name: str, value, minimum: int = 1) -> int:
+    if isinstance(value, bool) or int(value) != value or value < minimum:
+        raise ValueError(f"{name} must be a whole number ≥ {minimum}, got {value!r}")
+    return int(value)
+
+
+def planted_ratings(
+    n_users: int, n_items: int, density: float, rank: int, noise: float, seed: int = 0
+) -> PlantedRatings:
+    """Draw ratings from the planted model on a random ``density`` fraction of user–item pairs."""
+    n_users = _check_count("n_users", n_users)
+    n_items = _check_count("n_items", n_items)
+    rank = _check_count("rank", rank)
+    if not 0.0 < density <= 1.0:
+        raise ValueError(f"density must be in (0, 1], got {density}")
+    if not (np.isfinite(noise) and noise >= 0.0):
+        raise ValueError(f"noise must be a finite number ≥ 0, got {noise}")
+    rng = np.random.default_rng(seed)
+    user_bias = rng.normal(0.0, USER_BIAS_STD, n_users)
+    item_bias = rng.normal(0.0, ITEM_BIAS_STD, n_items)
+    # p·q of two rank-k vectors with N(0, σ²) entries has variance k σ⁴ = INTERACTION_STD²
+    factor_std = (INTERACTION_STD**2 / rank) ** 0.25
+    user_factors = rng.normal(0.0, factor_std, (n_users, rank))
+    item_factors = rng.normal(0.0, factor_std, (n_items, rank))
+
+    n_pairs = n_users * n_items
+    n_ratings = max(1, int(round(density * n_pairs)))
+    pair = np.sort(rng.choice(n_pairs, size=n_ratings, replace=False))
+    users, items = np.divmod(pair, n_items)
+    signal = (
+        PLANTED_MEAN
+        + user_bias[users]
+        + item_bias[items]
+        + np.einsum("nk,nk->n", user_factors[users], item_factors[items])
+    )
+    ratings = np.clip(signal + rng.normal(0.0, noise, n_ratings), RATING_MIN, RATING_MAX)
+    clean = np.clip(signal, RATING_MIN, RATING_MAX)
+    return PlantedRatings(
+        users.astype(np.int64), items.astype(np.int64), ratings, clean, n_users, n_items
+    )
+
+
+def make_ratings(n_users, n_items, density, rank, noise, seed=0):
+    """Synthetic (users, items, ratings) with planted biases and rank-``rank`` structure, 1–5 scale."""
+    data = planted_ratings(n_users, n_items, density, rank, noise, seed)
+    return data.users, data.items, data.ratings
+
+
+def train_test_split(n_ratings: int, test_fraction: float = 0.2, seed: int = 0):
+    """Deterministic split of rating indices 0 … n_ratings−1: (train_idx, test_idx), both sorted.
+
+    The same seed always gives the same split. At least one rating stays in training.
+    """
+    n_ratings = _check_count("the number of ratings", n_ratings)
+    if not 0.0 <= test_fraction < 1.0:
+        raise ValueError(f"test_fraction must be in [0, 1), got {test_fraction}")
+    order = np.random.default_rng([seed, 7]).permutation(n_ratings)
+    n_test = min(int(round(test_fraction * n_ratings)), n_ratings - 1)
+    return np.sort(order[n_test:]), np.sort(order[:n_test])
+
+
+@dataclass(frozen=True)
+class RatingsTable:
+    """Ratings read from a file: raw ids mapped to dense indices 0 … n−1."""
+
+    users: np.ndarray
+    items: np.ndarray
+    ratings: np.ndarray
+    user_ids: np.ndarray  # raw id (as text) of each dense user index
+    item_ids: np.ndarray
+    delimiter: str
+    skipped_header: bool
+
+    @property
+    def n_users(self) -> int:
+        return int(self.user_ids.size)
+
+    @property
+    def n_items(self) -> int:
+        return int(self.item_ids.size)
+
+
+def _guess_delimiter(line: str) -> str:
+    for candidate in ("::", "\t", ",", ";", "|"):
+        if candidate in line:
+            return candidate
+    return " "
+
+
+def _split(line: str, delimiter: str) -> list[str]:
+    if delimiter == " ":
+        return line.split()
+    if delimiter == "::":
+        return [field.strip() for field in line.split("::")]
+    return [field.strip() for field in next(csv.reader([line], delimiter=delimiter))]
+
+
+def parse_ratings_text(data: bytes | str, max_rows: int = MAX_UPLOAD_ROWS) -> RatingsTable:
+    """Read ``user, item, rating`` rows (CSV, TSV such as MovieLens ``u.data``, or ``::``-separated).
+
+    Extra columns (a timestamp) are ignored, a header row is skipped, user and item ids may be any
+    text. Raises ValueError with a message a user can act on when the file cannot be used.
+    """
+    if isinstance(data, bytes):
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ValueError(
+                "The file is not UTF-8 text. Upload a CSV or tab-separated text file with the "
+                "columns user, item, rating."
+            ) from None
+    else:
+        text = data
+    if "\x00" in text:
+        raise ValueError("The file looks binary, not text. Upload a CSV of user, item, rating.")
+    lines = [line for line in io.StringIO(text).read().splitlines() if line.strip()]
+    if not lines:
+        raise ValueError("The file is empty. It needs rows of user, item, rating.")
+    delimiter = _guess_delimiter(lines[0])
+    skipped_header = False
+    users, items, values = [], [], []
+    for number, line in enumerate(lines, start=1):
+        fields = _split(line, delimiter)
+        if len(fields) < 3:
+            shown = {"\t": "tab", " ": "space"}.get(delimiter, repr(delimiter))
+            raise ValueError(
+                f"Line {number} has {len(fields)} column(s) when split on {shown}; each row needs "
+                f"at least three: user, item, rating. (Line {number} reads: {line[:60]!r})"
+            )
+        try:
+            value = float(fields[2])
+        except ValueError:
+            if number == 1:
+                skipped_header = True
+                continue
+            raise ValueError(
+                f"Line {number}: the rating {fields[2][:30]!r} is not a number."
+            ) from None
+        if not np.isfinite(value):
+            raise ValueError(f"Line {number}: the rating {fields[2]!r} is not a finite number.")
+        if not fields[0] or not fields[1]:
+            raise ValueError(f"Line {number}: the user or item id is empty.")
+        users.append(fields[0])
+        items.append(fields[1])
+        values.append(value)
+        if len(values) > max_rows:
+            raise ValueError(
+                f"The file has more than {max_rows:,} ratings; this lab trains live and takes at "
+                f"most {max_rows:,}. Upload a sample of it."
+            )
+    if not values:
+        raise ValueError("The file has a header but no ratings under it.")
+    if len(values) < 10:
+        raise ValueError(f"The file has only {len(values)} rating(s); at least 10 are needed.")
+    user_ids, user_index = np.unique(np.array(users), return_inverse=True)
+    item_ids, item_index = np.unique(np.array(items), return_inverse=True)
+    return RatingsTable(
+        user_index.astype(np.int64), item_index.astype(np.int64), np.array(values, dtype=float),
+        user_ids, item_ids, delimiter, skipped_header,
+    )
