@@ -1,0 +1,97 @@
+"""calc_core.ratings_data: the planted generator, the split and the upload parser."""
+
+import numpy as np
+import pytest
+
+from calc_core.ratings_data import (
+    make_ratings,
+    parse_ratings_text,
+    planted_ratings,
+    train_test_split,
+)
+
+
+def test_planted_ratings_have_the_requested_size_scale_and_unique_pairs():
+    data = planted_ratings(50, 40, 0.25, 3, 0.5, seed=0)
+    assert data.ratings.size == 500
+    assert data.ratings.min() >= 1 and data.ratings.max() <= 5
+    assert np.unique(data.users * 40 + data.items).size == 500
+    assert data.users.max() < 50 and data.items.max() < 40
+
+
+def test_noise_is_the_gap_between_observed_and_clean_ratings():
+    data = planted_ratings(200, 200, 0.2, 3, 0.3, seed=1)
+    residual = data.ratings - data.clean
+    inside = (data.clean > 2) & (data.clean < 4)  # away from the clipping edges
+    assert residual[inside].std() == pytest.approx(0.3, rel=0.05)
+    assert planted_ratings(20, 20, 0.5, 2, 0.0, seed=1).ratings.tolist() == \
+        planted_ratings(20, 20, 0.5, 2, 0.0, seed=1).clean.tolist()
+
+
+def test_planted_structure_explains_most_of_the_variance():
+    # the global-mean predictor must leave much more error than the noise: there is something to learn
+    data = planted_ratings(300, 300, 0.1, 3, 0.4, seed=2)
+    assert data.ratings.std() > 2 * np.sqrt(np.mean((data.ratings - data.clean) ** 2))
+
+
+def test_make_ratings_is_reproducible_by_seed():
+    a, b = make_ratings(30, 30, 0.2, 2, 0.5, seed=9), make_ratings(30, 30, 0.2, 2, 0.5, seed=9)
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
+    assert not np.array_equal(a[2], make_ratings(30, 30, 0.2, 2, 0.5, seed=10)[2])
+
+
+@pytest.mark.parametrize("kwargs", [{"density": 0}, {"density": 1.5}, {"rank": 0}, {"noise": -1},
+                                    {"n_users": 0}, {"noise": float("nan")}])
+def test_bad_generator_settings_raise(kwargs):
+    settings = {**dict(n_users=10, n_items=10, density=0.2, rank=2, noise=0.5), **kwargs}
+    with pytest.raises(ValueError):
+        planted_ratings(**settings)
+
+
+def test_split_is_a_deterministic_partition():
+    train, test = train_test_split(100, 0.2, seed=3)
+    assert test.size == 20 and train.size == 80
+    assert np.array_equal(np.sort(np.concatenate([train, test])), np.arange(100))
+    again = train_test_split(100, 0.2, seed=3)
+    assert np.array_equal(train, again[0]) and np.array_equal(test, again[1])
+    assert not np.array_equal(test, train_test_split(100, 0.2, seed=4)[1])
+    assert train_test_split(1, 0.5)[0].size == 1
+
+
+def test_parses_movielens_u_data_tab_separated_with_timestamps():
+    text = "196\t242\t3\t881250949\n186\t302\t3\t891717742\n22\t377\t1\t878887116\n" * 4
+    table = parse_ratings_text(text.encode())
+    assert table.delimiter == "\t" and table.ratings.size == 12
+    assert list(table.user_ids) == ["186", "196", "22"]
+    assert table.user_ids[table.users[0]] == "196" and table.item_ids[table.items[2]] == "377"
+
+
+def test_parses_csv_with_header_and_movielens_1m_double_colon_format():
+    csv_text = "userId,movieId,rating,timestamp\n" + "".join(f"u{k % 4},m{k % 5},{k % 5 + 0.5}\n" for k in range(12))
+    table = parse_ratings_text(csv_text)
+    assert table.skipped_header and table.ratings.size == 12 and table.n_users == 4 and table.n_items == 5
+    ml1m = "".join(f"{k % 3 + 1}::{k}::4::978300760\n" for k in range(10))
+    assert parse_ratings_text(ml1m).delimiter == "::"
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "empty"),
+        (b"user,item,rating\n", "no ratings"),
+        (b"1,2\n3,4\n", "at least three"),
+        (b"1,2,3\n" * 10 + b"1,2,five\n", "not a number"),
+        (b"1,2,3\n" * 10 + b"1,2,nan\n", "finite"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", "not UTF-8|binary"),
+        (b"1,2,3\n1,3,4\n", "at least 10"),
+    ],
+)
+def test_unusable_files_raise_a_message_that_says_what_is_wrong(content, message):
+    with pytest.raises(ValueError, match=message):
+        parse_ratings_text(content)
+
+
+def test_too_many_rows_are_refused():
+    with pytest.raises(ValueError, match="at most 20"):
+        parse_ratings_text("1,2,3\n" * 30, max_rows=20)
