@@ -119,7 +119,7 @@ def softmax_jacobian(s) -> np.ndarray:
 
 
 def causal_mask(n: int) -> np.ndarray:
-    """Boolean (n, n) mask where query i may attend to keys j ≤ i (lower triangle, True = attend)."""
+    """Boolean (n, n) mask, lower triangle: query i may attend to keys j ≤ i (True = attend)."""
     if isinstance(n, bool) or not float(n).is_integer() or n < 1:
         raise ValueError(f"causal_mask needs a sequence length n ≥ 1, got {n!r}")
     return np.tri(int(n), dtype=bool)
@@ -202,7 +202,8 @@ def _as_bool(name: str, mask) -> np.ndarray:
 def _as_matrix(name: str, x, width: str) -> np.ndarray:
     x = np.asarray(x, dtype=float)
     if x.ndim != 2 or 0 in x.shape:
-        raise ValueError(f"{name} must be a non-empty 2-D array of shape {width}, got shape {x.shape}")
+        raise ValueError(f"{name} must be a non-empty 2-D array of shape {width}, "
+                         f"got shape {x.shape}")
     if not np.all(np.isfinite(x)):
         raise ValueError(f"{name} contains NaN or infinite entries")
     return x
