@@ -1,0 +1,41 @@
+"""What every browser test does: open a page, wait for its script to finish, move a slider."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+
+
+def wait_idle(page: Page, timeout: float = 60_000) -> None:
+    """Wait until the script run is over (widgets debounce ~200 ms before a rerun starts)."""
+    page.wait_for_timeout(300)
+    page.wait_for_selector(IDLE, timeout=timeout)
+    expect(page.get_by_test_id("stSkeleton")).to_have_count(0, timeout=timeout)
+
+
+def open_page(page: Page, url: str) -> None:
+    page.goto(url)
+    page.wait_for_selector("[data-testid='stApp']")
+    wait_idle(page)
+    assert_no_exception(page)
+
+
+def assert_no_exception(page: Page) -> None:
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+
+
+def slider_input(page: Page, label: str):
+    """The hidden range input of the sidebar slider whose label contains ``label``."""
+    return page.get_by_test_id("stSlider").filter(has_text=label).locator('input[type="range"]')
+
+
+def press_on_slider(page: Page, label: str, key: str, times: int = 1) -> None:
+    handle = slider_input(page, label)
+    handle.focus()
+    for _ in range(times):
+        handle.press(key)
+
+
+def metric_value(page: Page, label: str) -> str:
+    return page.get_by_test_id("stMetric").filter(has_text=label).get_by_test_id("stMetricValue").inner_text()
