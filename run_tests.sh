@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Run the whole test suite on this machine: makes .venv on first use, installs the pinned dev
+# requirements and Debian's Chromium for the browser tests (when it can: as root or with sudo),
+# then runs pytest. Extra arguments go to pytest, e.g. ./run_tests.sh tests/test_recommender.py
+# Without Chromium the browser tests are skipped, except when CI is set: then they fail.
+set -euo pipefail
+cd "$(dirname "$0")"
+PYTHON="${PYTHON:-python3}"
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+
+have_chromium() { [ -x /usr/bin/chromium ] || [ -n "${CHROMIUM_PATH:-}" ]; }
+if ! have_chromium && command -v apt-get >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then SUDO="sudo"; else SUDO="no"; fi
+  if [ "$SUDO" != "no" ]; then
+    echo "Installing Debian's chromium for the browser tests…"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+  fi
+fi
+have_chromium || echo "note: Chromium is not installed, so the browser tests will be skipped (on CI they fail)."
+
+exec .venv/bin/python -m pytest "$@"

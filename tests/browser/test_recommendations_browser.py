@@ -1,0 +1,74 @@
+"""The home page and the Recommendations page in a real Chromium."""
+
+import re
+
+from playwright.sync_api import expect
+
+from tests.browser.helpers import (
+    assert_no_exception,
+    metric_value,
+    open_page,
+    press_on_slider,
+    wait_idle,
+)
+
+
+def test_home_page_links_to_the_recommendations_page(page, server_url):
+    open_page(page, server_url)
+    expect(page.get_by_role("heading", name="Calculus in ML Lab")).to_be_visible()
+    page.get_by_test_id("stMain").get_by_role("link", name="Recommendations").click()
+    page.wait_for_url(re.compile(r"/Recommendations"))
+    wait_idle(page)
+    expect(page.get_by_test_id("stMetric").first).to_be_visible()
+    assert_no_exception(page)
+
+
+def test_moving_a_slider_with_the_keyboard_retrains_redraws_and_updates_the_url(page, server_url):
+    open_page(page, f"{server_url}/Recommendations")
+    charts = page.get_by_test_id("stVegaLiteChart")
+    expect(charts.first).to_be_visible()
+    assert charts.count() >= 4
+    before = metric_value(page, "Test RMSE")
+    curve_before = charts.first.locator("canvas, svg").first.screenshot()
+
+    press_on_slider(page, "Latent factors", "End")  # 10 → 50 factors
+    expect(page).to_have_url(re.compile(r"[?&]factors=50"))
+    wait_idle(page)
+    expect(page.get_by_test_id("stMetric").filter(has_text="Test RMSE").get_by_test_id("stMetricValue")) \
+        .not_to_have_text(before, timeout=30_000)
+    assert charts.first.locator("canvas, svg").first.screenshot() != curve_before
+    assert_no_exception(page)
+
+
+def test_a_shared_link_reproduces_the_run(page, server_url):
+    open_page(page, f"{server_url}/Recommendations?lr=0.02&factors=7&seed=42")
+    first = metric_value(page, "Test RMSE")
+    context = page.context.browser.new_context()
+    other = context.new_page()
+    try:
+        open_page(other, f"{server_url}/Recommendations?lr=0.02&factors=7&seed=42")
+        assert metric_value(other, "Test RMSE") == first
+    finally:
+        context.close()
+
+
+def test_divergence_shows_an_explanation_not_a_traceback(page, server_url):
+    open_page(page, f"{server_url}/Recommendations?lr=0.5")
+    expect(page.get_by_test_id("stAlert").filter(has_text="diverged")).to_be_visible()
+    assert_no_exception(page)
+
+
+def test_a_bad_upload_shows_a_message_and_the_page_keeps_working(page, server_url, tmp_path):
+    open_page(page, f"{server_url}/Recommendations?data=Upload+a+file")
+    bad = tmp_path / "ratings.csv"
+    bad.write_text("user,item,rating\n" + "1,2,excellent\n" * 20)
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(bad))
+    expect(page.get_by_test_id("stAlert").filter(has_text="not a number")).to_be_visible(timeout=30_000)
+    assert_no_exception(page)
+    good = tmp_path / "u.data"
+    good.write_text("".join(f"{u}\t{(u * 7 + k) % 40}\t{1 + (u + k) % 5}\t0\n" for u in range(40) for k in range(10)))
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(good))
+    wait_idle(page)
+    expect(page.get_by_test_id("stMetric").filter(has_text="Test RMSE")).to_be_visible(timeout=30_000)
+    expect(page.get_by_test_id("stAlert").filter(has_text="not a number")).to_have_count(0)
+    assert_no_exception(page)
