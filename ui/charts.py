@@ -2,6 +2,11 @@
 
 Each builder takes numpy arrays and returns an ``alt.Chart``; :func:`show` draws it, or a short
 message instead of an empty or broken chart when there is nothing finite to draw.
+
+Speed: Altair validates every object against the Vega-Lite JSON schema as it is built and again
+when it is serialized, which costs tens of milliseconds per chart on a 2-core machine — a large part
+of a page's rerun. The lab switches both validations off at run time and validates every builder's
+output against the schema in tests/test_ui_charts.py instead.
 """
 
 from __future__ import annotations
@@ -13,6 +18,10 @@ import altair as alt
 import numpy as np
 import pandas as pd
 import streamlit as st
+
+# Validation happens in the tests, not on every rerun (see the module docstring).
+alt.utils.schemapi.disable_debug_mode()
+alt.data_transformers.disable_max_rows()
 
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#7f7f7f"]
 
@@ -26,12 +35,22 @@ class Rule:
     color: str = "#7f7f7f"
 
 
+def to_spec(chart: alt.TopLevelMixin) -> dict:
+    """The chart's Vega-Lite spec, data inline, without schema validation and without Altair's
+    default 300×300 view size (Streamlit sizes the chart to its container)."""
+    spec = chart.to_dict(validate=False)
+    spec.get("config", {}).pop("view", None)
+    if not spec.get("config"):
+        spec.pop("config", None)
+    return spec
+
+
 def show(chart: alt.TopLevelMixin | None, empty_message: str = "Nothing to draw for these settings.") -> None:
     """Draw a chart across the container's width, or say why there is none."""
     if chart is None:
         st.info(empty_message, icon=":material/info:")
     else:
-        st.altair_chart(chart, width="stretch")
+        st.vega_lite_chart(to_spec(chart), width="stretch")
 
 
 def _finite(values) -> np.ndarray:

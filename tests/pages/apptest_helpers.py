@@ -37,10 +37,10 @@ def chart_specs(at: AppTest) -> list[dict]:
     specs = []
     for chart in at.get("vega_lite_chart"):
         spec = json.loads(chart.proto.spec)
-        spec["datasets"] = {
+        spec.setdefault("datasets", {}).update({
             dataset.name: convert_arrow_bytes_to_pandas_df(dataset.data.data).to_dict("records")
             for dataset in chart.proto.datasets
-        }
+        })
         specs.append(spec)
     return specs
 
