@@ -1,0 +1,139 @@
+"""Kernels and images for the convolution page: a small kernel library, synthetic test images,
+seeded noise, and the steps that turn a photograph (decoded by the page) into a small grayscale
+array in [0, 1].
+
+Every image this module returns is a float64 2-D array scaled to [0, 1] (before noise), so that
+learning rates mean the same thing on every image (see ``calc_core.kernel_learning``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+_SOBEL_X = np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
+
+#: name → 3×3 kernel (read-only; ``make_kernel`` returns a copy).
+KERNELS = {
+    "sobel_x": _SOBEL_X,  # ∂/∂column, smoothed along rows
+    "sobel_y": _SOBEL_X.T.copy(),  # ∂/∂row, smoothed along columns
+    "box_blur": np.full((3, 3), 1.0 / 9.0),
+    "gaussian": np.outer([1.0, 2.0, 1.0], [1.0, 2.0, 1.0]) / 16.0,  # binomial ≈ Gaussian, σ ≈ 0.85
+    "sharpen": np.array([[0.0, -1.0, 0.0], [-1.0, 5.0, -1.0], [0.0, -1.0, 0.0]]),
+    "laplacian": np.array([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]]),
+    "identity": np.array([[0.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 0.0]]),
+}
+for _kernel in KERNELS.values():
+    _kernel.flags.writeable = False
+
+KERNEL_LABELS = {
+    "sobel_x": "Sobel x (vertical edges)",
+    "sobel_y": "Sobel y (horizontal edges)",
+    "box_blur": "Box blur",
+    "gaussian": "Gaussian blur",
+    "sharpen": "Sharpen",
+    "laplacian": "Laplacian",
+    "identity": "Identity",
+    "random": "Random (seeded)",
+}
+KERNEL_NAMES = tuple(KERNEL_LABELS)
+SYNTHETIC_IMAGES = ("checkerboard", "circle", "bars")
+
+
+def make_kernel(name: str, seed: int = 0) -> np.ndarray:
+    """A fresh float64 copy of a library kernel; "random" is a seeded 3×3 draw from N(0, 1)."""
+    if name == "random":
+        return np.random.default_rng(seed).standard_normal((3, 3))
+    if name not in KERNELS:
+        raise ValueError(f"unknown kernel {name!r}; choose one of {list(KERNEL_NAMES)}")
+    return KERNELS[name].copy()
+
+
+def _image_shape(size) -> tuple[int, int]:
+    shape = (size, size) if np.ndim(size) == 0 else tuple(size)
+    if len(shape) != 2 or any(
+        isinstance(n, bool) or not float(n).is_integer() or n < 4 or n > 4096 for n in shape
+    ):
+        raise ValueError(f"image size must be a whole number (or a pair) from 4 to 4096, got {size!r}")
+    return int(shape[0]), int(shape[1])
+
+
+def synthetic_image(name: str, size=64) -> np.ndarray:
+    """A synthetic test image in [0, 1]; ``size`` is n (square) or (rows, columns).
+
+    checkerboard: squares of side ≈ min(size)/8. circle: a bright disk of radius 0.3·min(size),
+    its rim anti-aliased over one pixel. bars: vertical bars in the top half, horizontal bars in
+    the bottom half, so Sobel x and Sobel y each light up one half.
+    """
+    rows, cols = _image_shape(size)
+    r, c = np.mgrid[0:rows, 0:cols]
+    if name == "checkerboard":
+        side = max(1, round(min(rows, cols) / 8))
+        return (((r // side) + (c // side)) % 2).astype(float)
+    if name == "circle":
+        distance = np.hypot(r - (rows - 1) / 2, c - (cols - 1) / 2)
+        return np.clip(0.3 * min(rows, cols) - distance + 0.5, 0.0, 1.0)
+    if name == "bars":
+        period = max(2, round(min(rows, cols) / 6))
+        vertical = (c % period) < period // 2
+        horizontal = (r % period) < period // 2
+        return np.where(r < rows // 2, vertical, horizontal).astype(float)
+    raise ValueError(f"unknown synthetic image {name!r}; choose one of {list(SYNTHETIC_IMAGES)}")
+
+
+def add_noise(x, noise_std: float, seed: int = 0) -> np.ndarray:
+    """x + σ·ε with ε ~ N(0, 1) per pixel, seeded; not clipped, so the noise stays Gaussian."""
+    if not (np.isfinite(noise_std) and noise_std >= 0):
+        raise ValueError(f"noise level must be a finite number ≥ 0, got {noise_std}")
+    x = np.asarray(x, dtype=float)
+    return x + noise_std * np.random.default_rng(seed).standard_normal(x.shape)
+
+
+def to_grayscale(image) -> np.ndarray:
+    """Luma 0.299 R + 0.587 G + 0.114 B (ITU-R BT.601, as PIL's "L" mode) of an RGB(A) or gray array.
+
+    Integer arrays are read on their dtype's full scale (uint8: 0 … 255), floats as they are; an
+    alpha channel is dropped.
+    """
+    array = np.asarray(image)
+    if not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (1, 3, 4))):
+        raise ValueError(
+            f"an image must be rows × columns (gray) or rows × columns × 3/4 (RGB/RGBA), "
+            f"got shape {array.shape}"
+        )
+    scale = float(np.iinfo(array.dtype).max) if np.issubdtype(array.dtype, np.integer) else 1.0
+    array = array.astype(float) / scale
+    if array.ndim == 3:
+        array = array[..., 0] if array.shape[2] == 1 else array[..., :3] @ [0.299, 0.587, 0.114]
+    return array
+
+
+def resize_image(x, shape) -> np.ndarray:
+    """Resample a 2-D array to ``shape`` (rows, columns); a Gaussian blur first, when shrinking,
+    keeps fine detail from aliasing into stripes."""
+    x = np.asarray(x, dtype=float)
+    rows, cols = _image_shape(shape)
+    factors = np.array(x.shape, float) / (rows, cols)
+    sigma = np.maximum(0.0, (factors - 1.0) / 2.0)
+    smooth = ndimage.gaussian_filter(x, sigma, mode="nearest") if np.any(sigma > 0) else x
+    return ndimage.zoom(smooth, (rows / x.shape[0], cols / x.shape[1]), order=1,
+                        mode="nearest", grid_mode=True)
+
+
+def normalize_image(x) -> np.ndarray:
+    """(x − min) / (max − min), into [0, 1]; a constant image becomes all zeros."""
+    x = np.asarray(x, dtype=float)
+    low, high = float(x.min()), float(x.max())
+    return (x - low) / (high - low) if high > low else np.zeros_like(x)
+
+
+def prepare_image(image, max_side: int = 64) -> np.ndarray:
+    """Grayscale, shrunk (never enlarged) so that its longer side is ``max_side``, scaled to [0, 1]."""
+    gray = to_grayscale(image)
+    if gray.size == 0 or not np.all(np.isfinite(gray)):
+        raise ValueError("the image is empty or contains values that are not finite numbers")
+    longest = max(gray.shape)
+    if longest > max_side:
+        shape = tuple(max(4, round(n * max_side / longest)) for n in gray.shape)
+        gray = resize_image(gray, shape)
+    return normalize_image(gray)
