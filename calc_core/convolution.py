@@ -15,14 +15,15 @@ Backward, given the upstream gradient G = ∂L/∂y (H_out × W_out). Each y[i, 
 window it reads, so the chain rule sends G[i, j] · w[m, n] back to x̃[i·s + m, j·s + n] and
 G[i, j] · x̃[i·s + m, j·s + n] to w[m, n]:
 
-    ∂L/∂w[m, n] = Σ_{i,j} G[i, j] · x̃[i·s + m, j·s + n]      cross-correlation of x̃ with G
-    ∂L/∂x̃      = (G ↑ s) ∗ w   (full convolution)            ∂L/∂x̃[a, b] = Σ_{i,j} G[i, j] · w[a − i·s, b − j·s]
-    ∂L/∂x       = ∂L/∂x̃[p : p + H, p : p + W]                 crop the padding away
+    ∂L/∂w[m, n] = Σ_{i,j} G[i, j] · x̃[i·s + m, j·s + n]   cross-correlation of x̃ with G
+    ∂L/∂x̃[a, b] = Σ_{i,j} G[i, j] · w[a − i·s, b − j·s]   i.e. ∂L/∂x̃ = (G ↑ s) ∗ w, a full convolution
+    ∂L/∂x       = ∂L/∂x̃[p : p + H, p : p + W]             crop the padding away
 
-where G ↑ s is G dilated by the stride (its entries s apart, s − 1 zeros between them) and the
-full convolution (a ∗ w)[a, b] = Σ_{m,n} a[a − m, b − n] · w[m, n] flips the kernel exactly once
-(the flip undoes the one in the forward window). Rows and columns of x̃ past the last window
-(when s does not divide H + 2p − k_h) were never read, and get gradient 0.
+where w is 0 outside its k_h × k_w entries, G ↑ s is G dilated by the stride (its entries s apart,
+s − 1 zeros between them), and the full convolution (a ∗ w)[a, b] = Σ_{m,n} a[a − m, b − n] · w[m, n]
+flips the kernel exactly once: the input gradient of a cross-correlation is a true convolution.
+Rows and columns of x̃ past the last window (when s does not divide H + 2p − k_h) were never
+read, and get gradient 0.
 
 The tutorial's ``conv2d_backward`` gets four things wrong:
 
@@ -116,7 +117,7 @@ def pad_image(x: np.ndarray, padding: int) -> np.ndarray:
 
 
 def _window_rows(offset: int, count: int, stride: int) -> slice:
-    """Rows offset, offset + s, …, offset + (count − 1)·s: the x̃ rows that weight row ``offset`` meets."""
+    """offset, offset + s, …, offset + (count − 1)·s: the x̃ rows that kernel row ``offset`` meets."""
     return slice(offset, offset + stride * (count - 1) + 1, stride)
 
 
@@ -231,7 +232,7 @@ def upstream_gradient(y: np.ndarray, loss: str = "energy", seed: int = 0) -> np.
 
 
 def loss_change(d: np.ndarray, G: np.ndarray, loss: str) -> float:
-    """L(y + d) − L(y) for a change d of the output, exactly: Σ d ⊙ (G + ½ d) for ½‖y‖², Σ d ⊙ G otherwise."""
+    """L(y + d) − L(y), exactly: Σ d ⊙ (G + ½ d) for L = ½‖y‖² (G = y), Σ d ⊙ G otherwise."""
     return float(np.sum(d * (G + 0.5 * d))) if loss == "energy" else float(np.sum(d * G))
 
 

@@ -8,7 +8,9 @@ With y(w) = conv(x, w) (``calc_core.convolution``) and a target t:
     w     ← w − η ∇L(w)                                         gradient descent step
 
 y is linear in w: y = A w for the patch matrix A (one row per output pixel, one column per kernel
-entry), so L is a quadratic with Hessian the Gram matrix H = Aᵀ A,
+entry), and ∇L(w) = Aᵀ r. ``fit_kernel`` builds A once and runs every step as those two matrix products
+(the same sums as the shifted slices of ``calc_core.convolution``, a few times faster on small
+images). L is a quadratic with Hessian the Gram matrix H = Aᵀ A,
 
     H[(m, n), (m′, n′)] = Σ_{i,j} x̃[i·s + m, j·s + n] · x̃[i·s + m′, j·s + n′].
 
@@ -43,6 +45,27 @@ def _kernel_shape(kernel_shape) -> tuple[int, int]:
     if np.ndim(kernel_shape) != 1 or len(kernel_shape) != 2:
         raise ValueError(f"kernel_shape must be a pair (rows, columns), got {kernel_shape!r}")
     return _whole("kernel rows", kernel_shape[0], 1), _whole("kernel columns", kernel_shape[1], 1)
+
+
+#: Largest patch matrix A (in entries; 32 MB of float64) that ``fit_kernel`` builds. Beyond it each
+#: step runs the shifted-slice forward and kernel gradient of ``calc_core.convolution`` instead.
+PATCH_MATRIX_LIMIT = 4_000_000
+
+
+def _forward_and_gradient(x_pad, kernel_shape, stride):
+    """The two maps a gradient step needs: w ↦ conv(x, w) = A w and r ↦ ∇L = Aᵀ r."""
+    H_out = (x_pad.shape[0] - kernel_shape[0]) // stride + 1
+    W_out = (x_pad.shape[1] - kernel_shape[1]) // stride + 1
+    if H_out * W_out * kernel_shape[0] * kernel_shape[1] > PATCH_MATRIX_LIMIT:
+        return (lambda w: correlate(x_pad, w, stride),
+                lambda r: kernel_gradient(r, x_pad, kernel_shape, stride))
+    # A's rows are the windows x̃[i·s : i·s + k_h, j·s : j·s + k_w], flattened (one copy, then BLAS)
+    A = sliding_window_view(x_pad, kernel_shape)[::stride, ::stride].reshape(H_out * W_out, -1)
+    # y = A w
+    forward = lambda w: (A @ w.ravel()).reshape(H_out, W_out)  # noqa: E731
+    # ∇L[m, n] = Σ_{i,j} r[i, j] · x̃[i·s + m, j·s + n] = (Aᵀ r)[m, n]
+    gradient = lambda r: (A.T @ r.ravel()).reshape(kernel_shape)  # noqa: E731
+    return forward, gradient
 
 
 def kernel_gram_matrix(x, kernel_shape, stride: int = 1, padding: int = 0) -> np.ndarray:
@@ -127,7 +150,7 @@ def fit_kernel(x, target, kernel_shape, lr: float, steps: int, stride: int = 1, 
                          f"padding {padding}")
     if not (np.isfinite(lr) and lr > 0):
         raise ValueError(f"the learning rate must be a finite number > 0, got {lr}")
-    x_pad = pad_image(x, padding)
+    forward, gradient = _forward_and_gradient(pad_image(x, padding), kernel_shape, stride)
     w = np.random.default_rng(seed).normal(0.0, init_std, kernel_shape)
     wanted = set(np.linspace(0, steps, max(2, n_snapshots)).round().astype(int).tolist())
     losses, snapshot_steps, snapshots = [], [], []
@@ -135,7 +158,7 @@ def fit_kernel(x, target, kernel_shape, lr: float, steps: int, stride: int = 1, 
     with np.errstate(over="ignore", invalid="ignore"):
         for t in range(steps + 1):
             # r = conv(x, w) − t
-            residual = correlate(x_pad, w, stride) - target
+            residual = forward(w) - target
             # L(w) = ½ ‖r‖²
             loss = 0.5 * float(np.sum(residual * residual))
             if not np.isfinite(loss) or not np.all(np.isfinite(w)):
@@ -152,7 +175,7 @@ def fit_kernel(x, target, kernel_shape, lr: float, steps: int, stride: int = 1, 
             if t == steps:
                 break
             # w ← w − η ∇L(w),  ∇L(w) = Σ r[i, j] x̃[i·s + m, j·s + n]
-            w = w - lr * kernel_gradient(residual, x_pad, kernel_shape, stride)
+            w = w - lr * gradient(residual)
     if snapshot_steps[-1] != len(losses) - 1:
         snapshot_steps.append(len(losses) - 1)
         snapshots.append(last_good)

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from scipy import signal
 
 import calc_core.convolution as convolution
+import calc_core.kernel_learning as kernel_learning
 from calc_core.convolution import (
     LOSSES,
     conv2d_backward,
@@ -326,6 +327,16 @@ def test_one_step_of_fit_kernel_moves_the_kernel_by_lr_times_the_numerical_gradi
         lambda w: 0.5 * float(np.sum((direct_conv(x, w, 2, 1) - target) ** 2)), w0)
     np.testing.assert_allclose(w1, w0 - 0.01 * grad, rtol=1e-6, atol=1e-9)
     np.testing.assert_array_equal(fit.snapshot_steps, [0, 1])
+
+
+def test_fit_kernel_takes_the_same_steps_with_and_without_the_patch_matrix(monkeypatch):
+    x, _, _ = random_problem(10, (15, 12), (3, 2), 2, 1)
+    target = np.random.default_rng(2).standard_normal(output_shape(x.shape, (3, 2), 2, 1))
+    with_patches = fit_kernel(x, target, (3, 2), 0.02, 40, stride=2, padding=1)
+    monkeypatch.setattr(kernel_learning, "PATCH_MATRIX_LIMIT", 0)  # shifted slices every step
+    with_slices = fit_kernel(x, target, (3, 2), 0.02, 40, stride=2, padding=1)
+    np.testing.assert_allclose(with_slices.loss_history, with_patches.loss_history, rtol=1e-12)
+    np.testing.assert_allclose(with_slices.snapshots, with_patches.snapshots, rtol=1e-12, atol=1e-14)
 
 
 def test_gram_matrix_equals_the_patch_matrix_product_and_bounds_follow_its_eigenvalues():
