@@ -1,0 +1,466 @@
+"""calc_core.kalman, kalman_consistency, vehicle_sim and kalman_lessons: the motion model and its
+Jacobian, agreement with filterpy, the tutorial's numbers, NEES/NIS consistency, bad input and
+divergence."""
+
+import math
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from filterpy.kalman import ExtendedKalmanFilter as FilterpyEKF
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.stats import chi2
+
+import calc_core.kalman_consistency as consistency
+import calc_core.kalman_lessons as lessons
+from calc_core.gradcheck import numerical_gradient, relative_error
+from calc_core.kalman import (
+    SERIES_BELOW,
+    ExtendedKalmanFilter,
+    ekf_predict,
+    ekf_predict_python,
+    ekf_update,
+    ekf_update_python,
+    motion_jacobian,
+    motion_model,
+    turn_factors,
+)
+from calc_core.kalman_consistency import run_filter, sum_nees_variance
+from calc_core.kalman_lessons import covariance_ellipses, jacobian_check, track_vehicle
+from calc_core.vehicle_sim import simulate_vehicle
+
+TUTORIAL_Q = np.diag([0.1, 0.1, 0.01, 0.01])
+TUTORIAL_R = np.diag([0.5, 0.5])
+TUTORIAL_X0 = np.array([0.0, 0.0, 5.0, math.pi / 6])
+
+
+def central_difference_jacobian(x, dt):
+    """Row i = central-difference gradient of the i-th output of motion_model."""
+    return np.array([numerical_gradient(lambda s, i=i: motion_model(s, dt)[i], x)
+                     for i in range(len(x))])
+
+
+def exact_turn_factors(a: float):
+    """s, c, s', c' from sin a and cos a summed as exact fractions (no cancellation, no series
+    truncation at the precision of a float)."""
+    q = Fraction(a)
+    sin, cos, term = Fraction(0), Fraction(0), Fraction(1)
+    for k in range(60):  # term = qᵏ / k!
+        if k % 2 == 0:
+            cos += term if k % 4 == 0 else -term
+        else:
+            sin += term if k % 4 == 1 else -term
+        term = term * q / (k + 1)
+    s, c = sin / q, (1 - cos) / q
+    return float(s), float(c), float((q * cos - sin) / q**2), float((q * sin - (1 - cos)) / q**2)
+
+
+# --- the motion model and its Jacobian ------------------------------------------------------
+
+states = st.tuples(
+    st.floats(-100, 100), st.floats(-100, 100), st.floats(-30, 30), st.floats(-7, 7),
+    st.one_of(st.floats(-2, 2), st.sampled_from([0.0, 1e-12, -1e-9, 1e-7, 3e-4])),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(state=states, dt=st.floats(0.01, 1.0), full=st.booleans())
+def test_jacobian_matches_central_differences_at_random_states(state, dt, full):
+    x = np.array(state if full else state[:4])
+    F = motion_jacobian(x, dt)
+    assert relative_error(F, central_difference_jacobian(x, dt)) < 1e-7
+
+
+@pytest.mark.parametrize("omega", [0.0, 1e-15, -1e-12, 1e-9, 1e-6, -1e-4])
+def test_jacobian_matches_central_differences_at_and_near_zero_turn_rate(omega):
+    x = np.array([3.0, -2.0, 7.0, 2.1, omega])
+    F = motion_jacobian(x, 0.1)
+    assert relative_error(F, central_difference_jacobian(x, 0.1)) < 1e-8
+    if abs(omega) <= 1e-9:  # the ω column's limit, ∂x'/∂ω → −½ v dt² sin θ, ∂y'/∂ω → ½ v dt² cos θ
+        assert F[0, 4] == pytest.approx(-0.5 * 7.0 * 0.01 * math.sin(2.1), rel=1e-9)
+        assert F[1, 4] == pytest.approx(0.5 * 7.0 * 0.01 * math.cos(2.1), rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    "a", [1e-12, -3e-9, 1e-5, 0.01, -0.1, 0.19, SERIES_BELOW * (1 - 1e-12), SERIES_BELOW,
+          -SERIES_BELOW * (1 + 1e-12), 0.21, 0.5, -1.3],
+)
+def test_turn_factors_match_exact_arithmetic_on_both_sides_of_the_series_switch(a):
+    for got, want in zip(turn_factors(a), exact_turn_factors(a)):
+        assert got == pytest.approx(want, rel=1e-13, abs=1e-300)
+
+
+def test_turn_factors_have_no_jump_where_the_series_hands_over_to_the_closed_form():
+    below = np.array(turn_factors(np.nextafter(SERIES_BELOW, 0)))
+    above = np.array(turn_factors(SERIES_BELOW))
+    assert np.all(np.abs(below - above) <= 1e-13 * np.abs(above))
+
+
+def test_straight_model_is_the_tutorials_straight_line():
+    x, y, v, theta, dt = 1.0, 2.0, 5.0, math.pi / 6, 0.1
+    want = [x + v * math.cos(theta) * dt, y + v * math.sin(theta) * dt, v, theta]
+    np.testing.assert_allclose(motion_model([x, y, v, theta], dt), want, rtol=1e-15)
+    np.testing.assert_allclose(motion_model([x, y, v, theta, 0.0], dt), want + [0.0], rtol=1e-15)
+    F_want = [[1, 0, math.cos(theta) * dt, -v * math.sin(theta) * dt],
+              [0, 1, math.sin(theta) * dt, v * math.cos(theta) * dt], [0, 0, 1, 0], [0, 0, 0, 1]]
+    np.testing.assert_allclose(motion_jacobian([x, y, v, theta], dt), F_want, rtol=1e-15)
+
+
+@pytest.mark.parametrize("omega", [0.7, -0.25, 2.0])
+def test_turning_model_matches_the_textbook_ctrv_formula(omega):
+    x, y, v, theta, dt = -4.0, 9.0, 6.0, 1.2, 0.3
+    want = [x + v / omega * (math.sin(theta + omega * dt) - math.sin(theta)),
+            y + v / omega * (math.cos(theta) - math.cos(theta + omega * dt)),
+            v, theta + omega * dt, omega]
+    np.testing.assert_allclose(motion_model([x, y, v, theta, omega], dt), want, rtol=1e-13)
+
+
+@settings(max_examples=80, deadline=None)
+@given(state=states, dt=st.floats(0.01, 1.0))
+def test_two_steps_of_dt_equal_one_step_of_2dt(state, dt):
+    # constant speed and turn rate: the path is a circle (or a line), so moves compose exactly
+    x = np.array(state)
+    twice = motion_model(motion_model(x, dt), dt)
+    once = motion_model(x, 2 * dt)
+    np.testing.assert_allclose(twice, once, rtol=1e-11, atol=1e-11 * (1 + np.abs(x).max()))
+
+
+# --- the filter against filterpy ------------------------------------------------------------
+
+class FilterpyVehicle(FilterpyEKF):
+    """filterpy's EKF with our motion model: filterpy supplies predict/update algebra."""
+
+    def __init__(self, x0, P0, Q, R, dt):
+        super().__init__(dim_x=len(x0), dim_z=2)
+        self.x, self.P, self.Q, self.R, self.dt = (np.array(x0, float), np.array(P0, float),
+                                                   np.array(Q, float), np.array(R, float), dt)
+
+    def predict_x(self, u=0):
+        self.x = motion_model(self.x, self.dt)
+
+    def step(self, z):
+        self.F = motion_jacobian(self.x, self.dt)
+        self.predict()
+        H = np.eye(2, len(self.x))
+        self.update(z, HJacobian=lambda x: H, Hx=lambda x: H @ x)
+
+
+@pytest.mark.parametrize("turn_rate, n_state", [(0.3, 5), (0.0, 5), (0.0, 4), (-0.8, 5)])
+def test_filter_agrees_with_filterpy_extended_kalman_filter(turn_rate, n_state):
+    sim = simulate_vehicle(300, 0.1, 6.0, turn_rate, 1.0, 0.5, seed=3)
+    x0 = sim.truth[0, :n_state] + [0.4, -0.3, 0.5, 0.2, 0.05][:n_state]
+    P0 = np.diag([1.0, 1.0, 1.0, 0.3, 0.1][:n_state])
+    Q = sim.Q[:n_state, :n_state]
+    oracle = FilterpyVehicle(x0, P0, Q, sim.R, sim.dt)
+    ours = ExtendedKalmanFilter(x0, P0, Q, sim.R)
+    run = run_filter(x0, P0, Q, sim.R, sim.measurements, sim.dt, sim.truth)
+    for k, z in enumerate(sim.measurements):
+        oracle.step(z)
+        ours.predict(sim.dt)
+        ours.update(z)
+        scale = 1.0 + np.abs(oracle.x).max()
+        np.testing.assert_allclose(ours.x, oracle.x, rtol=0, atol=1e-9 * scale)
+        np.testing.assert_allclose(ours.P, oracle.P, rtol=0, atol=1e-9 * np.abs(oracle.P).max())
+        np.testing.assert_allclose(ours.y, oracle.y, rtol=0, atol=1e-9 * scale)
+        np.testing.assert_allclose(ours.S, oracle.S, rtol=1e-9)
+        np.testing.assert_allclose(run.estimates[k + 1], oracle.x, rtol=0, atol=1e-9 * scale)
+        np.testing.assert_allclose(run.covariances[k + 1], oracle.P, rtol=0,
+                                   atol=1e-9 * np.abs(oracle.P).max())
+        # filterpy's Mahalanobis distance is √NIS
+        assert run.nis[k] == pytest.approx(oracle.mahalanobis**2, rel=1e-9)
+
+
+def test_compiled_kernels_run_the_same_arithmetic_as_the_python_source_shown_on_the_page():
+    rng = np.random.default_rng(5)
+    x = np.array([1.0, -2.0, 4.0, 0.7, 0.3])
+    A = rng.normal(size=(5, 5))
+    P, Q, R = A @ A.T + np.eye(5), np.diag(rng.uniform(0.01, 0.1, 5)), np.diag([0.3, 0.2])
+    for compiled, python in zip(ekf_predict(x, P, Q, 0.1), ekf_predict_python(x, P, Q, 0.1)):
+        np.testing.assert_allclose(compiled, python, rtol=1e-14, atol=1e-14)
+    z = np.array([1.5, -1.0])
+    for compiled, python in zip(ekf_update(x, P, R, z)[:5], ekf_update_python(x, P, R, z)[:5]):
+        np.testing.assert_allclose(compiled, python, rtol=1e-14, atol=1e-14)
+
+
+def test_joseph_form_keeps_the_posterior_variance_when_the_sensor_is_far_more_precise_than_the_prior():
+    # prior variance 1e16 against R ≈ 1: the short form (I − K H) P⁻ cancels to 0 here
+    correlated = np.eye(5) + np.diag([0.5, 0.2, 0.0, 0.0], 1) + np.diag([0.5, 0.2, 0.0, 0.0], -1)
+    P_prior, R = 1e16 * correlated, np.diag([1.0, 2.0])
+    ekf = ExtendedKalmanFilter(np.zeros(5), P_prior, np.zeros((5, 5)), R)
+    ekf.update([1.0, 2.0])
+    # information form: P = (P⁻⁻¹ + Hᵀ R⁻¹ H)⁻¹, whose measured block is ≈ R
+    H = np.eye(2, 5)
+    reference = np.linalg.inv(np.linalg.inv(P_prior) + H.T @ np.linalg.inv(R) @ H)
+    np.testing.assert_allclose(np.diag(ekf.P)[:2], np.diag(reference)[:2], rtol=1e-9)
+    assert np.linalg.eigvalsh(ekf.P).min() > 0.5
+
+
+def test_joseph_form_keeps_the_covariance_symmetric_positive_definite_with_a_precise_sensor():
+    sim = simulate_vehicle(3000, 0.05, 8.0, 0.4, 0.5, 1e-4, seed=2)
+    run = run_filter(sim.truth[0], np.diag([100.0, 100.0, 25.0, 1.0, 0.5]), sim.Q, sim.R,
+                     sim.measurements, sim.dt, sim.truth)
+    assert not run.diverged
+    P = run.covariances
+    assert np.array_equal(P, np.swapaxes(P, 1, 2))
+    assert np.linalg.eigvalsh(P).min() > 0
+
+
+# --- the tutorial's numbers -----------------------------------------------------------------
+
+def tutorial_runs(n_seeds):
+    for seed in range(n_seeds):
+        sim = simulate_vehicle(100, 0.1, 5.0, 0.0, 0.0, 0.5, seed)
+        yield sim, run_filter(TUTORIAL_X0, np.eye(4), TUTORIAL_Q, TUTORIAL_R, sim.measurements,
+                              0.1, sim.truth)
+
+
+def test_tutorial_settings_track_the_straight_line_to_about_30_cm():
+    errors, raw = [], []
+    for sim, run in tutorial_runs(40):
+        errors.append(np.linalg.norm(run.estimates[1:, :2] - sim.truth[1:, :2], axis=1).mean())
+        raw.append(np.linalg.norm(sim.measurements - sim.truth[1:, :2], axis=1).mean())
+    # the tutorial prints ≈ 0.29 m for its seed; runs here spread ≈ ±0.03 m around ≈ 0.33 m
+    assert 0.25 < np.mean(errors) < 0.38
+    assert max(errors) < 0.45
+    # and the filter halves the sensor's error (mean of ‖noise‖ = σ √(π/2) ≈ 0.63 m)
+    assert np.mean(raw) == pytest.approx(0.5 * math.sqrt(math.pi / 2), rel=0.05)
+    assert np.mean(errors) < 0.6 * np.mean(raw)
+
+
+def test_tutorial_tuning_is_flagged_underconfident():
+    # its R = diag(0.5, 0.5) is a variance where the noise has σ = 0.5 (variance 0.25), and its Q
+    # is added to a vehicle that moves without any noise: the filter assumes too much noise
+    verdicts = {(run.nees_verdict, run.nis_verdict) for _, run in tutorial_runs(10)}
+    assert verdicts == {("underconfident", "underconfident")}
+
+
+# --- consistency ----------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def matched_runs():
+    return [track_vehicle(seed=seed, n_steps=100, turn_rate=0.3) for seed in range(300)]
+
+
+def test_nees_averaged_over_runs_is_the_state_dimension(matched_runs):
+    nees = np.array([run.nees for run in matched_runs])  # (runs, steps)
+    nis = np.array([run.nis for run in matched_runs])
+    n_runs = nees.shape[0]
+    # across independent runs at one step, runs·mean ~ χ²(runs·n); three steps, each at 99.9%
+    for step in (9, 49, 99):
+        low, high = chi2.ppf([0.0005, 0.9995], n_runs * 5) / n_runs
+        assert low < nees[:, step].mean() < high
+        low, high = chi2.ppf([0.0005, 0.9995], n_runs * 2) / n_runs
+        assert low < nis[:, step].mean() < high
+
+
+def test_nees_variance_implied_by_the_gains_matches_the_spread_over_runs(matched_runs):
+    spread = np.std([run.mean_nees for run in matched_runs], ddof=1)
+    K, n = 100, 5
+    # ignoring the correlation of successive errors, χ²(K n)/K, would predict a third of it
+    assert spread > 2 * math.sqrt(2 * n / K)
+    implied = []
+    for seed in range(3):
+        run, sim = matched_runs[seed], simulate_vehicle(100, 0.1, 5.0, 0.3, 1.0, 0.5, seed=seed)
+        implied.append(math.sqrt(sum_nees_variance(run.covariances, transitions_of(run, sim))) / K)
+    # sampling error of a standard deviation from 300 runs ≈ 4%, plus the EKF's linearization
+    assert np.mean(implied) == pytest.approx(spread, rel=0.15)
+
+
+def transitions_of(run, sim):
+    """A_k = (I − K_k H) F_k, re-running the filter step by step."""
+    ekf = ExtendedKalmanFilter(run.x0, run.P0, run.Q, run.R)
+    A = []
+    for z in sim.measurements:
+        ekf.predict(sim.dt)
+        ekf.update(z)
+        A.append((np.eye(5) - ekf.K @ np.eye(2, 5)) @ ekf.F)
+    return np.array(A)
+
+
+def test_sum_nees_variance_equals_the_sum_over_all_pairs_of_steps():
+    rng = np.random.default_rng(1)
+    K, n = 12, 3
+    P = np.array([np.eye(n) + 0.3 * (B := rng.normal(size=(n, n))) @ B.T for _ in range(K + 1)])
+    A = 0.5 * rng.normal(size=(K, n, n))
+    brute = 0.0
+    for k in range(1, K + 1):
+        for j in range(1, K + 1):
+            if j == k:
+                brute += 2 * n
+                continue
+            lo, hi = min(j, k), max(j, k)
+            Phi = np.eye(n)
+            for m in range(lo + 1, hi + 1):
+                Phi = A[m - 1] @ Phi
+            C = Phi @ P[lo]  # Cov(e_hi, e_lo)
+            brute += 2 * np.trace(np.linalg.solve(P[hi], C) @ np.linalg.solve(P[lo], C.T))
+    assert sum_nees_variance(P, A) == pytest.approx(brute, rel=1e-10)
+
+
+def test_matched_filter_is_called_consistent_in_about_95_percent_of_runs(matched_runs):
+    consistent = sum(run.verdict == "consistent" for run in matched_runs)
+    # nominally 95% (285 of 300, sd ≈ 3.8); the naive χ²(K n) band would pass about half
+    assert consistent >= 265
+
+
+@pytest.mark.parametrize("scale, verdict", [(0.3, "overconfident"), (3.0, "underconfident")])
+def test_filters_assuming_the_wrong_noise_are_flagged(scale, verdict):
+    for seed in range(5):
+        run = track_vehicle(seed=seed, assumed_process_scale=scale, assumed_measurement_scale=scale)
+        assert (run.nees_verdict, run.nis_verdict, run.verdict) == (verdict, verdict, verdict)
+        matched = track_vehicle(seed=seed)
+        # scaling Q and R together leaves the estimate nearly as good: only the belief is wrong
+        assert run.mean_position_error < 1.3 * matched.mean_position_error
+
+
+def test_straight_line_filter_on_a_turning_vehicle_is_overconfident_and_lags():
+    for seed in range(5):
+        straight = track_vehicle(seed=seed, turn_rate=0.5, filter_model="straight")
+        turning = track_vehicle(seed=seed, turn_rate=0.5)
+        assert straight.verdict == "overconfident"
+        assert straight.mean_position_error > 1.5 * turning.mean_position_error
+
+
+def test_verdict_without_truth_rests_on_nis():
+    sim = simulate_vehicle(200, 0.1, 5.0, 0.2, 1.0, 0.5, seed=4)
+    run = run_filter(sim.truth[0], np.eye(5), 0.01 * sim.Q, 0.01 * sim.R, sim.measurements, 0.1)
+    assert run.nees is None and np.isnan(run.mean_nees)
+    assert run.verdict == run.nis_verdict == "overconfident"
+
+
+# --- what the page draws --------------------------------------------------------------------
+
+def test_ellipse_points_lie_at_mahalanobis_distance_two():
+    means = np.array([[1.0, 2.0], [-3.0, 0.5]])
+    covs = np.array([[[0.5, 0.2], [0.2, 0.3]], [[2.0, -1.2], [-1.2, 1.0]]])
+    polygons = covariance_ellipses(means, covs)
+    for mean, cov, poly in zip(means, covs, polygons):
+        d = poly - mean
+        assert np.allclose(np.einsum("pi,pi->p", d, np.linalg.solve(cov, d.T).T), 4.0)
+        assert np.allclose(poly[0], poly[-1])  # closed
+        # the x-extent of the 2σ ellipse is ± 2 √Σ_xx
+        assert np.abs(d[:, 0]).max() == pytest.approx(2 * math.sqrt(cov[0, 0]), rel=1e-2)
+
+
+def test_tracking_run_reports_errors_against_the_truth_it_simulated():
+    run = track_vehicle(seed=7)
+    sim = simulate_vehicle(200, 0.1, 5.0, 0.2, 1.0, 0.5, seed=7)
+    np.testing.assert_array_equal(run.truth, sim.truth)
+    np.testing.assert_array_equal(run.measurements, sim.measurements)
+    manual = np.hypot(*(run.estimates[1:, :2] - sim.truth[1:, :2]).T)
+    np.testing.assert_allclose(run.position_error, manual)
+    assert run.mean_position_error < 0.6 * run.mean_measurement_error
+    assert run.ellipses.shape == (run.ellipse_steps.size, lessons.ELLIPSE_POINTS + 1, 2)
+    assert run.verdict == "consistent" and run.explanation == lessons.EXPLANATIONS["consistent"]
+
+
+def test_jacobian_check_passes_for_the_hand_derived_jacobian_and_catches_a_wrong_one(monkeypatch):
+    state = (2.0, 1.0, 6.0, 0.8, 1e-10)
+    check = jacobian_check(state, 0.1)
+    assert check.passed and check.relative_error < 1e-8 and len(check.rows) == 5
+    np.testing.assert_allclose(check.analytic, motion_jacobian(state, 0.1))
+
+    def wrong(x, dt):  # the ∂x'/∂ω entry dropped
+        F = motion_jacobian(x, dt)
+        F[0, 4] = 0.0
+        return F
+
+    monkeypatch.setattr(lessons, "motion_jacobian", wrong)
+    broken = jacobian_check(state, 0.1)
+    assert not broken.passed
+    assert [row.passed for row in broken.rows] == [False, True, True, True, True]
+
+
+# --- bad input and divergence ---------------------------------------------------------------
+
+@pytest.mark.parametrize("dt", [0.0, -0.1, math.nan, math.inf])
+def test_non_positive_or_non_finite_dt_is_rejected(dt):
+    with pytest.raises(ValueError, match="dt"):
+        motion_model([0, 0, 1, 0, 0], dt)
+    with pytest.raises(ValueError, match="dt"):
+        ExtendedKalmanFilter(np.zeros(5), np.eye(5), np.eye(5), np.eye(2)).predict(dt)
+    with pytest.raises(ValueError, match="dt"):
+        simulate_vehicle(10, dt, 5.0, 0.0, 1.0, 0.5)
+
+
+@pytest.mark.parametrize(
+    "P0, Q, R, match",
+    [
+        (np.eye(5), np.eye(5), np.zeros((2, 2)), "R must be positive definite"),
+        (np.eye(5), np.eye(5), -np.eye(2), "R must be positive definite"),
+        (np.eye(5), -0.1 * np.eye(5), np.eye(2), "Q must be positive semi-definite"),
+        (np.zeros((5, 5)), np.eye(5), np.eye(2), "P0 must be positive definite"),
+        (np.eye(4), np.eye(5), np.eye(2), r"P0 must be a 5×5 matrix"),
+        (np.eye(5), np.triu(np.ones((5, 5))), np.eye(2), "Q must be symmetric"),
+        (np.eye(5), np.eye(5), np.full((2, 2), np.nan), "R contains non-finite"),
+    ],
+)
+def test_bad_covariances_are_rejected_with_a_message_naming_them(P0, Q, R, match):
+    with pytest.raises(ValueError, match=match):
+        ExtendedKalmanFilter(np.zeros(5), P0, Q, R)
+
+
+def test_bad_settings_of_the_simulation_and_the_page_run_are_rejected():
+    with pytest.raises(ValueError, match="measurement_noise"):
+        track_vehicle(measurement_noise=0.0)
+    with pytest.raises(ValueError, match="process_noise"):
+        simulate_vehicle(10, 0.1, 5.0, 0.0, -1.0, 0.5)
+    with pytest.raises(ValueError, match="n_steps"):
+        simulate_vehicle(0, 0.1, 5.0, 0.0, 1.0, 0.5)
+    with pytest.raises(ValueError, match="filter_model"):
+        track_vehicle(filter_model="bicycle")
+    with pytest.raises(ValueError, match="assumed_measurement_scale"):
+        track_vehicle(assumed_measurement_scale=0.0)
+    with pytest.raises(ValueError, match="shape"):
+        motion_model([1.0, 2.0, 3.0], 0.1)
+    with pytest.raises(ValueError, match="measurement"):
+        ExtendedKalmanFilter(np.zeros(5), np.eye(5), np.eye(5), np.eye(2)).update([1.0, np.nan])
+    with pytest.raises(ValueError, match="measurements"):
+        run_filter(np.zeros(5), np.eye(5), np.eye(5), np.eye(2), np.zeros((10, 3)), 0.1)
+    with pytest.raises(ValueError, match="truth"):
+        run_filter(np.zeros(5), np.eye(5), np.eye(5), np.eye(2), np.zeros((10, 2)), 0.1,
+                   truth=np.zeros((10, 5)))
+
+
+def test_singular_innovation_covariance_raises_a_clear_error_not_a_linalg_traceback():
+    ekf = ExtendedKalmanFilter(np.zeros(5), np.eye(5), np.eye(5), np.eye(2))
+    ekf.P = -np.eye(5)  # S = H P Hᵀ + R = 0
+    with pytest.raises(ValueError, match="innovation covariance S .* singular"):
+        ekf.update([0.0, 0.0])
+
+
+def test_a_filter_that_overflows_is_reported_as_diverged_not_raised():
+    sim = simulate_vehicle(50, 0.1, 5.0, 0.2, 1.0, 0.5, seed=1)
+    x0 = sim.truth[0] + [0, 0, 1e305, 0, 0]  # the position overflows on the first predict
+    run = run_filter(x0, np.eye(5), sim.Q, sim.R, sim.measurements, sim.dt, sim.truth)
+    assert run.diverged and run.verdict == "diverged" and run.diverged_step == 1
+    assert "non-finite" in run.divergence_reason or "singular" in run.divergence_reason
+    assert np.isnan(run.estimates[1:]).all() and np.isnan(run.mean_nees)
+
+
+def test_a_covariance_that_blows_up_is_reported_with_the_step(monkeypatch):
+    monkeypatch.setattr(consistency, "BLOWUP", 1.0)  # trace P may not exceed trace P0 = 5
+    sim = simulate_vehicle(50, 0.1, 5.0, 0.2, 1.0, 0.5, seed=1)
+    run = run_filter(sim.truth[0], np.eye(5), np.eye(5), sim.R, sim.measurements, sim.dt, sim.truth)
+    assert run.diverged_step == 1 and "blew up" in run.divergence_reason
+    assert run.verdict == "diverged"
+
+
+def test_a_covariance_that_loses_positive_definiteness_ends_the_run_there(monkeypatch):
+    real_loop = consistency.filter_loop
+
+    def loop_with_a_broken_step(*args):
+        result = real_loop(*args)
+        covariances = args[8]
+        covariances[4] = -covariances[4]  # the posterior after update 4
+        return result
+
+    monkeypatch.setattr(consistency, "filter_loop", loop_with_a_broken_step)
+    sim = simulate_vehicle(20, 0.1, 5.0, 0.2, 1.0, 0.5, seed=1)
+    run = run_filter(sim.truth[0], np.eye(5), sim.Q, sim.R, sim.measurements, sim.dt, sim.truth)
+    assert run.diverged_step == 4 and "positive definite" in run.divergence_reason
+    assert np.isfinite(run.nees[:4]).all() and np.isnan(run.nees[4:]).all()
+    assert np.isfinite(run.nis[:3]).all() and np.isnan(run.nis[3:]).all()
+    assert run.verdict == "diverged" and run.n_completed == 3
+
