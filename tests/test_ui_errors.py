@@ -1,0 +1,55 @@
+"""ui.guard and ui.show_problem: failures become messages, never tracebacks."""
+
+from streamlit.testing.v1 import AppTest
+
+
+def guarded_app(kind: str):
+    import streamlit as st
+
+    import ui
+
+    with ui.guard("compute the thing"):
+        if kind == "value":
+            raise ValueError("the learning rate must be positive")
+        if kind == "bug":
+            raise ZeroDivisionError("division by zero")
+    st.write("after the guard")
+
+
+def _script(kind: str) -> AppTest:
+    return AppTest.from_function(guarded_app, args=(kind,))
+
+
+
+
+def test_a_value_error_is_shown_as_its_message_and_stops_the_page():
+    at = _script("value").run()
+    assert not at.exception
+    assert "Could not compute the thing" in at.error[0].value
+    assert "the learning rate must be positive" in at.error[0].value
+    assert not any("after the guard" in m.value for m in at.markdown)
+
+
+def test_an_unexpected_error_is_named_without_a_traceback():
+    at = _script("bug").run()
+    assert not at.exception
+    message = at.error[0].value
+    assert "ZeroDivisionError" in message and "Traceback" not in message
+
+
+def test_no_error_lets_the_page_continue():
+    at = _script("none").run()
+    assert not at.exception and not at.error
+    assert any("after the guard" in m.value for m in at.markdown)
+
+
+def test_show_problem_says_what_why_and_what_to_try():
+    def app():
+        import ui
+
+        ui.show_problem("Training diverged", "the loss exploded", "the step is too large", ["lower η", "raise λ"])
+
+    at = AppTest.from_function(app).run()
+    text = at.warning[0].value
+    for part in ("Training diverged", "What happened", "the loss exploded", "Why", "What to try", "- lower η"):
+        assert part in text
