@@ -28,8 +28,14 @@ The filter (H = [I₂ 0] picks the position out of the state):
 
 The Joseph form is a sum of two positive semi-definite terms, so rounding cannot make P lose its
 positive variances; the tutorial's (I − K H) P⁻ cancels to 0 when the sensor is far more precise
-than the prior. The tutorial's inv(S) is replaced by a 2×2 Cholesky solve (calc_core.kalman_linalg),
-which also detects a singular S.
+than the prior. The tutorial's inv(S) is replaced by a 2×2 Cholesky solve written out
+(solve_right_2x2), which also detects a singular S.
+
+Speed: everything is plain numpy and Python, nothing to compile, so the first call is as fast as
+the rest. On 5×5 matrices a numpy call costs more than its arithmetic, so a step keeps the calls
+few: H is never multiplied (H x̂ = x̂[:2], P Hᵀ = P[:, :2], H P Hᵀ = P[:2, :2]), products use
+np.dot (about a third of the overhead of ``@`` on matrices this small), and the 2×2 algebra and the
+motion model work on Python floats. benchmarks/bench_kalman.py times it against filterpy.
 """
 
 from __future__ import annotations
@@ -37,25 +43,20 @@ from __future__ import annotations
 import math
 
 import numpy as np
-
-from calc_core.kalman_linalg import (
-    compile_kernel,
-    mat_mul,
-    mat_mul_t,
-    mat_vec,
-    sandwich,
-    solve_right_2x2,
-    store_matrix,
-    store_vector,
-)
+from numpy import dot
 
 SERIES_BELOW = 0.2  # |ω dt| below which s, c, s', c' come from their Taylor series
 STATE_NAMES = ("x", "y", "v", "θ", "ω")
 N_MEASURED = 2  # z = [x, y]
+_IDENTITIES = {n: np.eye(n) for n in (4, 5)}
 
 
-@compile_kernel
-def turn_factors(a):
+def identity(n: int) -> np.ndarray:
+    """A fresh n×n identity matrix (a copy of a stored one costs a tenth of np.eye)."""
+    return _IDENTITIES[n].copy()
+
+
+def turn_factors(a: float) -> tuple[float, float, float, float]:
     """s(a) = sin a / a, c(a) = (1 − cos a)/a and their derivatives s'(a), c'(a)."""
     if abs(a) < SERIES_BELOW:
         a2 = a * a
@@ -75,34 +76,35 @@ def turn_factors(a):
     return s, c, (math.cos(a) - s) / a, s - c / a
 
 
-@compile_kernel
-def _moved(x, dt):
-    omega = x[4] if x.shape[0] == 5 else 0.0
+def _moved(x: np.ndarray, dt: float) -> np.ndarray:
+    """x' = f(x, dt) for a float array x of length 4 or 5 (unchecked: see motion_model)."""
+    px, py, v, theta, *turn = x.tolist()
+    omega = turn[0] if turn else 0.0
     s, c, _, _ = turn_factors(omega * dt)
-    cos_t, sin_t = math.cos(x[3]), math.sin(x[3])
+    cos_t, sin_t = math.cos(theta), math.sin(theta)
     out = x.copy()
     # x' = x + v dt (cos θ s − sin θ c),   y' = y + v dt (sin θ s + cos θ c)
-    out[0] = x[0] + x[2] * dt * (cos_t * s - sin_t * c)
-    out[1] = x[1] + x[2] * dt * (sin_t * s + cos_t * c)
+    out[0] = px + v * dt * (cos_t * s - sin_t * c)
+    out[1] = py + v * dt * (sin_t * s + cos_t * c)
     # θ' = θ + ω dt   (v' = v, ω' = ω)
-    out[3] = x[3] + omega * dt
+    out[3] = theta + omega * dt
     return out
 
 
-@compile_kernel
-def _jacobian(x, dt):
-    n = x.shape[0]
-    v, omega = x[2], (x[4] if n == 5 else 0.0)
+def _jacobian(x: np.ndarray, dt: float) -> np.ndarray:
+    """F = ∂f/∂x at a float array x of length n = 4 or 5 (unchecked: see motion_jacobian)."""
+    _, _, v, theta, *turn = x.tolist()
+    omega = turn[0] if turn else 0.0
     s, c, ds, dc = turn_factors(omega * dt)
-    cos_t, sin_t = math.cos(x[3]), math.sin(x[3])
-    F = np.eye(n)
+    cos_t, sin_t = math.cos(theta), math.sin(theta)
+    F = identity(len(x))
     # ∂x'/∂v = dt (cos θ s − sin θ c),   ∂y'/∂v = dt (sin θ s + cos θ c)
-    F[0, 2] = dt * (cos_t * s - sin_t * c)
-    F[1, 2] = dt * (sin_t * s + cos_t * c)
+    F[0, 2] = dx_dv = dt * (cos_t * s - sin_t * c)
+    F[1, 2] = dy_dv = dt * (sin_t * s + cos_t * c)
     # ∂x'/∂θ = −(y' − y) = −v ∂y'/∂v,   ∂y'/∂θ = x' − x = v ∂x'/∂v
-    F[0, 3] = -v * F[1, 2]
-    F[1, 3] = v * F[0, 2]
-    if n == 5:
+    F[0, 3] = -v * dy_dv
+    F[1, 3] = v * dx_dv
+    if turn:
         # ∂x'/∂ω = v dt² (cos θ s' − sin θ c'),   ∂y'/∂ω = v dt² (sin θ s' + cos θ c'),   ∂θ'/∂ω = dt
         F[0, 4] = v * dt * dt * (cos_t * ds - sin_t * dc)
         F[1, 4] = v * dt * dt * (sin_t * ds + cos_t * dc)
@@ -110,7 +112,6 @@ def _jacobian(x, dt):
     return F
 
 
-@compile_kernel
 def ekf_predict(x, P, Q, dt):
     """One predict step: returns the prior (x̂⁻, P⁻) and the Jacobian F it used."""
     # F = ∂f/∂x at the current estimate (before it moves)
@@ -118,34 +119,61 @@ def ekf_predict(x, P, Q, dt):
     # x̂⁻ = f(x̂, dt)
     x_prior = _moved(x, dt)
     # P⁻ = F P Fᵀ + Q
-    P_prior = sandwich(F, P) + Q
+    P_prior = dot(dot(F, P), F.T) + Q
     return x_prior, P_prior, F
 
 
-@compile_kernel
 def ekf_update(x, P, R, z):
-    """One update with z = [x, y]: returns (x̂, P, y, S, K, ok); ok is False when S is singular."""
-    H = np.eye(N_MEASURED, x.shape[0])  # picks [x, y] out of the state
+    """One update with z = [x, y]: returns (x̂, P, y, S, K, ok); ok is False when S is singular.
+    H = [I₂ 0] picks the position, so H x̂⁻ = x̂⁻[:2], P⁻ Hᵀ = P⁻[:, :2], H P⁻ Hᵀ = P⁻[:2, :2]."""
     # y = z − H x̂⁻
-    y = z - mat_vec(H, x)
+    y = z - x[:2]
     # S = H P⁻ Hᵀ + R
-    S = sandwich(H, P) + R
+    S = P[:2, :2] + R
     # K = P⁻ Hᵀ S⁻¹: solve K S = P⁻ Hᵀ
-    K, ok = solve_right_2x2(mat_mul_t(P, H), S)
+    K, ok = solve_right_2x2(P[:, :2], S)
     # x̂ = x̂⁻ + K y
-    x_post = x + mat_vec(K, y)
-    # P = (I − K H) P⁻ (I − K H)ᵀ + K R Kᵀ
-    I_KH = np.eye(x.shape[0]) - mat_mul(K, H)
-    P_post = sandwich(I_KH, P) + sandwich(K, R)
+    x_post = x + dot(K, y)
+    # I − K H: the identity with K subtracted from its first two columns
+    I_KH = identity(len(x))
+    I_KH[:, :2] -= K
+    # P = (I − K H) P⁻ (I − K H)ᵀ + K R Kᵀ, made exactly symmetric (as it is in exact arithmetic)
+    P_post = dot(dot(I_KH, P), I_KH.T) + dot(dot(K, R), K.T)
+    P_post = 0.5 * (P_post + P_post.T)
     return x_post, P_post, y, S, K, ok
 
 
-def _state(x) -> np.ndarray:
+def solve_right_2x2(B, S):
+    """(B S⁻¹, True) for a symmetric positive-definite 2×2 S and an (n, 2) B, i.e. the X with
+    X S = B, by S = L Lᵀ and two triangular solves per row, written out; (zeros, False) when S is
+    not positive definite (or is singular to working precision)."""
+    (a, b_01), (b_10, d) = S.tolist()
+    b = 0.5 * (b_01 + b_10)
+    # L = [[l₁₁, 0], [l₂₁, l₂₂]]:  l₁₁ = √a,  l₂₁ = b / l₁₁,  l₂₂² = d − l₂₁²
+    l22_sq = d - b * b / a if a > 0 else -1.0
+    if not (math.isfinite(l22_sq) and l22_sq > 1e-12 * max(a, d)):
+        return np.zeros_like(B), False
+    l11 = math.sqrt(a)
+    l21, l22 = b / l11, math.sqrt(l22_sq)
+    rows = []
+    for b1, b2 in B.tolist():  # S xᵢ = bᵢ for each row bᵢ of B (S is symmetric)
+        # forward L w = b:  w₁ = b₁ / l₁₁,  w₂ = (b₂ − l₂₁ w₁) / l₂₂
+        w1 = b1 / l11
+        w2 = (b2 - l21 * w1) / l22
+        # back Lᵀ x = w:  x₂ = w₂ / l₂₂,  x₁ = (w₁ − l₂₁ x₂) / l₁₁
+        x2 = w2 / l22
+        rows.append(((w1 - l21 * x2) / l11, x2))
+    return np.array(rows), True
+
+
+def _state(x, name: str = "the state") -> np.ndarray:
     x = np.array(x, dtype=float)
     if x.shape not in ((4,), (5,)):
         raise ValueError(
-            f"the state must be [x, y, v, θ] or [x, y, v, θ, ω] (shape (4,) or (5,)), got shape {x.shape}"
+            f"{name} must be [x, y, v, θ] or [x, y, v, θ, ω] (shape (4,) or (5,)), got shape {x.shape}"
         )
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"{name} must be finite, got {x}")
     return x
 
 
@@ -219,9 +247,7 @@ class ExtendedKalmanFilter:
     """
 
     def __init__(self, x0, P0, Q, R):
-        self.x = _state(x0)
-        if not np.all(np.isfinite(self.x)):
-            raise ValueError(f"the initial state x0 must be finite, got {self.x}")
+        self.x = _state(x0, "the initial state x0")
         n = self.x.shape[0]
         self.P = check_covariance("P0", P0, n, definite=True)
         self.Q = check_covariance("Q", Q, n, definite=False)
@@ -244,11 +270,13 @@ class ExtendedKalmanFilter:
         """Correct the estimate with a position measurement z = [x, y] (see ekf_update); returns
         the posterior x̂. A singular innovation covariance raises ValueError."""
         z = np.asarray(z, dtype=float)
-        if z.shape != (N_MEASURED,) or not np.all(np.isfinite(z)):
+        if z.shape != (N_MEASURED,) or not all(map(math.isfinite, z.tolist())):
             raise ValueError(f"a measurement must be a finite [x, y] pair, got {z!r}")
         x, P, y, S, K, ok = ekf_update(self.x, self.P, self.R, z)
         if not ok:
             raise ValueError(singular_innovation_message(S))
+        if not all(map(math.isfinite, x.tolist())):
+            raise ValueError("the update made the estimate non-finite: the filter diverged")
         self.x, self.P, self.y, self.S, self.K = x, P, y, S, K
         return self.x
 
@@ -257,32 +285,23 @@ class ExtendedKalmanFilter:
 COMPLETED, SINGULAR_S, NONFINITE_STATE, COVARIANCE_BLOWUP = 0, 1, 2, 3
 
 
-@compile_kernel
 def filter_loop(x, P, Q, R, measurements, dt, limit, xs, Ps, ys, Ss, Fs, Ks):
     """ekf_predict then ekf_update for each measurement, writing step k's posterior into row k + 1
     of xs, Ps and its y, S, F, K into row k of the others. Returns (step, code): (0, COMPLETED),
     or the 1-based step at which S was singular, the state went non-finite or trace(P) > limit."""
-    for k in range(measurements.shape[0]):
-        x, P, F = ekf_predict(x, P, Q, dt)
-        x, P, y, S, K, ok = ekf_update(x, P, R, measurements[k])
-        store_matrix(Ss, k, S)
+    for k, z in enumerate(measurements):
+        try:
+            x, P, F = ekf_predict(x, P, Q, dt)
+        except (ValueError, OverflowError):  # sin/cos of an angle that overflowed
+            return k + 1, NONFINITE_STATE
+        x, P, y, S, K, ok = ekf_update(x, P, R, z)
+        Ss[k] = S
         if not ok:
             return k + 1, SINGULAR_S
-        spread = 0.0  # trace P
-        for i in range(x.shape[0]):
-            spread += P[i, i]
-            if not math.isfinite(x[i]):
-                return k + 1, NONFINITE_STATE
-        if not spread <= limit:  # NaN fails too
+        # (on Python floats: a numpy reduction costs more than the whole check)
+        if not all(map(math.isfinite, x.tolist())):
+            return k + 1, NONFINITE_STATE
+        if not sum(P.diagonal().tolist()) <= limit:  # trace P; NaN fails too
             return k + 1, COVARIANCE_BLOWUP
-        store_vector(xs, k + 1, x)
-        store_vector(ys, k, y)
-        store_matrix(Ps, k + 1, P)
-        store_matrix(Fs, k, F)
-        store_matrix(Ks, k, K)
+        xs[k + 1], Ps[k + 1], ys[k], Fs[k], Ks[k] = x, P, y, F, K
     return 0, COMPLETED
-
-
-#: Plain-Python versions of the compiled kernels, for the page's "code that ran" panel.
-ekf_predict_python = getattr(ekf_predict, "py_func", ekf_predict)
-ekf_update_python = getattr(ekf_update, "py_func", ekf_update)
