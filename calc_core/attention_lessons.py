@@ -43,6 +43,8 @@ from calc_core.attention import (
 from calc_core.gradcheck import GradientCheck, check_gradients
 
 MAX_TOKENS = 32
+#: Attention needs something to mix: a one-word sentence would give the trivial weight 1.
+MIN_TOKENS = 2
 #: The page's gradient check differentiates with this step: the loss grows with n · d_v, and
 #: its rounding noise (∝ |L| / h) at h = 1e-6 comes within 10× of the tolerance at the largest
 #: sizes, while h = 1e-5 keeps the relative error near 1e-8 everywhere on the page.
@@ -52,12 +54,16 @@ DEFAULT_LESSON_D_K = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 SATURATED = 0.99
 
 
-def parse_tokens(sentence: str, max_tokens: int = MAX_TOKENS) -> tuple[str, ...]:
+def parse_tokens(sentence: str, max_tokens: int = MAX_TOKENS,
+                 min_tokens: int = MIN_TOKENS) -> tuple[str, ...]:
     """The words of ``sentence`` (split on whitespace), one token each."""
     words = tuple(str(sentence).split())
     if not words:
         raise ValueError("The sentence has no words: type a few words separated by spaces, "
                          "or leave the box empty to use numbered tokens.")
+    if len(words) < min_tokens:
+        raise ValueError(f"The sentence has {len(words)} word{'s' * (len(words) != 1)}, but attention needs at least "
+                         f"{min_tokens} tokens to mix: add a word or two.")
     if len(words) > max_tokens:
         raise ValueError(f"The sentence has {len(words)} words, but attention here takes at most "
                          f"{max_tokens} tokens: shorten it by {len(words) - max_tokens}.")
@@ -105,6 +111,13 @@ class AttentionView:
     output: np.ndarray  # O
     row_sums: np.ndarray  # Σ_j P_ij, 1 for every row
     row_entropy: np.ndarray  # H(P_i·) in nats
+
+    @property
+    def saturated_rows(self) -> np.ndarray:
+        """Rows that put more than SATURATED of their weight on one key although they may attend
+        to several: their softmax Jacobian is ≈ 0, so almost no gradient reaches their logits.
+        (A causal first row, which sees one key only, is one-hot by the mask, not saturated.)"""
+        return (self.weights.max(axis=1) > SATURATED) & (self.mask.sum(axis=1) > 1)
 
 
 def attention_view(seq_len, d_k, d_v, seed, *, causal=False, scale=True, temperature=1.0,

@@ -321,10 +321,30 @@ def test_problem_labels_stay_unique_when_a_sentence_repeats_a_word():
         make_problem(4, 3, 2, 0, tokens=("a", "b", "c"))
 
 
-@pytest.mark.parametrize("sentence, pattern", [("   ", "no words"), ("w " * 33, "33 words.*32")])
-def test_an_empty_or_too_long_sentence_gets_a_clear_message(sentence, pattern):
+@pytest.mark.parametrize("sentence, pattern", [("   ", "no words"), ("w " * 33, "33 words.*32"),
+                                               ("hello", "1 word,.*at least 2")])
+def test_an_empty_one_word_or_too_long_sentence_gets_a_clear_message(sentence, pattern):
     with pytest.raises(ValueError, match=pattern):
         parse_tokens(sentence)
+
+
+def test_a_sentence_of_two_to_32_words_gives_one_token_per_word():
+    assert parse_tokens("  the  cat ") == ("the", "cat")
+    assert len(parse_tokens("w " * 32)) == 32
+    assert parse_tokens("solo", min_tokens=1) == ("solo",)
+
+
+def test_saturated_rows_are_one_hot_by_the_logits_not_by_the_causal_mask():
+    calm = attention_view(6, 4, 2, 0, causal=True, scale=True)
+    assert calm.weights[0, 0] == 1.0 and not calm.saturated_rows[0]  # sees one key only
+    assert not calm.saturated_rows.any()
+    hot = attention_view(6, 256, 2, 0, causal=True, scale=False)
+    top = hot.weights.max(axis=1)
+    np.testing.assert_array_equal(hot.saturated_rows, (top > 0.99) & (np.arange(6) > 0))
+    assert hot.saturated_rows[1] and hot.saturated_rows[4]  # weights 0.99999… by the logits
+    # unscaled logits at d_k = 256 saturate about half of 32 rows; scaling saturates none
+    assert attention_view(32, 256, 2, 0, scale=False).saturated_rows.sum() > 10
+    assert not attention_view(32, 256, 2, 0, scale=True).saturated_rows.any()
 
 
 def test_attention_view_rows_sum_to_one_and_entropy_matches_scipy():

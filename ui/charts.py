@@ -146,9 +146,11 @@ def heatmap(
     value_title: str = "value",
     height: int | None = None,
     cell: int | None = None,
+    domain: tuple[float, float] | None = None,
 ):
     """A matrix as coloured cells (row 0 at the top), values written on the cells up to 16×16 by
-    default. ``diverging`` uses a red–blue scale with limits symmetric about zero."""
+    default. ``diverging`` uses a red–blue scale with limits symmetric about zero. ``domain`` fixes
+    the colour limits (a quantity with known bounds: a row of weights, a softmax Jacobian)."""
     matrix = np.asarray(matrix, dtype=float)
     if matrix.ndim != 2 or matrix.size == 0 or not np.any(np.isfinite(matrix)):
         return None
@@ -160,13 +162,15 @@ def heatmap(
     data = pd.DataFrame({"row": np.asarray(y_labels)[rows], "col": np.asarray(x_labels)[cols],
                          "value": matrix.reshape(-1)})
     finite = _finite(matrix)
-    if diverging:
+    if domain is not None:
+        scale = alt.Scale(scheme="redblue" if diverging else "blues", domain=list(domain), reverse=diverging)
+    elif diverging:
         limit = float(np.max(np.abs(finite))) or 1.0
         scale = alt.Scale(scheme="redblue", domain=[-limit, limit], reverse=True)
     else:
         scale = alt.Scale(scheme="blues", domain=[float(finite.min()), float(finite.max()) or 1.0])
     axis_small = alt.Axis(labelAngle=0 if n_cols <= 12 else -60, labelOverlap=True)
-    base = alt.Chart(data).encode(
+    base = alt.Chart().encode(  # the data goes on the layer: Altair would hash it per sub-chart (slow)
         x=alt.X("col:O", title=x_title, sort=x_labels, axis=axis_small),
         y=alt.Y("row:O", title=y_title, sort=y_labels, axis=alt.Axis(labelOverlap=True)),
     )
@@ -177,16 +181,21 @@ def heatmap(
     )
     layers = [rect]
     if show_values if show_values is not None else max(n_rows, n_cols) <= 16:
-        strong = 0.6 * (float(np.max(np.abs(finite))) if diverging else float(finite.max()))
-        text_color = (alt.condition(f"abs(datum.value) > {strong}", alt.value("white"), alt.value("black"))
-                      if diverging else
-                      alt.condition(f"datum.value > {strong}", alt.value("white"), alt.value("black")))
-        layers.append(base.mark_text(fontSize=10 if max(n_rows, n_cols) <= 12 else 8).encode(
-            text=alt.Text("value:Q", format=value_format), color=text_color))
+        reach = max(map(abs, domain)) if domain is not None else (
+            float(np.max(np.abs(finite))) if diverging else float(finite.max()))
+        # white ink on strong colours; a column, not alt.condition: Altair turns a condition dict into
+        # an object by a slow schema search (≈ 5 ms a chart)
+        strong = (np.abs(data["value"]) if diverging else data["value"]) > 0.6 * reach
+        data["ink"] = np.where(strong, "white", "black")
+        text = base.mark_text(fontSize=10 if max(n_rows, n_cols) <= 12 else 8).encode(
+            text=alt.Text("value:Q", format=value_format),  # (scale=None would not render in Streamlit)
+            color=alt.Color("ink:N", legend=None, scale=alt.Scale(domain=["black", "white"], range=["black", "white"])))
+        if finite.size < matrix.size:  # blank cells (masked, undefined) get no "null" written on them
+            text.data = alt.InlineData(values=data[np.isfinite(data["value"])].to_dict("records"))
+        layers.append(text)
     side = cell or max(12, min(40, 480 // max(n_rows, n_cols)))
-    chart = alt.layer(*layers).properties(width=side * n_cols if cell else "container",
-                                          height=height or side * n_rows)
-    return chart.properties(title=title) if title else chart
+    return alt.layer(*layers, data=data, width=side * n_cols if cell else "container", height=height or side * n_rows,
+                     title=title or alt.Undefined)  # keywords, not .properties(): no deep copies
 
 
 def _unique(labels: list[str]) -> list[str]:

@@ -26,13 +26,14 @@ def _where(container):
 
 
 def slider(label: str, min_value, max_value, default, *, key: str, step=None, fmt: str | None = None,
-           help: str | None = None, container=None):
-    """A number slider. Floats need ``fmt`` (Streamlit's default shows 0.006 as "0.01")."""
+           help: str | None = None, container=None, disabled: bool = False):
+    """A number slider. Floats need ``fmt`` (Streamlit's default shows 0.006 as "0.01").
+    ``disabled`` greys it out while another control overrides it (its value stays in the URL)."""
     if isinstance(default, float) and fmt is None:
         raise ValueError(f"slider {key!r}: give fmt= for a float slider")
     _register(key, default)
     return _where(container).slider(label, min_value, max_value, default, step=step, format=fmt,
-                                    key=key, help=help, bind=BIND)
+                                    key=key, help=help, bind=BIND, disabled=disabled)
 
 
 def log_slider(label: str, options: Sequence[float], default: float, *, key: str,

@@ -41,17 +41,18 @@ def formula_and_code(formulas: Sequence[str], functions: Sequence[Callable], *,
             st.code(source_of(function), language="python", line_numbers=True, wrap_lines=True, height=380)
 
 
-def gradient_check(checks: Sequence[GradientCheck], *, what: str, symbols: dict[str, str] | None = None) -> None:
+def gradient_check(checks: Sequence[GradientCheck], *, what: str, symbols: dict[str, str] | None = None,
+                   step: float = 1e-6) -> None:
     """Analytic gradient against central differences, with the relative error and a verdict.
 
     ``what`` names the function differentiated (“the loss on 32 training ratings”); ``symbols``
-    maps parameter names to how the page writes them (``{"P": "p_u"}``).
+    maps parameter names to how the page writes them (``{"P": "p_u"}``); ``step`` is the h the checks used.
     """
     symbols = symbols or {}
     st.markdown("##### Gradient check")
     st.markdown(
         f"Each analytic derivative of {what} is compared with a central difference, "
-        r"$\frac{f(\theta + h) - f(\theta - h)}{2h}$ with $h = 10^{-6}$; the relative error is "
+        rf"$\frac{{f(\theta + h) - f(\theta - h)}}{{2h}}$ with $h = 10^{{{np.log10(step):.0f}}}$; the relative error is "
         r"$\lVert g_{\text{analytic}} - g_{\text{numeric}} \rVert \,/\, "
         r"(\lVert g_{\text{analytic}} \rVert + \lVert g_{\text{numeric}} \rVert)$."
     )
