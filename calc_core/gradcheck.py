@@ -85,6 +85,7 @@ class GradientCheck:
     numeric: np.ndarray
     relative_error: float
     tolerance: float
+    step: float = DEFAULT_STEP  # the h of the central differences
 
     @property
     def passed(self) -> bool:
@@ -124,7 +125,7 @@ def check_gradient(
     idx = sample_indices(x.size, max_coords, seed)
     numeric = numerical_gradient(f, x, step=step, indices=idx)
     analytic = analytic_grad.reshape(-1)[idx]
-    return GradientCheck(name, idx, analytic, numeric, relative_error(analytic, numeric), tolerance)
+    return GradientCheck(name, idx, analytic, numeric, relative_error(analytic, numeric), tolerance, step)
 
 
 def check_gradients(

@@ -177,7 +177,7 @@ def render_backprop(view, s: Settings) -> None:
                "P; queries and keys only through the softmax Jacobian. Turn off the √d_k at d_k = 256: rows of dL/dQ of "
                "saturated queries go blank, and queries left between two keys get huge, erratic gradients.")
     ui.panels.gradient_check(checks, what="L = ½‖O − Y‖² (O = attention output, Y a fixed random target)",
-                             symbols={"Q": "Q (queries)", "K": "K (keys)", "V": "V (values)"}, step=lessons.GRADCHECK_STEP)
+                             symbols={"Q": "Q (queries)", "K": "K (keys)", "V": "V (values)"})
 
 
 FORMULAS = [

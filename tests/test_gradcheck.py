@@ -91,3 +91,8 @@ def test_sample_indices_are_distinct_sorted_reproducible_and_capped():
     assert idx.size == 25 and np.unique(idx).size == 25 and np.all(np.diff(idx) > 0)
     np.testing.assert_array_equal(idx, sample_indices(1000, 25, seed=3))
     np.testing.assert_array_equal(sample_indices(10, 25), np.arange(10))
+
+
+def test_a_check_records_the_step_it_was_made_with():
+    check = check_gradient(lambda v: float(np.sum(v**2)), np.ones(3), 2 * np.ones(3), step=1e-4)
+    assert check.step == 1e-4 and check.passed

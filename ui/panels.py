@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from calc_core.gradcheck import GradientCheck
+from calc_core.gradcheck import DEFAULT_STEP, GradientCheck
 from ui import charts
 
 
@@ -42,13 +42,16 @@ def formula_and_code(formulas: Sequence[str], functions: Sequence[Callable], *,
 
 
 def gradient_check(checks: Sequence[GradientCheck], *, what: str, symbols: dict[str, str] | None = None,
-                   step: float = 1e-6) -> None:
+                   step: float | None = None) -> None:
     """Analytic gradient against central differences, with the relative error and a verdict.
 
     ``what`` names the function differentiated (“the loss on 32 training ratings”); ``symbols``
-    maps parameter names to how the page writes them (``{"P": "p_u"}``); ``step`` is the h the checks used.
+    maps parameter names to how the page writes them (``{"P": "p_u"}``). The h shown is the step the
+    checks were made with (``GradientCheck.step``).
     """
     symbols = symbols or {}
+    if step is None:
+        step = checks[0].step if checks else DEFAULT_STEP
     st.markdown("##### Gradient check")
     st.markdown(
         f"Each analytic derivative of {what} is compared with a central difference, "
