@@ -18,7 +18,9 @@ is wrong, and NEES ≈ n / s² says so.
 The filter starts from the truth plus a draw from its own P0 (so that it is consistent from the first
 step), plus ``heading_error`` radians on θ that P0 does not know about.
 
-``jacobian_check`` compares motion_jacobian with central differences of motion_model, row by row.
+``fusion_at_step`` replays one step of a run in the plane — the prediction with its covariance P⁻,
+the measurement with R, and the update that fuses them — and ``jacobian_check`` compares
+motion_jacobian with central differences of motion_model, row by row.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from calc_core.gradcheck import DEFAULT_TOLERANCE, GradientCheck, check_gradient, relative_error
-from calc_core.kalman import STATE_NAMES, check_dt, motion_jacobian, motion_model
+from calc_core.kalman import STATE_NAMES, check_dt, ekf_predict, ekf_update, motion_jacobian, motion_model
 from calc_core.kalman_consistency import FilterRun, run_filter
 from calc_core.vehicle_sim import check_noise, simulate_vehicle
 
@@ -160,6 +162,53 @@ def _tracking_run(sim, run: FilterRun, x0, P0, Q, R, n_ellipses) -> TrackingRun:
         EXPLANATIONS[run.verdict], run.diverged_step, run.divergence_reason, x0, P0, Q, R,
         sim.Q, sim.R,
     )
+
+
+@dataclass(frozen=True)
+class FusionStep:
+    """Step k of a run in the plane: predict from x̂_{k−1} (with F linearized there), then update
+    with z_k. Positions are (2,) arrays, ellipses closed 2σ polygons (ELLIPSE_POINTS + 1, 2)."""
+
+    step: int
+    time: float
+    linearized_at: np.ndarray  # x̂_{k−1}, the state at which F = ∂f/∂x was taken
+    F: np.ndarray
+    truth: np.ndarray
+    prior: np.ndarray  # H x̂⁻, where the motion model puts the vehicle
+    measurement: np.ndarray  # z_k
+    posterior: np.ndarray  # H x̂, the fused estimate
+    prior_ellipse: np.ndarray  # of H P⁻ Hᵀ
+    measurement_ellipse: np.ndarray  # of the filter's (assumed) R, around z_k
+    posterior_ellipse: np.ndarray  # of H P Hᵀ
+    innovation: np.ndarray  # y = z − H x̂⁻
+    gain: np.ndarray  # K, (n, 2)
+    position_gain: np.ndarray  # H K: how far towards z the position moves, per unit of y
+
+    @property
+    def correction(self) -> np.ndarray:
+        """H K y = H x̂ − H x̂⁻: the move of the position estimate the measurement caused."""
+        return self.position_gain @ self.innovation
+
+
+def completed_steps(run: TrackingRun) -> int:
+    """The number of updates the filter finished (all of them unless it diverged)."""
+    return run.measurements.shape[0] if run.diverged_step is None else run.diverged_step - 1
+
+
+def fusion_at_step(run: TrackingRun, step: int) -> FusionStep:
+    """Replay update ``step`` (1 … completed_steps(run)) of the run with ekf_predict and ekf_update."""
+    step = int(step)
+    if not 1 <= step <= completed_steps(run):
+        raise ValueError(f"step must be between 1 and {completed_steps(run)} (the updates the filter "
+                         f"completed), got {step}")
+    dt = float(run.times[1] - run.times[0])
+    x, P = run.estimates[step - 1], run.covariances[step - 1]
+    x_prior, P_prior, F = ekf_predict(x, P, run.Q, dt)
+    z = run.measurements[step - 1]
+    x_post, P_post, y, _, K, _ = ekf_update(x_prior, P_prior, run.R, z)
+    ellipses = covariance_ellipses([x_prior[:2], z, x_post[:2]], [P_prior[:2, :2], run.R, P_post[:2, :2]])
+    return FusionStep(step, float(run.times[step]), x.copy(), F, run.truth[step, :2].copy(), x_prior[:2],
+                      z.copy(), x_post[:2], *ellipses, y, K, K[:2].copy())
 
 
 @dataclass(frozen=True)

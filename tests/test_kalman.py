@@ -408,6 +408,53 @@ def test_jacobian_check_passes_for_the_hand_derived_jacobian_and_catches_a_wrong
     assert [row.passed for row in broken.rows] == [False, True, True, True, True]
 
 
+def polygon_area(points) -> float:
+    x, y = np.asarray(points).T
+    return 0.5 * abs(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1)))
+
+
+@pytest.mark.parametrize("filter_model, step", [("turning", 1), ("turning", 60), ("turning", 200), ("straight", 37)])
+def test_fusion_at_step_replays_the_runs_own_predict_and_update(filter_model, step):
+    run = track_vehicle(seed=4, turn_rate=0.4, filter_model=filter_model)
+    f = lessons.fusion_at_step(run, step)
+    n = run.estimates.shape[1]
+    np.testing.assert_allclose(f.posterior, run.estimates[step, :2], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(f.posterior_ellipse, covariance_ellipses(
+        run.estimates[step:step + 1, :2], run.covariances[step:step + 1, :2, :2])[0], atol=1e-12)
+    np.testing.assert_array_equal(f.linearized_at, run.estimates[step - 1])
+    np.testing.assert_allclose(f.F, motion_jacobian(run.estimates[step - 1], 0.1), rtol=1e-15)
+    np.testing.assert_allclose(f.prior, motion_model(run.estimates[step - 1], 0.1)[:2], rtol=1e-15)
+    np.testing.assert_array_equal(f.measurement, run.measurements[step - 1])
+    np.testing.assert_array_equal(f.truth, run.truth[step, :2])
+    np.testing.assert_allclose(f.innovation, f.measurement - f.prior, rtol=1e-15)
+    np.testing.assert_allclose(f.correction, f.posterior - f.prior, rtol=1e-12, atol=1e-12)
+    assert f.gain.shape == (n, 2) and f.time == pytest.approx(0.1 * step)
+
+
+def test_the_fused_ellipse_is_smaller_than_the_prediction_and_the_sensor():
+    run = track_vehicle(seed=1, measurement_noise=1.0)
+    for step in (1, 5, 50, 200):
+        f = lessons.fusion_at_step(run, step)
+        fused = polygon_area(f.posterior_ellipse)
+        assert fused < polygon_area(f.prior_ellipse) and fused < polygon_area(f.measurement_ellipse)
+        # the sensor's 2σ ellipse is a circle of radius 2σ_z
+        assert polygon_area(f.measurement_ellipse) == pytest.approx(math.pi * 2.0**2, rel=3e-3)
+
+
+def test_fusion_at_step_accepts_only_the_updates_the_filter_completed(monkeypatch):
+    run = track_vehicle(n_steps=30)
+    assert lessons.completed_steps(run) == 30
+    for bad in (0, 31, -1):
+        with pytest.raises(ValueError, match="between 1 and 30"):
+            lessons.fusion_at_step(run, bad)
+    monkeypatch.setattr(consistency, "BLOWUP", 3.0)  # trace P may not exceed 3 × trace Q
+    diverged = track_vehicle(n_steps=30, assumed_process_scale=10.0)
+    assert diverged.diverged_step == 4 and lessons.completed_steps(diverged) == 3
+    lessons.fusion_at_step(diverged, 3)
+    with pytest.raises(ValueError, match="between 1 and 3"):
+        lessons.fusion_at_step(diverged, 4)
+
+
 # --- bad input and divergence ---------------------------------------------------------------
 
 @pytest.mark.parametrize("dt", [0.0, -0.1, math.nan, math.inf])

@@ -1,0 +1,93 @@
+"""ui.tracking: the plane and consistency specs are valid Vega-Lite, on equal axes, and robust to
+non-finite data (validated here because the page skips validation for speed)."""
+
+import jsonschema
+import numpy as np
+import pytest
+from altair.vegalite.v6.schema.core import load_schema
+
+from ui import tracking
+
+VALIDATOR = jsonschema.Draft7Validator(load_schema())
+COLORS = {"path": "#000000", "dots": "#ff0000", "ring": "#0000ff"}
+
+
+def valid(spec: dict) -> dict:
+    """The spec with its DataFrames as rows, checked against the Vega-Lite schema."""
+    spec = {**spec, "datasets": {name: frame.to_dict("records") for name, frame in spec["datasets"].items()}}
+    errors = sorted(VALIDATOR.iter_errors(spec), key=str)
+    assert not errors, errors[0].message
+    return spec
+
+
+def ring(centre, radius, n=24):
+    t = np.linspace(0, 2 * np.pi, n + 1)
+    return np.stack([centre[0] + radius * np.cos(t), centre[1] + radius * np.sin(t)], axis=-1)
+
+
+def test_plane_is_valid_square_and_has_the_same_span_on_both_axes():
+    path = np.array([[0.0, 0.0], [10.0, 2.0], [20.0, 3.0]])  # wide and flat
+    spec = valid(tracking.plane(paths={"path": path}, points={"dots": path + 0.5},
+                                outlines={"ring": np.array([ring((5, 1), 1.0)])}, colors=COLORS, title="t"))
+    assert spec["width"] == spec["height"] == tracking.PLANE_SIZE
+    assert spec["autosize"]["type"] == "pad"  # the plot area itself is square, axes and legend outside
+    x_domain = spec["layer"][0]["encoding"]["x"]["scale"]["domain"]
+    y_domain = spec["layer"][0]["encoding"]["y"]["scale"]["domain"]
+    assert x_domain[1] - x_domain[0] == pytest.approx(y_domain[1] - y_domain[0])
+    assert x_domain[0] < 0 and x_domain[1] > 20.5  # everything framed (with a margin)
+    assert np.mean(y_domain) == pytest.approx((0 + 3.5) / 2)  # centred on the data
+    assert {layer["mark"]["type"] for layer in spec["layer"]} == {"line", "circle"}
+    assert all(layer["mark"]["clip"] for layer in spec["layer"])
+
+
+def test_plane_outlines_keep_their_points_in_order_one_group_each():
+    rings = np.array([ring((0, 0), 1.0, 8), ring((3, 0), 2.0, 8)])
+    spec = valid(tracking.plane(outlines={"ring": rings}, colors=COLORS))
+    rows = spec["datasets"]["outlines"]
+    assert len(rows) == 18
+    assert [r["group"] for r in rows] == [0] * 9 + [1] * 9
+    assert [r["order"] for r in rows[:9]] == list(range(9))
+    encoding = spec["layer"][0]["encoding"]
+    assert encoding["detail"]["field"] == "group" and encoding["order"]["field"] == "order"
+
+
+def test_plane_frames_the_focus_and_clips_the_rest_and_drops_non_finite_points():
+    path = np.array([[0.0, 0.0], [1.0, 1.0], [np.nan, 2.0], [1e6, 1e6]])
+    spec = valid(tracking.plane(paths={"path": path}, colors=COLORS, focus=path[:2]))
+    x_domain = spec["layer"][0]["encoding"]["x"]["scale"]["domain"]
+    assert x_domain[1] < 2  # the runaway point does not blow up the view
+    assert len(spec["datasets"]["paths"]) == 3  # NaN dropped, the far point kept (and clipped)
+
+
+def test_a_name_shared_by_a_point_and_an_outline_gets_one_legend_entry():
+    spec = valid(tracking.plane(points={"ring": np.array([[0.0, 0.0]])}, outlines={"ring": np.array([ring((0, 0), 1)])},
+                                colors=COLORS))
+    assert spec["layer"][0]["encoding"]["color"]["scale"]["domain"] == ["ring"]
+
+
+@pytest.mark.parametrize("points", [{}, {"dots": np.full((3, 2), np.nan)}, {"dots": np.empty((0, 2))}])
+def test_plane_with_nothing_finite_returns_none(points):
+    assert tracking.plane(points=points, colors=COLORS) is None
+
+
+def test_a_single_point_gets_a_view_of_span_one():
+    assert tracking.equal_domains([[2.0, 3.0]]) == ([1.5, 2.5], [2.5, 3.5])
+
+
+def test_consistency_spec_is_valid_with_the_bands_the_mean_and_ticks_reaching_past_the_data():
+    values = np.array([1.0, 4.0, np.nan, 300.0, 2.0])
+    spec = valid(tracking.consistency(np.arange(5) * 0.1, values, name="NEES", step_band=(0.83, 12.8), mean=76.75,
+                                      mean_band=(3.3, 7.1), x_title="time (s)", title="NEES: overconfident"))
+    data = spec["datasets"]
+    assert [r["y"] for r in data["values"]] == [1.0, 4.0, 300.0, 2.0]
+    assert (data["band"][0]["y"], data["band"][0]["y2"]) == (3.3, 7.1)
+    assert sorted(r["y"] for r in data["rules"]) == [0.83, 12.8, 76.75]
+    ticks = spec["layer"][1]["encoding"]["y"]["axis"]["values"]
+    assert ticks[0] == 0 and max(ticks) >= 300 and 1000 not in ticks
+    assert spec["layer"][1]["encoding"]["y"]["scale"]["type"] == "symlog"
+    assert "mean NEES = 76.8" in spec["layer"][1]["encoding"]["color"]["scale"]["domain"]
+
+
+def test_consistency_with_nothing_finite_returns_none():
+    assert tracking.consistency([0, 1], [np.nan, np.nan], name="NIS", step_band=(0.05, 7.4), mean=np.nan,
+                                mean_band=(1.5, 2.6), x_title="t") is None
