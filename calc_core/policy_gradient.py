@@ -34,6 +34,7 @@ from typing import Callable
 
 import numpy as np
 
+from calc_core.blas_threads import single_blas_thread
 from calc_core.policy_network import (
     entropy,
     init_policy,
@@ -115,6 +116,18 @@ def advantages(batch: EpisodeBatch, gamma: float, baseline: str, value_params=No
         # A_t = G_t − V_φ(s_t)
         adv = returns - value_forward(value_params, states)[1]
     return states, actions, returns, adv
+
+
+def policy_gradient_estimate(params, batch: EpisodeBatch, gamma: float, baseline: str, value_params=None):
+    """ĝ = (1/N) Σ_t ∇θ log π(a_t|s_t) · A_t over the N steps of a batch of episodes run with θ.
+
+    Returns (ĝ as a dict like ``params``, the states, the returns G_t, the probabilities π(·|s_t)).
+    """
+    states, actions, G, A = advantages(batch, gamma, baseline, value_params)
+    h, probs = policy_forward(params, states)
+    # ĝ = (1/N) Σ_t ∇θ log π(a_t|s_t) · A_t   (policy_backward weights step t by A_t / N)
+    grads = policy_backward(params, states, h, probs, actions, A / A.size)
+    return grads, states, G, probs
 
 
 def adam_step(params, grads, state, t, learning_rate, ascent=True):
@@ -267,16 +280,14 @@ def train(
     returns, entropies, grad_norms, update_episodes = [], [], [], []
     collapse = diverged = reason = None
     update = 0
-    with np.errstate(over="ignore", invalid="ignore"):  # NaN/inf is detected and reported below
+    # many thin matrix products: one BLAS thread is faster (see calc_core.blas_threads)
+    with np.errstate(over="ignore", invalid="ignore"), single_blas_thread():  # NaN/inf: reported below
         while len(returns) < episodes:
             update += 1
             first_episode = len(returns) + 1
             batch = run_episodes(params, *draw_episode_noise(rng, min(episodes_per_update,
                                                                       episodes - len(returns))))
-            states, actions, G, A = advantages(batch, gamma, baseline, value_params)
-            h, probs = policy_forward(params, states)
-            # ĝ = (1/N) Σ_t ∇θ log π(a_t|s_t) · A_t
-            grads = policy_backward(params, states, h, probs, actions, A / A.size)
+            grads, states, G, probs = policy_gradient_estimate(params, batch, gamma, baseline, value_params)
             grad_norm = _norm(grads)
             step_entropy = entropy(probs)
             episode_of_step = np.repeat(np.arange(batch.lengths.size), batch.lengths)

@@ -15,6 +15,7 @@ from calc_core.policy_gradient import (
     discounted_returns,
     first_episode_reaching,
     moving_average,
+    policy_gradient_estimate,
     train,
 )
 from calc_core.policy_network import (
@@ -229,6 +230,24 @@ def test_one_sgd_update_steps_along_the_finite_difference_gradient_of_the_surrog
         expected = params[name] + learning_rate * numerical_gradient(surrogate, params[name])
         np.testing.assert_allclose(result.params[name], expected, rtol=1e-6, atol=1e-9)
     np.testing.assert_array_equal(result.returns, batch.lengths)
+
+
+@pytest.mark.parametrize("baseline", ["none", "normalize"])
+def test_policy_gradient_estimate_is_the_gradient_of_the_surrogate_with_the_advantages_held_fixed(baseline):
+    """ĝ = ∇θ (1/N) Σ_t A_t log π(a_t|s_t), A_t fixed, by central differences, on a real batch."""
+    params = random_policy(6, 2, scale=0.5)
+    batch = rollout_batched(params, *draw_episode_noise(np.random.default_rng(4), 3))
+    grads, states, returns, probs = policy_gradient_estimate(params, batch, 0.95, baseline)
+    _, actions, expected_returns, adv = advantages(batch, 0.95, baseline)
+    np.testing.assert_array_equal(returns, expected_returns)
+    np.testing.assert_allclose(probs, action_probs(params, states), rtol=1e-12)
+    assert adv.size == batch.lengths.sum() == states.shape[0]
+
+    def surrogate(p):
+        return float(adv @ log_prob(p, states, actions)) / adv.size
+
+    for check in check_gradients(surrogate, params, grads):
+        assert check.passed, (check.name, check.relative_error)
 
 
 def test_gradient_clipping_limits_the_sgd_step_to_learning_rate_times_the_clip_norm():

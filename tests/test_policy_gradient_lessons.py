@@ -11,6 +11,7 @@ from calc_core.policy_gradient_lessons import (
     initial_params,
     log_prob_gradient_checks,
     policy_map,
+    Replay,
     replay_episode,
 )
 from calc_core.policy_network import action_probs, init_policy
@@ -59,6 +60,15 @@ def test_gradient_variance_statistics_agree_with_the_per_batch_norms():
                                variance.total_std / variance.mean_gradient_norm)
 
 
+def test_relative_gradient_norms_put_every_baseline_on_the_scale_of_its_mean_gradient():
+    variance = gradient_variance(initial_params(4, 1), seed=2, batches=6, episodes_per_batch=2)
+    np.testing.assert_allclose(variance.relative_grad_norms * variance.mean_gradient_norm[:, None],
+                               variance.grad_norms, rtol=1e-12)
+    # γ = 0: every G_t = 1, so normalizing leaves A_t = 0 and ĝ ≡ 0 — no scale, NaN rather than 0/0 warnings
+    flat = gradient_variance(initial_params(4, 1), gamma=0.0, seed=2, batches=3, episodes_per_batch=2)
+    assert np.all(np.isnan(flat.relative_grad_norms[1])) and np.all(np.isfinite(flat.relative_grad_norms[0]))
+
+
 def test_policy_map_is_the_policy_on_the_grid_of_angle_and_angular_velocity():
     params = init_policy(6, np.random.default_rng(4))
     grid = policy_map(params, n_angles=7, n_velocities=5, max_angular_velocity=1.5)
@@ -97,6 +107,19 @@ def test_greedy_replay_of_the_trained_policy_lasts_the_full_500_steps(trained):
 def test_replay_of_the_untrained_policy_drops_the_pole_quickly():
     replay = replay_episode(initial_params(16, 0), seed=0)
     assert replay.terminated and replay.length < 100
+    assert replay.ended_by == "pole angle" and abs(replay.states[-1, 2]) > cartpole.THETA_THRESHOLD
+
+
+def test_replay_says_how_the_episode_ended(trained):
+    assert replay_episode(trained.params, seed=0, greedy=True).ended_by == "time limit"
+    # a policy that always pushes right: the pole falls left, or the cart runs off the track first
+    always_right = {**initial_params(1, 0), "W2": np.zeros((1, 2)), "b2": np.array([-50.0, 50.0])}
+    replay = replay_episode(always_right, seed=0)
+    expected = "pole angle" if abs(replay.states[-1, 2]) > cartpole.THETA_THRESHOLD else "cart position"
+    assert replay.ended_by == expected and np.all(replay.actions == 1)
+    off_the_track = Replay(states=np.array([[2.3, 1.0, 0.05, 0.0], [2.42, 1.0, 0.05, 0.0]]), actions=np.array([1]),
+                           p_right=np.array([0.9]), length=1, terminated=True)
+    assert off_the_track.ended_by == "cart position"
 
 
 @pytest.mark.parametrize("hidden_units", [1, 5, 16])
@@ -111,6 +134,29 @@ def test_log_prob_gradient_checks_on_trained_parameters(trained):
     checks = log_prob_gradient_checks(trained.params, seed=1)
     assert all(c.passed for c in checks), [c.relative_error for c in checks]
     assert checks[0].n_checked == 40  # W1 of a 4 × 16 layer is sampled
+
+
+def test_gradient_checks_pass_on_a_collapsed_policy_whose_tanh_units_saturate():
+    """Weights of ~8 saturate every tanh unit: ∂/∂W1 is ~1e-4 and central differences, good to
+    ε·|f|/h ≈ 1e-8 per coordinate, cannot resolve it to 1e-6. The tolerance is raised to that floor."""
+    collapsed = train(learning_rate=1.0, gamma=1.0, hidden_units=64, episodes=2000, episodes_per_update=20,
+                      seed=9999, baseline="value")
+    assert collapsed.collapsed and max(np.abs(collapsed.params["W1"]).max(), np.abs(collapsed.params["b1"]).max()) > 5
+    for seed in range(4):
+        checks = log_prob_gradient_checks(collapsed.params, seed=seed)
+        assert all(c.passed for c in checks), [(c.name, c.relative_error, c.tolerance) for c in checks]
+        assert checks[2].tolerance == 1e-6  # W2 is not saturated: the default tolerance holds
+
+
+def test_gradient_checks_still_catch_a_gradient_off_by_a_tenth_of_a_percent(trained, monkeypatch):
+    import calc_core.policy_gradient_lessons as lessons
+
+    real = lessons.log_prob_gradient
+    monkeypatch.setattr(lessons, "log_prob_gradient",
+                        lambda *args: {name: 1.001 * g for name, g in real(*args).items()})
+    for params in (trained.params, initial_params(16, 0)):
+        checks = lessons.log_prob_gradient_checks(params, seed=1)
+        assert not any(c.passed for c in checks), [(c.name, c.relative_error, c.tolerance) for c in checks]
 
 
 def test_lesson_functions_reject_bad_input():
