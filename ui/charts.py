@@ -58,6 +58,16 @@ def _finite(values) -> np.ndarray:
     return values[np.isfinite(values)]
 
 
+def records(**columns) -> alt.InlineData:
+    """Inline chart data from equal-length columns (arrays or scalars), as Vega-Lite records.
+
+    Records, not DataFrames: Altair sanitizes and hashes a DataFrame on every rerun (slow)."""
+    arrays = {k: np.asarray(v).tolist() if np.ndim(v) else v for k, v in columns.items()}
+    n = max((len(v) for v in arrays.values() if isinstance(v, list)), default=0)
+    lists = {k: v if isinstance(v, list) else [v] * n for k, v in arrays.items()}
+    return alt.InlineData(values=[dict(zip(lists, row)) for row in zip(*lists.values())])
+
+
 def lines(
     x: Sequence[float],
     series: dict[str, Sequence[float]],
@@ -77,40 +87,40 @@ def lines(
     Returns None when no series has a finite point.
     """
     x = np.asarray(x, dtype=float)
-    frames = []
+    xs, ys, names_of_points = [], [], []
     for name, values in series.items():
         values = np.asarray(values, dtype=float)
         n = min(len(x), len(values))
         keep = np.isfinite(values[:n]) & (values[:n] > 0 if log_y else True)
-        frames.append(pd.DataFrame({"x": x[:n][keep], "y": values[:n][keep], "series": name}))
-    data = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    if data.empty:
+        xs.append(x[:n][keep])
+        ys.append(values[:n][keep])
+        names_of_points += [name] * int(keep.sum())
+    if not names_of_points:
         return None
     names = list(series) + [rule.label for rule in rules]
     palette = list(colors or PALETTE[: len(series)]) + [rule.color for rule in rules]
     color = alt.Color("series:N", title=None, scale=alt.Scale(domain=names, range=palette),
                       legend=alt.Legend(orient="bottom"))
     y_scale = alt.Scale(type="log") if log_y else alt.Scale(zero=False)
-    base = alt.Chart(data).encode(
+    layers = [alt.Chart(records(x=np.concatenate(xs), y=np.concatenate(ys), series=names_of_points))
+              .mark_line(point=points).encode(
         x=alt.X("x:Q", title=x_title),
         y=alt.Y("y:Q", title=y_title, scale=y_scale),
         color=color,
         tooltip=[alt.Tooltip("series:N"), alt.Tooltip("x:Q", title=x_title),
                  alt.Tooltip("y:Q", title=y_title, format=".4g")],
-    )
-    layers = [base.mark_line(point=points)]
+    )]
     finite_rules = [r for r in rules if np.isfinite(r.value) and (r.value > 0 or not log_y)]
     if finite_rules:
-        rule_data = pd.DataFrame({"y": [r.value for r in finite_rules],
-                                  "series": [r.label for r in finite_rules]})
-        layers.append(alt.Chart(rule_data).mark_rule(strokeDash=[6, 4]).encode(
-            y="y:Q", color=color, tooltip=[alt.Tooltip("series:N"), alt.Tooltip("y:Q", format=".4g")]))
-    chart = alt.layer(*layers).properties(height=height)
-    return chart.properties(title=title) if title else chart
+        layers.append(alt.Chart(records(y=[r.value for r in finite_rules], series=[r.label for r in finite_rules]))
+                      .mark_rule(strokeDash=[6, 4]).encode(
+            y=alt.Y("y:Q"), color=color, tooltip=[alt.Tooltip("series:N"), alt.Tooltip("y:Q", format=".4g")]))
+    # keywords, not .properties(): Altair deep-copies the whole chart for every .properties() call
+    return alt.layer(*layers, height=height, title=title or alt.Undefined)
 
 
 def scatter_against_identity(x, y, *, x_title: str, y_title: str, title: str | None = None,
-                             max_points: int = 2000, seed: int = 0, height: int = 300):
+                             max_points: int = 1000, seed: int = 0, height: int = 300):
     """Points (x, y) with the line y = x: a perfect prediction lies on it. Samples large inputs."""
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     keep = np.isfinite(x) & np.isfinite(y)
@@ -121,15 +131,14 @@ def scatter_against_identity(x, y, *, x_title: str, y_title: str, title: str | N
         pick = np.random.default_rng(seed).choice(x.size, max_points, replace=False)
         x, y = x[pick], y[pick]
     lo, hi = float(min(x.min(), y.min())), float(max(x.max(), y.max()))
-    points = alt.Chart(pd.DataFrame({"x": x, "y": y})).mark_circle(size=18, opacity=0.35).encode(
+    points = alt.Chart(records(x=x, y=y)).mark_circle(size=18, opacity=0.35).encode(
         x=alt.X("x:Q", title=x_title, scale=alt.Scale(domain=[lo, hi])),
         y=alt.Y("y:Q", title=y_title, scale=alt.Scale(domain=[lo, hi])),
         tooltip=[alt.Tooltip("x:Q", format=".3f", title=x_title), alt.Tooltip("y:Q", format=".3f", title=y_title)],
     )
-    identity = alt.Chart(pd.DataFrame({"x": [lo, hi], "y": [lo, hi]})).mark_line(
-        color="#d62728", strokeDash=[6, 4]).encode(x="x:Q", y="y:Q")
-    chart = (points + identity).properties(height=height)
-    return chart.properties(title=title) if title else chart
+    identity = alt.Chart(records(x=[lo, hi], y=[lo, hi])).mark_line(
+        color="#d62728", strokeDash=[6, 4]).encode(x=alt.X("x:Q"), y=alt.Y("y:Q"))
+    return alt.layer(points, identity, height=height, title=title or alt.Undefined)
 
 
 def heatmap(
@@ -217,19 +226,19 @@ def stacked_contributions(categories: Sequence[str], parts: dict[str, Sequence[f
     categories = [str(c) for c in categories]
     if not categories:
         return None
-    frames = [pd.DataFrame({"category": categories, "part": name, "value": np.asarray(v, float)})
-              for name, v in parts.items()]
-    data = pd.concat(frames, ignore_index=True)
-    totals = pd.DataFrame({"category": categories,
-                           "total": np.sum([np.asarray(v, float) for v in parts.values()], axis=0)})
+    values = [np.asarray(v, float) for v in parts.values()]
+    bars_data = records(category=categories * len(parts),
+                        part=[name for name in parts for _ in categories],
+                        value=np.concatenate(values))
     y = alt.Y("category:N", title=category_title, sort=categories, axis=alt.Axis(labelOverlap=False))
-    bars = alt.Chart(data).mark_bar().encode(
+    bars = alt.Chart(bars_data).mark_bar().encode(
         y=y, x=alt.X("value:Q", title=value_title, stack="zero"),
         color=alt.Color("part:N", title=None, sort=list(parts), legend=alt.Legend(orient="bottom"),
                         scale=alt.Scale(domain=list(parts), range=PALETTE[1: len(parts) + 1])),
-        tooltip=["category:N", "part:N", alt.Tooltip("value:Q", format=".3f")],
+        tooltip=[alt.Tooltip("category:N"), alt.Tooltip("part:N"), alt.Tooltip("value:Q", format=".3f")],
     )
-    ticks = alt.Chart(totals).mark_tick(color="black", thickness=3).encode(
-        y=y, x="total:Q", tooltip=["category:N", alt.Tooltip("total:Q", format=".3f", title="total")])
-    chart = (bars + ticks).properties(height=alt.Step(bar_step))
-    return chart.properties(title=title) if title else chart
+    ticks = alt.Chart(records(category=categories, total=np.sum(values, axis=0))).mark_tick(
+        color="black", thickness=3).encode(
+        y=y, x=alt.X("total:Q"),
+        tooltip=[alt.Tooltip("category:N"), alt.Tooltip("total:Q", format=".3f", title="total")])
+    return alt.layer(bars, ticks, height=alt.Step(bar_step), title=title or alt.Undefined)
