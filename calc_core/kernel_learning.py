@@ -38,6 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from calc_core.blas_threads import single_blas_thread
 from calc_core.convolution import _whole, as_image, correlate, kernel_gradient, output_shape, pad_image
 
 
@@ -155,7 +156,7 @@ def fit_kernel(x, target, kernel_shape, lr: float, steps: int, stride: int = 1, 
     wanted = set(np.linspace(0, steps, max(2, n_snapshots)).round().astype(int).tolist())
     losses, snapshot_steps, snapshots = [], [], []
     diverged_step, last_good = None, w
-    with np.errstate(over="ignore", invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"), single_blas_thread():
         for t in range(steps + 1):
             # r = conv(x, w) − t
             residual = forward(w) - target
@@ -212,10 +213,13 @@ def kernel_lesson(x, true_kernel, lr_fraction: float, steps: int, stride: int = 
     output_shape(x.shape, true_kernel.shape, stride, padding)
     # t = conv(x, w_true)
     target = correlate(pad_image(x, int(padding)), true_kernel, int(stride))
-    bounds = learning_rate_bounds(x, true_kernel.shape, stride, padding)
-    if not np.isfinite(bounds.stable_limit):
-        raise ValueError("the image is all zeros, so the loss does not depend on the kernel")
-    fits = [fit_kernel(x, target, true_kernel.shape, fraction * bounds.stable_limit, steps,
-                       stride, padding, seed) for fraction in (lr_fraction, too_high_fraction)]
+    # thousands of thin products A w, Aᵀ r and a Gram matrix: one BLAS thread (see calc_core.blas_threads;
+    # with OpenBLAS's threads a 5 × 5 kernel on a busy 2-core machine ran 5–10× slower)
+    with single_blas_thread():
+        bounds = learning_rate_bounds(x, true_kernel.shape, stride, padding)
+        if not np.isfinite(bounds.stable_limit):
+            raise ValueError("the image is all zeros, so the loss does not depend on the kernel")
+        fits = [fit_kernel(x, target, true_kernel.shape, fraction * bounds.stable_limit, steps,
+                           stride, padding, seed) for fraction in (lr_fraction, too_high_fraction)]
     error = np.abs(fits[0].snapshots - true_kernel).max(axis=(1, 2))
     return KernelLesson(true_kernel, target, bounds, fits[0], error, fits[1])

@@ -49,6 +49,51 @@ def make_kernel(name: str, seed: int = 0) -> np.ndarray:
     return KERNELS[name].copy()
 
 
+#: Largest kernel ``parse_kernel`` accepts, per side.
+MAX_KERNEL_SIDE = 5
+
+
+def parse_kernel(text: str) -> np.ndarray:
+    """A kernel typed as rows separated by ";" (or new lines), numbers by "," or spaces:
+    ``"0, 1, 0; 1, -4, 1; 0, 1, 0"``. Any rectangle up to 5 × 5; fractions such as ``1/9`` are
+    accepted. Raises ValueError with a message that points at the first problem."""
+    rows = [row.strip() for row in str(text).replace("\n", ";").split(";")]
+    while rows and not rows[-1]:  # a trailing ";" is harmless
+        rows.pop()
+    if not rows:
+        raise ValueError("the kernel is empty: type rows of numbers, e.g. 0, 1, 0; 1, -4, 1; 0, 1, 0")
+    values = []
+    for r, row in enumerate(rows, start=1):
+        entries = [e for e in row.replace(",", " ").split() if e]
+        if not entries:
+            raise ValueError(f"row {r} of the kernel is empty")
+        values.append([_kernel_entry(entry, r) for entry in entries])
+    widths = {len(row) for row in values}
+    if len(widths) > 1:
+        counts = ", ".join(f"row {r}: {len(row)}" for r, row in enumerate(values, start=1))
+        raise ValueError(f"every row of the kernel needs the same number of entries ({counts})")
+    if len(values) > MAX_KERNEL_SIDE or len(values[0]) > MAX_KERNEL_SIDE:
+        raise ValueError(f"the kernel is {len(values)}×{len(values[0])}; the largest allowed is "
+                         f"{MAX_KERNEL_SIDE}×{MAX_KERNEL_SIDE}")
+    return np.array(values, dtype=float)
+
+
+def _kernel_entry(entry: str, row: int) -> float:
+    try:
+        numerator, _, denominator = entry.partition("/")
+        value = float(numerator) / float(denominator) if denominator else float(numerator)
+    except (ValueError, ZeroDivisionError):
+        raise ValueError(f"{entry!r} in row {row} of the kernel is not a number") from None
+    if not np.isfinite(value) or abs(value) > 1e6:
+        raise ValueError(f"{entry!r} in row {row} of the kernel must be a finite number of size at most 1e6")
+    return value
+
+
+def format_kernel(kernel) -> str:
+    """The text ``parse_kernel`` reads back: ``"-1, 0, 1; -2, 0, 2; -1, 0, 1"``."""
+    return "; ".join(", ".join(f"{value:.4g}" for value in row) for row in np.asarray(kernel, float))
+
+
 def _image_shape(size) -> tuple[int, int]:
     shape = (size, size) if np.ndim(size) == 0 else tuple(size)
     if len(shape) != 2 or any(

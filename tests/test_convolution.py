@@ -537,3 +537,57 @@ def test_prepare_image_shrinks_the_longer_side_and_scales_to_0_1():
     assert image.shape == (60, 40) and image.min() == 0.0 and image.max() == 1.0
     assert prepare_image(photo[:30, :20], max_side=60).shape == (30, 20)  # never enlarged
     np.testing.assert_allclose(resize_image(np.full((90, 70), 0.4), (30, 35)), 0.4)
+
+
+# ----------------------------------------------------------------------------- kernels typed as text
+
+def test_parse_kernel_reads_rows_fractions_and_rectangles_and_format_kernel_round_trips():
+    from calc_core.kernels import format_kernel, parse_kernel
+
+    np.testing.assert_array_equal(parse_kernel("0, 1, 0; 1, -4, 1; 0, 1, 0"), KERNELS["laplacian"])
+    np.testing.assert_array_equal(parse_kernel("-1 0 1\n-2 0 2\n-1 0 1;"), SOBEL_X)
+    np.testing.assert_allclose(parse_kernel("1/9,1/9,1/9;1/9,1/9,1/9;1/9,1/9,1/9"), KERNELS["box_blur"])
+    assert parse_kernel("1, 2; 3, 4; 5, 6").shape == (3, 2)
+    assert parse_kernel("2.5e-1").tolist() == [[0.25]]
+    for name in ("sobel_x", "gaussian", "sharpen", "laplacian"):
+        np.testing.assert_array_equal(parse_kernel(format_kernel(KERNELS[name])), KERNELS[name])
+    assert format_kernel(SOBEL_X) == "-1, 0, 1; -2, 0, 2; -1, 0, 1"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("", "empty"),
+    (" ; ", "empty"),
+    ("1, 2, 3; 4, 5", r"same number of entries \(row 1: 3, row 2: 2\)"),
+    ("1, x, 3", r"'x' in row 1 .* not a number"),
+    ("1; 1/0", r"'1/0' in row 2 .* not a number"),
+    ("1, nan", "finite"),
+    ("1, inf", "finite"),
+    ("1e300", "finite"),
+    ("1;" * 6, r"6×1; the largest allowed is 5×5"),
+    (", ".join(["1"] * 6), r"1×6"),
+    ("1, 2; ; 3, 4", "row 2 of the kernel is empty"),
+])
+def test_parse_kernel_rejects_bad_text_with_a_message_that_points_at_the_problem(text, message):
+    from calc_core.kernels import parse_kernel
+
+    with pytest.raises(ValueError, match=message):
+        parse_kernel(text)
+
+
+def test_kernel_lesson_runs_its_matrix_products_on_one_blas_thread(monkeypatch):
+    from calc_core.blas_threads import blas_threads
+
+    if blas_threads() is None:
+        pytest.skip("numpy's bundled OpenBLAS cannot be controlled here")
+    seen = []
+    original = kernel_learning._forward_and_gradient
+
+    def recording(*args):
+        forward, gradient = original(*args)
+        return (lambda w: seen.append(blas_threads()) or forward(w)), gradient
+
+    monkeypatch.setattr(kernel_learning, "_forward_and_gradient", recording)
+    before = blas_threads()
+    kernel_lesson(add_noise(synthetic_image("bars", 24), 0.2, seed=1), KERNELS["sobel_x"], 0.9, 20, padding=1)
+    assert seen and set(seen) == {1}
+    assert blas_threads() == before  # put back afterwards

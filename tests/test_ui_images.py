@@ -1,0 +1,187 @@
+"""ui.images: decoding uploads defensively, the sample photograph, and arrays drawn as images.
+
+Oracles: PIL itself (round trips of what it wrote), matplotlib's colour maps, the Vega-Lite JSON schema.
+"""
+
+import io
+import struct
+import zlib
+
+import jsonschema
+import numpy as np
+import pytest
+from altair.vegalite.v6.schema.core import load_schema
+from matplotlib import colormaps
+from PIL import Image
+
+from ui import images
+
+
+def encoded(array_or_image, fmt="PNG", **options) -> bytes:
+    image = array_or_image if isinstance(array_or_image, Image.Image) else Image.fromarray(array_or_image)
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **options)
+    return buffer.getvalue()
+
+
+def png_header(width: int, height: int) -> bytes:
+    """The first bytes of a PNG that claims width × height pixels: all PIL reads before refusing it."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit gray
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
+
+
+RGB = np.random.default_rng(0).integers(0, 256, (30, 40, 3), dtype=np.uint8)
+SMOOTH = np.dstack([*np.meshgrid(np.linspace(0, 255, 40), np.linspace(0, 255, 30)), np.full((30, 40), 128.0)]).astype(np.uint8)
+
+
+# ----------------------------------------------------------------------------- decoding
+
+def test_png_and_jpeg_decode_to_their_pixels():
+    np.testing.assert_array_equal(images.decode_image(encoded(RGB)), RGB)
+    gray = RGB[..., 0]
+    np.testing.assert_array_equal(images.decode_image(encoded(gray)), gray)
+    jpeg = images.decode_image(encoded(SMOOTH, "JPEG", quality=95))  # lossy, but close on a smooth picture
+    assert jpeg.shape == SMOOTH.shape and np.abs(jpeg.astype(float) - SMOOTH).max() < 12
+
+
+def test_transparent_pixels_are_put_on_white_and_16_bit_gray_is_rescaled():
+    rgba = np.zeros((4, 5, 4), np.uint8)
+    rgba[0, 0] = (255, 0, 0, 255)
+    decoded = images.decode_image(encoded(rgba))
+    assert decoded.shape == (4, 5, 3)
+    assert tuple(decoded[0, 0]) == (255, 0, 0) and tuple(decoded[3, 4]) == (255, 255, 255)
+    deep = (np.arange(20, dtype=np.uint16).reshape(4, 5) * 3000)
+    decoded = images.decode_image(encoded(Image.fromarray(deep)))
+    assert decoded.dtype == np.uint8 and decoded.min() == 0 and decoded.max() == 255
+    assert np.all(np.diff(decoded.reshape(-1).astype(int)) >= 0)  # the order of the gray levels is kept
+
+
+def test_a_phone_photo_is_turned_upright_by_its_exif_orientation():
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90° clockwise to view"
+    decoded = images.decode_image(encoded(RGB, "JPEG", quality=95, exif=exif.tobytes()))
+    assert decoded.shape == (40, 30, 3)
+
+
+def test_a_large_jpeg_can_be_decoded_at_a_reduced_scale():
+    big = np.repeat(np.repeat(RGB, 20, axis=0), 20, axis=1)  # 600 × 800
+    small = images.decode_image(encoded(big, "JPEG"), shrink_to=100)
+    assert 100 <= min(small.shape[:2]) < 600
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"", "empty"),
+    (b"name,rating\nalice,5\n", "not a PNG or JPEG"),  # a text file, whatever it is called
+    (b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, "not a PNG or JPEG"),  # a PNG signature and nothing sensible after
+    (encoded(RGB)[:200], "damaged or cut short"),
+    (encoded(RGB, "JPEG")[:1000], "damaged or cut short"),  # of 1426 bytes
+    (encoded(RGB, "GIF"), "GIF image; upload a PNG or JPEG"),
+    (encoded(RGB, "BMP"), "BMP image"),
+    (png_header(100_000, 100_000), "far too many pixels"),  # a decompression bomb: PIL refuses it outright
+    (png_header(6_000, 5_000), "30 megapixels; the limit is 25"),  # refused by the lab's own limit
+])
+def test_bad_files_raise_a_value_error_with_a_message_for_the_user(data, message):
+    with pytest.raises(ValueError, match=message):
+        images.decode_image(data)
+
+
+def test_files_over_the_size_limit_are_refused_before_decoding():
+    with pytest.raises(ValueError, match=r"6.0 MB; the limit is 5 MB"):
+        images.decode_image(b"\x00" * (6 * 2**20))
+    assert images.decode_image(encoded(RGB), max_bytes=None).shape == RGB.shape
+
+
+# ----------------------------------------------------------------------------- images for the pages
+
+def test_the_sample_photograph_is_installed_and_loads_gray_in_0_1():
+    assert "photo" in images.available_samples()
+    photo = images.gray_image("photo", 96)
+    assert photo.shape == (96, 82)  # matplotlib's grace_hopper.jpg is 600 × 512
+    assert photo.min() == 0.0 and photo.max() == 1.0
+
+
+def test_gray_image_serves_synthetic_images_and_uploads():
+    assert images.gray_image("bars", 32).shape == (32, 32)
+    upload = images.gray_image(images.UPLOAD, 20, encoded(RGB))
+    assert upload.shape == (15, 20) and upload.min() == 0.0 and upload.max() == 1.0
+    with pytest.raises(ValueError, match="Upload a PNG or JPEG"):
+        images.gray_image(images.UPLOAD, 20, None)
+    with pytest.raises(ValueError, match="not a PNG or JPEG"):
+        images.gray_image(images.UPLOAD, 20, b"plain text")
+    with pytest.raises(ValueError, match="not installed"):
+        images.gray_image("no-such-sample", 20)
+
+
+# ----------------------------------------------------------------------------- drawing
+
+def test_diverging_colours_are_symmetric_about_zero_with_white_at_zero():
+    values = np.array([[-1.0, 0.0, 4.0]])
+    rgb, scale = images.colorize(values, diverging=True)
+    assert (scale.low, scale.high) == (-4.0, 4.0)
+    table = (colormaps["RdBu_r"](np.linspace(0, 1, 256))[:, :3] * 255).round().astype(np.uint8)
+    np.testing.assert_array_equal(rgb[0], table[[96, 128, 255]])  # −1/4 of the way down, the middle, the top
+    assert rgb[0, 1].min() > 240  # zero is (near) white
+    assert rgb[0, 2, 0] > rgb[0, 2, 2] and rgb[0, 0, 2] > rgb[0, 0, 0]  # positive red, negative blue
+    assert scale.describe() == "blue −4 · white 0 · red +4"
+
+
+def test_gray_colours_run_from_black_at_the_minimum_to_white_at_the_maximum():
+    rgb, scale = images.colorize(np.array([[2.0, 3.0, 6.0]]), diverging=False)
+    assert tuple(rgb[0, 0]) == (0, 0, 0) and tuple(rgb[0, 2]) == (255, 255, 255)
+    assert scale.describe() == "black 2 · white 6"
+    _, flat = images.colorize(np.zeros((3, 3)), diverging=True)
+    assert flat.describe() == "every value is 0"
+
+
+def test_signed_arrays_get_the_diverging_map_by_default():
+    assert images.is_signed([[-1.0, 1.0]]) and images.is_signed([[-0.3, 1.0]])
+    assert not images.is_signed([[-0.1, 1.0]]) and not images.is_signed([[0.0, 1.0]])
+    assert images.colorize(np.array([[-2.0, 2.0]]))[1].diverging
+    assert not images.colorize(np.array([[0.0, 2.0]]))[1].diverging
+
+
+def test_to_png_enlarges_by_whole_pixels_and_adds_a_colour_bar():
+    values = np.arange(12.0).reshape(3, 4) - 5
+    png, scale = images.to_png(values, diverging=True, min_side=40)
+    decoded = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+    assert decoded.shape[1] == 40 and decoded.shape[0] > 30  # 4 columns × 10, rows plus the bar
+    expected, _ = images.colorize(values, diverging=True)
+    np.testing.assert_array_equal(decoded[:30:10, ::10], expected)  # every pixel is a 10 × 10 block
+    bar = decoded[-1]
+    assert bar[0, 2] > bar[0, 0] and bar[-1, 0] > bar[-1, 2]  # blue on the left, red on the right
+    assert scale.high == 6.0
+    plain, _ = images.to_png(values, min_side=40, bar=False)
+    assert np.asarray(Image.open(io.BytesIO(plain))).shape[0] == 30
+
+
+VALIDATOR = jsonschema.Draft7Validator(load_schema())
+
+
+def test_matrix_spec_is_valid_vega_lite_with_values_and_symmetric_limits():
+    kernel = np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
+    spec = images.matrix_spec(kernel)
+    errors = sorted(VALIDATOR.iter_errors(spec), key=str)
+    assert not errors, errors[0].message
+    cells = spec["datasets"][spec["data"]["name"]]
+    assert [row["value"] for row in cells] == kernel.reshape(-1).tolist()
+    assert {(row["m"], row["n"]) for row in cells} == {(m, n) for m in range(3) for n in range(3)}
+    rect, text = spec["layer"]
+    assert rect["encoding"]["color"]["scale"]["domain"] == [-2.0, 2.0]
+    assert text["encoding"]["text"]["format"] == ".2f"
+    assert images.matrix_spec(kernel, domain=(-5, 5))["layer"][0]["encoding"]["color"]["scale"]["domain"] == [-5, 5]
+
+
+@pytest.mark.parametrize("largest, fmt", [(540.0, ".0f"), (12.3, ".1f"), (2.0, ".2f"), (0.0625, ".3f")])
+def test_matrix_values_get_digits_that_suit_their_size(largest, fmt):
+    spec = images.matrix_spec(np.array([[largest, 1e-14]]))
+    assert spec["layer"][1]["encoding"]["text"]["format"] == fmt
+
+
+def test_matrix_spec_refuses_what_it_cannot_draw():
+    assert images.matrix_spec(np.array([[1.0, np.nan]])) is None
+    assert images.matrix_spec(np.zeros((0, 3))) is None
+    assert images.matrix_spec(np.zeros(3)) is None
+    assert images.matrix_spec(np.zeros((2, 2)))["layer"][0]["encoding"]["color"]["scale"]["domain"] == [-1.0, 1.0]
