@@ -1,5 +1,9 @@
 """The cart-pole drawn from its state: one frame as a Vega-Lite chart, an episode's angle and
-position over time, and a client-side animation of a whole episode.
+position over time (together: :func:`frame_panel`), a client-side animation of a whole episode,
+and the policy's P(push right) over pole angle × angular velocity as a heatmap.
+
+The frame and the trajectory are plain Vega-Lite dicts, not Altair objects: they are rebuilt on
+every move of the step slider and cost a few milliseconds.
 
 State s = (x, ẋ, θ, θ̇): cart at x metres, pole θ radians from upright (positive leans right).
 Drawn to gymnasium's proportions: the track spans ±2.4 m, the pole is 2l = 1 m long.
