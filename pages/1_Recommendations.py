@@ -95,21 +95,25 @@ def render_summary(run, s: Settings) -> None:
     cols[3].metric("Train RMSE", f"{run.train_rmse:.3f}",
                    help=f"{run.n_train:,} training and {run.n_test:,} test ratings.")
     history = run.history
+    # One slot whether or not a message shows: an element that comes and goes above a fragment
+    # would shift the fragment's position, and Streamlit 1.67 then loses track of its widgets.
+    message = st.container()
     if history.diverged:
-        ui.show_problem(
-            f"Training diverged in epoch {history.diverged_epoch}",
-            f"After {history.diverged_rating or 0:,} ratings of that epoch a prediction error passed "
-            "1000× the rating scale, so training stopped; the charts show the last finite epoch.",
-            f"A step of η = {s.learning_rate:g} is too large for the curvature of the loss: each update "
-            "overshoots the minimum of that rating's error by more than it corrects, so the error grows "
-            "geometrically (roughly when η·(2 + ‖p_u‖² + ‖q_i‖²) > 2).",
-            ["Lower the learning rate (0.01–0.05 works here).", "Raise λ a little, which shrinks the factors.",
-             "Use fewer latent factors."],
-        )
+        with message:
+            ui.show_problem(
+                f"Training diverged in epoch {history.diverged_epoch}",
+                f"After {history.diverged_rating or 0:,} ratings of that epoch a prediction error passed "
+                "1000× the rating scale, so training stopped; the charts show the last finite epoch.",
+                f"A step of η = {s.learning_rate:g} is too large for the curvature of the loss: each update "
+                "overshoots the minimum of that rating's error by more than it corrects, so the error grows "
+                "geometrically (roughly when η·(2 + ‖p_u‖² + ‖q_i‖²) > 2).",
+                ["Lower the learning rate (0.01–0.05 works here).", "Raise λ a little, which shrinks the factors.",
+                 "Use fewer latent factors."],
+            )
     elif len(history.test_rmse) > 5 and history.test_rmse[-1] > min(history.test_rmse) + 0.02:
-        st.info(f"**Overfitting:** test RMSE bottomed at {min(history.test_rmse):.3f} in epoch "
-                f"{int(np.argmin(history.test_rmse)) + 1} and has risen since, while train RMSE keeps "
-                "falling. More regularization λ or fewer factors helps.", icon=":material/trending_up:")
+        message.info(f"**Overfitting:** test RMSE bottomed at {min(history.test_rmse):.3f} in epoch "
+                     f"{int(np.argmin(history.test_rmse)) + 1} and has risen since, while train RMSE keeps "
+                     "falling. More regularization λ or fewer factors helps.", icon=":material/trending_up:")
 
 
 def render_curves(run) -> None:

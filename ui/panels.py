@@ -14,6 +14,10 @@ from calc_core.gradcheck import DEFAULT_STEP, GradientCheck
 from ui import charts
 
 
+CODE_LINES_SHOWN = 18  # longer sources scroll inside a box of fixed height
+CODE_BOX_HEIGHT = 380
+
+
 def source_of(function: Callable) -> str:
     """The Python source of a calc_core function (of the Python function behind a numba kernel)."""
     function = getattr(function, "py_func", function)
@@ -38,7 +42,10 @@ def formula_and_code(formulas: Sequence[str], functions: Sequence[Callable], *,
         for function in functions:
             function = getattr(function, "py_func", function)
             st.caption(f"`{function.__module__}.{function.__qualname__}`")
-            st.code(source_of(function), language="python", line_numbers=True, wrap_lines=True, height=380)
+            source = source_of(function)
+            long = source.count("\n") > CODE_LINES_SHOWN
+            st.code(source, language="python", line_numbers=True, wrap_lines=True,
+                    height=CODE_BOX_HEIGHT if long else "content")
 
 
 def gradient_check(checks: Sequence[GradientCheck], *, what: str, symbols: dict[str, str] | None = None,
@@ -76,8 +83,8 @@ def gradient_check(checks: Sequence[GradientCheck], *, what: str, symbols: dict[
         st.dataframe(
             pd.DataFrame({
                 "parameter": [symbols.get(c.name, c.name) for c in checks],
-                "coordinates checked": [c.n_checked for c in checks],
-                "relative error": [f"{c.relative_error:.1e}" for c in checks],
+                "coords": [c.n_checked for c in checks],
+                "rel. error": [f"{c.relative_error:.1e}" for c in checks],
                 "verdict": ["pass" if c.passed else "FAIL" for c in checks],
             }),
             hide_index=True, width="stretch",

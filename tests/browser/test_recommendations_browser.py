@@ -72,3 +72,20 @@ def test_a_bad_upload_shows_a_message_and_the_page_keeps_working(page, server_ur
     expect(page.get_by_test_id("stMetric").filter(has_text="Test RMSE")).to_be_visible(timeout=30_000)
     expect(page.get_by_test_id("stAlert").filter(has_text="not a number")).to_have_count(0)
     assert_no_exception(page)
+
+
+def test_the_user_picker_keeps_working_after_a_message_appears_above_it(page, server_url):
+    # 5 epochs: no overfitting message yet; 100 epochs at λ = 0 with 50 factors: the message appears,
+    # which shifts everything below it — the user picker (a fragment) must still answer.
+    open_page(page, f"{server_url}/Recommendations?reg=0.0&factors=50&epochs=5")
+    expect(page.get_by_test_id("stAlert").filter(has_text="Overfitting")).to_have_count(0)
+    press_on_slider(page, "Epochs", "End")
+    expect(page.get_by_test_id("stAlert").filter(has_text="Overfitting")).to_be_visible(timeout=60_000)
+    wait_idle(page)
+    picker = page.get_by_test_id("stSelectbox").filter(has_text="User")
+    picker.click()
+    page.keyboard.type("17")  # the option list is virtualized: filter it first
+    page.get_by_role("option", name="17", exact=True).click()
+    expect(page.get_by_text("Top 5 for user 17")).to_be_visible(timeout=30_000)
+    expect(page).to_have_url(re.compile(r"[?&]user=17"))
+    assert_no_exception(page)
