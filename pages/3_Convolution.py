@@ -200,7 +200,7 @@ def main() -> None:
             st.code(ui.panels.source_of(helper), language="python")
     with ui.guard("check the gradients", stop=False):
         checks = gradient_checks(x, kernel, s.stride, s.padding, s.loss, s.seed)
-        ui.panels.gradient_check(checks, step=1e-3, symbols={"∂L/∂x": "∂L/∂x (sampled pixels)"},
+        ui.panels.gradient_check(checks, symbols={"∂L/∂x": "∂L/∂x (sampled pixels)"},
                                  what=f"L = {LOSS_LABELS[s.loss].split(' (')[0]} on y = x̃ ⋆ w")
         st.caption(f"∂L/∂x is checked on {checks[0].n_checked:,} of its {x.size:,} pixels (a seeded sample), ∂L/∂w on "
                    f"all {kernel.size} entries. L is quadratic in each coordinate, so h = 10⁻³ is exact up to rounding.")

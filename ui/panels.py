@@ -48,8 +48,7 @@ def formula_and_code(formulas: Sequence[str], functions: Sequence[Callable], *,
                     height=CODE_BOX_HEIGHT if long else "content")
 
 
-def gradient_check(checks: Sequence[GradientCheck], *, what: str, symbols: dict[str, str] | None = None,
-                   step: float | None = None) -> None:
+def gradient_check(checks: Sequence[GradientCheck], *, what: str, symbols: dict[str, str] | None = None) -> None:
     """Analytic gradient against central differences, with the relative error and a verdict.
 
     ``what`` names the function differentiated (“the loss on 32 training ratings”); ``symbols``
@@ -57,8 +56,7 @@ def gradient_check(checks: Sequence[GradientCheck], *, what: str, symbols: dict[
     checks were made with (``GradientCheck.step``).
     """
     symbols = symbols or {}
-    if step is None:
-        step = checks[0].step if checks else DEFAULT_STEP
+    step = checks[0].step if checks else DEFAULT_STEP
     st.markdown("##### Gradient check")
     st.markdown(
         f"Each analytic derivative of {what} is compared with a central difference, "
