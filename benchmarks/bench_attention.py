@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.timing import ratio_table, time_side_by_side
+from benchmarks.timing import publish, ratio_table, time_side_by_side
 from calc_core.attention import (
     attention_backward,
     causal_mask,
@@ -117,11 +117,7 @@ def main(argv=None):
         rows += backward_rows(seq_len, d_k, d_v, repeat, fd_repeat)
     title = "Attention: page rerun (uncached) and attention_backward vs references"
     table = ratio_table(rows, title)
-    print(table)
-    if not quick:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(table + "\n")
-        print(f"\nwritten to {RESULTS}")
+    publish(table, RESULTS, quick)
 
 
 if __name__ == "__main__":

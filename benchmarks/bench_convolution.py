@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from scipy import signal
 
-from benchmarks.timing import ratio_table, time_side_by_side
+from benchmarks.timing import publish, ratio_table, time_side_by_side
 from calc_core.convolution import conv2d_backward, conv2d_forward, gradient_checks, run_convolution
 from calc_core.gradcheck import relative_error
 from calc_core.kernel_learning import kernel_lesson
@@ -147,11 +147,7 @@ def main(argv=None):
         rows += page_rerun_rows(label, size, steps, 3 if quick else 5)
     title = "Convolution: layer vs scipy and the tutorial's loops; page rerun (uncached)"
     table = ratio_table(rows, title)
-    print(table)
-    if not quick:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(table + "\n")
-        print(f"\nwritten to {RESULTS}")
+    publish(table, RESULTS, quick)
 
 
 if __name__ == "__main__":

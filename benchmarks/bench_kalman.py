@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from filterpy.kalman import ExtendedKalmanFilter as FilterpyEKF
 
-from benchmarks.timing import ratio_table, time_side_by_side
+from benchmarks.timing import publish, ratio_table, time_side_by_side
 from calc_core.kalman import ExtendedKalmanFilter, _jacobian, _moved
 from calc_core.kalman_consistency import run_filter
 from calc_core.kalman_lessons import initial_covariance, jacobian_check, track_vehicle
@@ -137,11 +137,7 @@ def main(argv=None):
     else:
         rows = long_run_rows(10_000, repeat=5) + page_rows([200, 1000, 5000], repeat=10) + cold_start_rows(3)
     table = ratio_table(rows, "Kalman filter: a long run vs filterpy, and the page's calls") + NOTE
-    print(table)
-    if not quick:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(table + "\n")
-        print(f"\nwritten to {RESULTS}")
+    publish(table, RESULTS, quick)
 
 
 if __name__ == "__main__":

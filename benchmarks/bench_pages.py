@@ -20,7 +20,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from benchmarks.timing import machine_line
+from benchmarks.timing import machine_line, publish
 from ui.catalog import APPLICATIONS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -159,9 +159,7 @@ def main() -> None:
                       "and drawing):", "", "| page (slider moved) | median | / budget |", "|---|---:|---:|"]
             lines += [f"| {page} | {s * 1e3:,.0f} ms | {s / BUDGET:.2f} |" for page, s in seen.items()]
     table = "\n".join(lines)
-    print(table)
-    if not args.quick:
-        RESULTS.write_text(table + "\n")
+    publish(table, RESULTS, args.quick)
 
 
 if __name__ == "__main__":

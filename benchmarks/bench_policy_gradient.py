@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.timing import ratio_table, time_side_by_side
+from benchmarks.timing import publish, ratio_table, time_side_by_side
 from calc_core.policy_gradient import train
 from calc_core.policy_rollout import draw_episode_noise, rollout_batched, rollout_step_by_step
 
@@ -100,12 +100,8 @@ def main(argv=None):
         rows += throughput_rows((1, 5, 20, 100), repeat=3)
     title = "REINFORCE on cart-pole: batched against step-by-step rollouts (page defaults)"
     table = ratio_table(rows, title)
-    print(table)
-    print(f"\n(benchmark ran for {time.perf_counter() - start:.0f} s)")
-    if not quick:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(table + "\n")
-        print(f"written to {RESULTS}")
+    publish(table, RESULTS, quick)
+    print(f"(benchmark ran for {time.perf_counter() - start:.0f} s)")
 
 
 if __name__ == "__main__":

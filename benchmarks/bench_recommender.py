@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.timing import ratio_table, time_side_by_side
+from benchmarks.timing import publish, ratio_table, time_side_by_side
 from calc_core.ratings_data import planted_ratings, train_test_split
 from calc_core.recommender import MatrixFactorization, rmse
 
@@ -120,9 +120,7 @@ def main() -> None:
     title = (f"Matrix factorization, {n_users} users × {n_items} items, {u.size:,} training ratings, "
              f"{settings['n_factors']} factors, {settings['n_epochs']} epochs")
     table = ratio_table(rows, title)
-    print(table)
-    if not args.quick:
-        RESULTS.write_text(table + "\n")
+    publish(table, RESULTS, args.quick)
 
 
 if __name__ == "__main__":

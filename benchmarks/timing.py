@@ -11,6 +11,7 @@ import gc
 import platform
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 
@@ -45,3 +46,12 @@ def ratio_table(rows: list[tuple[str, float, str]], title: str) -> str:
     for what, seconds, note in rows:
         lines.append(f"| {what} | {seconds * 1e3:,.1f} ms | {note} |")
     return "\n".join(lines)
+
+
+def publish(table: str, results: Path, quick: bool) -> None:
+    """Print the table; a full-size run (not --quick) also writes it to benchmarks/results/."""
+    print(table)
+    if not quick:
+        results.parent.mkdir(parents=True, exist_ok=True)
+        results.write_text(table + "\n")
+        print(f"\nwritten to {results}")

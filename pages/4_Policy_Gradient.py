@@ -98,7 +98,7 @@ def render_summary(r, s: Settings) -> None:
                 f"counts as balancing. {why}", icon=":material/hourglass_top:")
 
 
-def render_training(r) -> None:
+def render_returns(r) -> None:
     episodes, (left, right) = np.arange(1, r.episodes_run + 1), st.columns([3, 2], gap="large")
     with left:
         ui.charts.show(ui.charts.lines(
@@ -192,7 +192,7 @@ def main() -> None:
     with ui.guard("train the policy"):
         result = reinforce(**asdict(s))
     render_summary(result, s)
-    render_training(result)
+    render_returns(result)
     st.subheader("What the policy learned")
     render_policy(result)
     st.subheader("One episode of the trained policy")
