@@ -128,9 +128,8 @@ def learning_status(lesson, fraction: float) -> None:
 
 
 def log_chart(x, series: dict, y_title: str, title: str, colors=None, points=False):
-    chart = ui.charts.lines(x, series, x_title="step t", y_title=y_title, log_y=True, colors=colors, points=points,
-                            height=280, title=title)
-    return None if chart is None else chart.configure_axisY(format=".0e", tickCount=6)
+    return ui.charts.lines(x, series, x_title="step t", y_title=y_title, log_y=True, colors=colors, points=points,
+                           height=280, title=title, y_axis={"format": ".0e", "tickCount": 6})
 
 
 @st.fragment

@@ -91,12 +91,12 @@ def render_summary(run, s: Settings) -> None:
 def render_tracking(run) -> None:
     left, right = st.columns([11, 9], gap="large")
     with left:
-        view.show(view.plane(
+        ui.charts.show(view.plane(
             paths={"true path": run.truth[:, :2], "EKF estimate": run.estimates[:, :2]},
             points={"measurements": run.measurements}, outlines={"2σ ellipse of P": run.ellipses},
             colors={"true path": view.TRUTH, "EKF estimate": view.ESTIMATE, "measurements": view.MEASURED,
                     "2σ ellipse of P": view.ELLIPSE}, focus=np.concatenate([run.truth[:, :2], run.measurements]),
-            title="The drive, on equal axes"), "Nothing finite to draw.", width="content")
+            title="The drive, on equal axes"), "Nothing finite to draw.")
     with right:
         ui.charts.show(ui.charts.lines(
             run.times[1:], {"EKF estimate": run.position_error, "raw measurement": run.measurement_error},
@@ -120,7 +120,7 @@ def render_consistency(run) -> None:
             st.columns(2, gap="large"), ("NEES", "NIS"), (run.nees, run.nis), (run.nees_step_band, run.nis_step_band),
             (run.mean_nees, run.mean_nis), (run.nees_mean_band, run.nis_mean_band), (run.nees_verdict, run.nis_verdict)):
         with col:
-            view.show(view.consistency(
+            ui.charts.show(view.consistency(
                 run.times[1:], values, name=name, step_band=step_band, mean=mean, mean_band=band, x_title="time (s)",
                 title=f"{name}: {verdict}" + (f" up to step {run.diverged_step - 1}" if run.diverged else "")),
                 f"No {name} to draw: the filter stopped before its first update.")
@@ -144,13 +144,13 @@ def render_step(run, s: Settings) -> None:
     prior, sensor, fused = "prediction x̂⁻, P⁻", "measurement z, R", "update x̂, P"
     zoom, text = st.columns([9, 11], gap="large")
     with zoom:
-        view.show(view.plane(
+        ui.charts.show(view.plane(
             paths={"correction K y": np.array([f.prior, f.posterior])},
             outlines={prior: f.prior_ellipse[None], sensor: f.measurement_ellipse[None], fused: f.posterior_ellipse[None]},
             points={"truth": f.truth[None], prior: f.prior[None], sensor: f.measurement[None], fused: f.posterior[None]},
             colors={"correction K y": "#444444", prior: view.PRIOR, sensor: view.MEASURED, fused: view.ESTIMATE,
                     "truth": view.TRUTH}, size=380, point_size=90, title=f"Step {k} (t = {f.time:.2f} s): 2σ ellipses"),
-            "Nothing finite to draw.", width="content")
+            "Nothing finite to draw.")
     with text:
         names = lessons.STATE_NAMES[: len(f.linearized_at)]
         moved, offered = np.linalg.norm(f.correction), np.linalg.norm(f.innovation)

@@ -10,8 +10,8 @@ from streamlit.testing.v1 import AppTest
 
 from calc_core import cartpole
 from calc_core.policy_gradient_lessons import initial_params, policy_map
+from tests.vega_schema import inline_rows
 from ui import cartpole_view as view
-from ui.charts import to_spec
 
 VALIDATOR = jsonschema.Draft7Validator(load_schema())
 
@@ -70,9 +70,9 @@ def test_trajectory_plots_angle_and_position_as_shares_of_their_limits_and_marks
 
 def test_policy_heatmap_is_valid_and_puts_the_largest_angular_velocity_on_top():
     grid = policy_map(initial_params(4, 0), n_angles=5, n_velocities=3)
-    spec = to_spec(view.policy_heatmap(grid, title="P"))
+    spec = view.policy_heatmap(grid, title="P")
     valid(spec)
-    cells = [r for data in spec["datasets"].values() for r in data]
+    cells = inline_rows(spec["layer"][0])  # the coloured cells
     assert [c["row"] for c in cells[::5]] == ["2.0", "0.0", "-2.0"]
     np.testing.assert_allclose([c["value"] for c in cells[:5]], grid.p_right[-1])
 

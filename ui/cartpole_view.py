@@ -90,14 +90,6 @@ def frame(state, *, action: int | None = None, p_right: float | None = None, tit
     return spec
 
 
-def show_spec(spec: dict | None, empty_message: str, *, width: str = "stretch") -> None:
-    """Draw a Vega-Lite dict (a frame at its own size: ``width="content"``), or say why there is none."""
-    if spec is None:
-        st.info(empty_message, icon=":material/info:")
-    else:
-        st.vega_lite_chart(spec, width=width)
-
-
 def trajectory(states, step: int, *, title: str | None = None, height: int = 300) -> dict | None:
     """θ/12° and x/2.4 over an episode (±1 = the limits, where it ends) and a line at ``step``."""
     states = np.asarray(states, dtype=float)
@@ -140,11 +132,11 @@ def frame_panel(replay, step: int) -> None:
     """Step ``step`` of a :class:`calc_core.policy_gradient_lessons.Replay`: the cart and pole with
     the push taken there, the state in numbers, and the whole episode's angle and position."""
     state, acting = replay.states[step], step < replay.length
-    show_spec(frame(state, action=int(replay.actions[step]) if acting else None,
-                    p_right=float(replay.p_right[step]) if acting else None), "No state to draw.", width="content")
+    charts.show(frame(state, action=int(replay.actions[step]) if acting else None,
+                    p_right=float(replay.p_right[step]) if acting else None), "No state to draw.")
     st.caption(f"x = {state[0]:+.3f} m, ẋ = {state[1]:+.3f} m/s, θ = {np.degrees(state[2]):+.2f}°, "
                f"θ̇ = {state[3]:+.3f} rad/s" + ("" if acting else " — the final state."))
-    show_spec(trajectory(replay.states, step, title="The episode: angle and position (±1 = the limit)"),
+    charts.show(trajectory(replay.states, step, title="The episode: angle and position (±1 = the limit)"),
               "The episode is too short to draw.")
 
 

@@ -20,6 +20,7 @@ from matplotlib import cbook, colormaps
 from PIL import Image, ImageOps
 
 from calc_core import kernels
+from ui import charts
 
 MAX_UPLOAD_MB = 5
 MAX_UPLOAD_PIXELS = 25_000_000  # a 6000 × 4000 camera photo; far more pixels is a decompression bomb
@@ -246,9 +247,5 @@ def matrix_spec(matrix, *, domain: tuple[float, float] | None = None, value_form
 def show_matrix(matrix, *, domain: tuple[float, float] | None = None, value_format: str | None = None,
                 cell: int | None = None, empty_message: str = "Nothing finite to draw.", container=None) -> None:
     """Draw ``matrix_spec`` (or say why there is nothing to draw)."""
-    where = container or st
-    spec = matrix_spec(matrix, domain=domain, value_format=value_format, cell=cell)
-    if spec is None:
-        where.info(empty_message, icon=":material/info:")
-    else:
-        where.vega_lite_chart(spec, width="content")
+    charts.show(matrix_spec(matrix, domain=domain, value_format=value_format, cell=cell), empty_message,
+                container=container)

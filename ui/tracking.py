@@ -16,21 +16,11 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
-import streamlit as st
 
 TRUTH, MEASURED, ESTIMATE, ELLIPSE, PRIOR = "#2ca02c", "#d62728", "#1f77b4", "#6baed6", "#ff7f0e"
 PLANE_SIZE = 460  # pixels of the square plot area
 STEP_BAND, MEAN, MEAN_BAND, VALUES = "#7f7f7f", "#d62728", "#ff9896", "#1f77b4"
 SYMLOG_TICKS = (0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 1e5, 1e6, 1e7, 1e8)
-
-
-def show(spec: dict | None, empty_message: str = "Nothing to draw for these settings.", *,
-         width: str = "stretch") -> None:
-    """Draw a spec of this module (a plane chart with ``width="content"``), or say why there is none."""
-    if spec is None:
-        st.info(empty_message, icon=":material/info:")
-    else:
-        st.vega_lite_chart(spec, width=width)
 
 
 def _field(name: str, kind: str = "quantitative", **more) -> dict:

@@ -30,8 +30,9 @@ def assert_clean(at: AppTest) -> None:
 
 
 def chart_specs(at: AppTest) -> list[dict]:
-    """The Vega-Lite spec of every Altair chart on the page, with its data: ``spec["datasets"]``
-    maps each dataset name to a list of row dicts (Streamlit ships them apart, as Arrow)."""
+    """The Vega-Lite spec of every chart on the page. Named datasets, which Streamlit ships apart
+    as Arrow, are put back into ``spec["datasets"]`` as lists of row dicts; inline data stays where
+    it is (see :func:`chart_rows`)."""
     from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 
     specs = []
@@ -43,6 +44,13 @@ def chart_specs(at: AppTest) -> list[dict]:
         })
         specs.append(spec)
     return specs
+
+
+def chart_rows(spec: dict) -> list[dict]:
+    """Every data row of a chart: its named datasets and the inline data of the spec and its layers."""
+    rows = [row for data in spec.get("datasets", {}).values() for row in data]
+    rows += spec.get("data", {}).get("values", [])
+    return rows + [row for layer in spec.get("layer", []) for row in layer.get("data", {}).get("values", [])]
 
 
 def numeric_extremes(at: AppTest):

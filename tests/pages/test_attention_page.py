@@ -8,7 +8,7 @@ import pytest
 
 from calc_core.attention import attention_backward, causal_mask, scaled_dot_product_attention
 from calc_core.attention_lessons import make_problem
-from tests.pages.apptest_helpers import assert_clean, chart_specs, exercise_extremes, run_page
+from tests.pages.apptest_helpers import assert_clean, chart_rows, chart_specs, exercise_extremes, run_page
 
 PAGE = "pages/2_Attention.py"
 MAX = {"n": "32", "dk": "256", "dv": "64", "temp": "10.0", "seed": "9999", "causal": "true", "scale": "false"}
@@ -20,12 +20,12 @@ def chart(at, title_start: str) -> dict:
 
 
 def rows(spec) -> list[dict]:
-    return [row for data in spec["datasets"].values() for row in data]
+    return chart_rows(spec)
 
 
 def grid(spec, n_rows: int, n_cols: int) -> np.ndarray:
     """The heatmap's cells back as a matrix (row-major order, as the page drew them)."""
-    cells = spec["datasets"][spec["data"]["name"]]  # the cells' data, shared by the layers
+    cells = spec["layer"][0]["data"]["values"]  # the coloured cells
     assert len(cells) == n_rows * n_cols
     return np.array([np.nan if r["value"] is None else r["value"] for r in cells], float).reshape(n_rows, n_cols)
 
@@ -82,7 +82,7 @@ def test_causal_mask_blanks_the_future_and_the_first_query_sees_only_itself():
     weights, _ = reference(n=6, causal=True)
     assert np.all(np.isnan(drawn[np.triu_indices(6, 1)]))
     spec = chart(at, "Attention weights")
-    written = spec["datasets"][spec["layer"][1]["data"]["name"]]  # what the text layer writes
+    written = spec["layer"][1]["data"]["values"]  # what the text layer writes
     assert len(written) == 21 and np.all(np.isfinite([r["value"] for r in written]))  # no "null" on blank cells
     np.testing.assert_allclose(drawn[np.tril_indices(6)], weights[np.tril_indices(6)], rtol=1e-12)
     at.selectbox(key="row").set_value("0:t0").run()
@@ -94,7 +94,7 @@ def test_jacobian_of_the_chosen_row_is_diag_s_minus_s_s_transpose_of_its_drawn_w
     at = run_page(PAGE, {"n": "7", "seed": "3"})
     at.selectbox(key="row").set_value("2:t2").run()
     assert_clean(at)
-    s = np.array([r["value"] for r in rows(chart(at, "Query 2:t2"))])
+    s = np.array([r["value"] for r in chart(at, "Query 2:t2")["layer"][0]["data"]["values"]])
     weights, _ = reference(n=7, seed=3)
     np.testing.assert_allclose(s, weights[2], rtol=1e-12)
     J = grid(chart(at, "Softmax Jacobian"), 7, 7)
@@ -166,7 +166,7 @@ def test_a_sentence_that_does_not_fit_gets_a_message_and_the_page_keeps_working(
     assert not at.exception and not at.error
     assert any(message in w.value and "not used" in w.value for w in at.warning)
     assert not at.slider(key="n").disabled
-    assert len(rows(chart(at, "Attention weights"))) == 25
+    assert len(chart(at, "Attention weights")["layer"][0]["data"]["values"]) == 25
     at.text_input(key="text").input("").run()
     assert_clean(at)
     assert not at.warning
@@ -183,7 +183,7 @@ def test_all_controls_at_their_extremes_together_run_cleanly(query):
     at = run_page(PAGE, query)
     assert not at.exception and not at.error
     n = int(query["n"])
-    assert len(rows(chart(at, "Attention weights"))) == n * n
+    assert len(chart(at, "Attention weights")["layer"][0]["data"]["values"]) == n * n
     assert at.success  # gradient check passes at the extremes too
 
 
@@ -206,7 +206,7 @@ def test_url_parameters_restore_the_settings_and_reproduce_the_page():
     by_hand.run()
     by_hand.selectbox(key="row").set_value("2:t2").run()
     assert [m.value for m in linked.metric] == [m.value for m in by_hand.metric]
-    assert chart(linked, "Softmax Jacobian")["datasets"] == chart(by_hand, "Softmax Jacobian")["datasets"]
+    assert chart(linked, "Softmax Jacobian")["layer"] == chart(by_hand, "Softmax Jacobian")["layer"]
 
 
 @pytest.mark.parametrize("query", [

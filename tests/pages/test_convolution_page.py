@@ -9,7 +9,7 @@ from PIL import Image
 
 import ui.images
 from calc_core import convolution, kernels
-from tests.pages.apptest_helpers import assert_clean, chart_specs, exercise_extremes, run_page
+from tests.pages.apptest_helpers import assert_clean, chart_rows, chart_specs, exercise_extremes, run_page
 
 PAGE = "pages/3_Convolution.py"
 SOBEL_X = [[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]
@@ -23,7 +23,7 @@ def matrices(at) -> list[np.ndarray]:
     """The matrices drawn as value cells (kernels and their gradients), in page order."""
     found = []
     for spec in chart_specs(at):
-        cells = spec["datasets"].get("cells")
+        cells = spec.get("datasets", {}).get("cells")
         if cells:
             matrix = np.zeros((max(c["m"] for c in cells) + 1, max(c["n"] for c in cells) + 1))
             for c in cells:
@@ -32,9 +32,9 @@ def matrices(at) -> list[np.ndarray]:
     return found
 
 
-def chart_rows(at, title: str) -> list[dict]:
+def titled_rows(at, title: str) -> list[dict]:
     spec = next(s for s in chart_specs(at) if s.get("title") == title or str(s.get("title", "")).startswith(title))
-    return [row for rows in spec["datasets"].values() for row in rows]
+    return chart_rows(spec)
 
 
 def text_of(at) -> str:
@@ -72,7 +72,7 @@ def test_loss_chart_holds_both_runs_on_a_log_scale_and_the_too_high_run_is_stopp
     assert_clean(at)
     spec = next(s for s in chart_specs(at) if str(s.get("title", "")).startswith("Loss"))
     assert '"type": "log"' in str(spec).replace("'", '"')
-    rows = [r for data in spec["datasets"].values() for r in data]
+    rows = chart_rows(spec)
     good = [r["y"] for r in rows if r.get("series") == "0.9 × 2/λ_max"]
     high = [r["y"] for r in rows if r.get("series") == "1.2 × 2/λ_max: too high"]
     assert len(good) == 121 and good[-1] < 1e-3 * good[0]

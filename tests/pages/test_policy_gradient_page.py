@@ -11,7 +11,7 @@ import pytest
 from calc_core import cartpole, policy_gradient
 from calc_core import policy_gradient_lessons as lessons
 from calc_core.policy_gradient import train
-from tests.pages.apptest_helpers import assert_clean, chart_specs, run_page
+from tests.pages.apptest_helpers import assert_clean, chart_rows, chart_specs, run_page
 
 PAGE = "pages/4_Policy_Gradient.py"
 SHORT = {"episodes": "100"}
@@ -22,9 +22,7 @@ def chart(at, title_start: str) -> dict:
 
 
 def rows(spec) -> list[dict]:
-    """Every data row of a chart: Altair's named datasets and inline layer values alike."""
-    found = [row for data in spec.get("datasets", {}).values() for row in data]
-    return found + [row for layer in spec.get("layer", []) for row in layer.get("data", {}).get("values", [])]
+    return chart_rows(spec)
 
 
 def series(spec, name: str) -> np.ndarray:
@@ -144,7 +142,7 @@ def test_greedy_replay_of_the_trained_policy_is_the_greedy_episode():
 def test_the_baseline_panel_compares_the_three_baselines_on_the_same_batches():
     at = run_page(PAGE, SHORT)
     reference = lessons.gradient_variance(lessons.initial_params(16, 0), 0.99, 0)
-    bars = {r["category"]: r["value"] for r in rows(chart(at, "Noise per unit of signal"))}
+    bars = {r["category"]: r["value"] for r in chart(at, "Noise per unit of signal")["layer"][0]["data"]["values"]}
     np.testing.assert_allclose([bars["none"], bars["normalize"], bars["value"]], reference.relative_std, rtol=1e-12)
     assert bars["value"] < bars["none"] and bars["normalize"] < bars["none"]
     spread = chart(at, "‖ĝ‖ of each batch")
@@ -153,7 +151,7 @@ def test_the_baseline_panel_compares_the_three_baselines_on_the_same_batches():
     at.selectbox(key="at").set_value(100).run()  # the policy after 100 episodes
     assert_clean(at)
     later = lessons.gradient_variance(train(episodes=100, seed=0).snapshots[100], 0.99, 0)
-    bars = [r["value"] for r in rows(chart(at, "Noise per unit of signal"))]
+    bars = [r["value"] for r in chart(at, "Noise per unit of signal")["layer"][0]["data"]["values"]]
     np.testing.assert_allclose(bars, later.relative_std, rtol=1e-12)
 
 

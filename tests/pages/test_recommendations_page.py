@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.pages.apptest_helpers import assert_clean, chart_specs, exercise_extremes, run_page
+from tests.pages.apptest_helpers import assert_clean, chart_rows, chart_specs, exercise_extremes, run_page
 
 PAGE = "pages/1_Recommendations.py"
 
@@ -26,7 +26,7 @@ def test_learning_curve_chart_holds_one_point_per_epoch_per_series_and_the_refer
     at = run_page(PAGE, {"epochs": "12"})
     assert_clean(at)
     curve = next(s for s in chart_specs(at) if s.get("title") == "RMSE after each epoch")
-    values = [row for data in curve["datasets"].values() for row in data]
+    values = chart_rows(curve)
     assert sum(row.get("series") == "train RMSE" for row in values) == 12
     assert sum(row.get("series") == "test RMSE" for row in values) == 12
     assert {"global-mean baseline", "noise floor"} <= {row.get("series") for row in values}

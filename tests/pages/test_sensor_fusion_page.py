@@ -24,7 +24,7 @@ def chart(at, title_start: str) -> dict:
 
 def grid(spec, n: int) -> np.ndarray:
     """A heatmap's cells back as a matrix (row-major, as drawn)."""
-    cells = spec["datasets"][spec["data"]["name"]]
+    cells = spec["layer"][0]["data"]["values"]  # the coloured cells
     assert len(cells) == n * n
     return np.array([c["value"] for c in cells], float).reshape(n, n)
 
