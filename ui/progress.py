@@ -15,7 +15,7 @@ from typing import Callable
 
 import streamlit as st
 
-from ui.cache import MAX_ENTRIES
+from ui.cache import MAX_ENTRIES, cached as cache
 
 SHOW_AFTER = 0.3  # seconds: quicker calls draw no bar at all
 STEPS = 20  # the bar moves in 5% steps: few elements to replay on a cache hit
@@ -49,7 +49,7 @@ def cached_with_progress(function: Callable, *, text: str, max_entries: int = MA
     # so that two wrapped functions never share a cache.
     run.__module__ = function.__module__
     run.__qualname__ = f"{function.__qualname__}__with_progress"
-    cached = st.cache_data(max_entries=max_entries, show_spinner=False)(run)
+    cached = cache(run, max_entries=max_entries)
 
     @functools.wraps(function)
     def call(*args, **kwargs):

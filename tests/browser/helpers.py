@@ -39,3 +39,16 @@ def press_on_slider(page: Page, label: str, key: str, times: int = 1) -> None:
 
 def metric_value(page: Page, label: str) -> str:
     return page.get_by_test_id("stMetric").filter(has_text=label).get_by_test_id("stMetricValue").inner_text()
+
+
+def chart_drawing(page: Page, n: int):
+    """The canvas (or SVG) that Vega drew for the page's n-th chart."""
+    return page.get_by_test_id("stVegaLiteChart").nth(n).locator("canvas, svg").first
+
+
+def assert_every_chart_draws(page: Page, at_least: int) -> None:
+    """At least ``at_least`` charts, each actually drawn (Vega draws nothing for some invalid specs)."""
+    charts = page.get_by_test_id("stVegaLiteChart")
+    assert charts.count() >= at_least, charts.count()
+    for n in range(charts.count()):
+        expect(chart_drawing(page, n)).to_be_visible()

@@ -5,7 +5,9 @@ import re
 from playwright.sync_api import expect
 
 from tests.browser.helpers import (
+    assert_every_chart_draws,
     assert_no_exception,
+    chart_drawing,
     metric_value,
     open_page,
     press_on_slider,
@@ -25,18 +27,16 @@ def test_home_page_links_to_the_recommendations_page(page, server_url):
 
 def test_moving_a_slider_with_the_keyboard_retrains_redraws_and_updates_the_url(page, server_url):
     open_page(page, f"{server_url}/Recommendations")
-    charts = page.get_by_test_id("stVegaLiteChart")
-    expect(charts.first).to_be_visible()
-    assert charts.count() >= 4
+    assert_every_chart_draws(page, 4)
     before = metric_value(page, "Test RMSE")
-    curve_before = charts.first.locator("canvas, svg").first.screenshot()
+    curve_before = chart_drawing(page, 0).screenshot()
 
     press_on_slider(page, "Latent factors", "End")  # 10 → 50 factors
     expect(page).to_have_url(re.compile(r"[?&]factors=50"))
     wait_idle(page)
     expect(page.get_by_test_id("stMetric").filter(has_text="Test RMSE").get_by_test_id("stMetricValue")) \
         .not_to_have_text(before, timeout=30_000)
-    assert charts.first.locator("canvas, svg").first.screenshot() != curve_before
+    assert chart_drawing(page, 0).screenshot() != curve_before
     assert_no_exception(page)
 
 

@@ -10,14 +10,19 @@ import numpy as np
 from PIL import Image
 from playwright.sync_api import expect
 
-from tests.browser.helpers import assert_no_exception, metric_value, open_page, press_on_slider, wait_idle
+from tests.browser.helpers import (
+    assert_every_chart_draws,
+    assert_no_exception,
+    chart_drawing,
+    metric_value,
+    open_page,
+    press_on_slider,
+    wait_idle,
+)
 
 ERROR = "Mean position error"
 DRIVE, ZOOM = 0, 4  # the drive, the error curve, NEES, NIS, then the step up close
 
-
-def drawing(page, n: int):
-    return page.get_by_test_id("stVegaLiteChart").nth(n).locator("canvas, svg").first
 
 
 def expect_metric_not(page, label: str, text: str) -> None:
@@ -40,25 +45,22 @@ def red_circle_extent(png: bytes) -> tuple[int, int]:
 
 def test_a_slider_reruns_the_filter_the_url_follows_and_the_step_panel_redraws(page, server_url):
     open_page(page, f"{server_url}/Sensor_Fusion")
-    charts = page.get_by_test_id("stVegaLiteChart")
-    assert charts.count() >= 8
-    for n in range(charts.count()):  # every spec renders: Vega draws nothing for some invalid specs
-        expect(charts.nth(n).locator("canvas, svg").first).to_be_visible()
-    before, drive_before = metric_value(page, ERROR), drawing(page, DRIVE).screenshot()
+    assert_every_chart_draws(page, 8)
+    before, drive_before = metric_value(page, ERROR), chart_drawing(page, DRIVE).screenshot()
 
     press_on_slider(page, "Speed v", "ArrowRight")  # 5.0 → 5.5 m/s
     expect(page).to_have_url(re.compile(r"[?&]v=5\.5"))
     wait_idle(page)
     expect_metric_not(page, ERROR, before)
-    assert drawing(page, DRIVE).screenshot() != drive_before
+    assert chart_drawing(page, DRIVE).screenshot() != drive_before
     assert_no_exception(page)
 
-    zoom_before = drawing(page, ZOOM).screenshot()
+    zoom_before = chart_drawing(page, ZOOM).screenshot()
     press_on_slider(page, "Step k", "End")  # the last of 200 updates
     expect(page).to_have_url(re.compile(r"[?&]k=200"))
     wait_idle(page)
     expect(page.get_by_text("From the estimate after step 199")).to_be_visible(timeout=30_000)
-    assert drawing(page, ZOOM).screenshot() != zoom_before
+    assert chart_drawing(page, ZOOM).screenshot() != zoom_before
     expect(page.get_by_test_id("stAlert").filter(has_text="Pass")).to_be_visible()  # the Jacobian check
     assert_no_exception(page)
 
@@ -66,7 +68,7 @@ def test_a_slider_reruns_the_filter_the_url_follows_and_the_step_panel_redraws(p
 def test_equal_axes_keep_the_sensors_circle_round_and_a_mis_tuned_filter_is_explained(page, server_url):
     # a wide drive (fast, hardly turning) and a large sensor circle: unequal axes would squash it
     open_page(page, f"{server_url}/Sensor_Fusion?v=15.0&omega=0.05&sigma=2.0&qscale=0.1")
-    width, height = red_circle_extent(drawing(page, ZOOM).screenshot())
+    width, height = red_circle_extent(chart_drawing(page, ZOOM).screenshot())
     assert width > 60 and abs(width - height) <= 0.04 * width, (width, height)
     alert = page.get_by_test_id("stAlert").filter(has_text="The filter is overconfident")
     expect(alert).to_be_visible()
