@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.timing import publish, ratio_table, time_side_by_side
-from calc_core.attention import (
+from calc_core.attention.core import (
     attention_backward,
     causal_mask,
     logit_factor,
@@ -26,14 +26,14 @@ from calc_core.attention import (
     softmax,
     softmax_jacobian,
 )
-from calc_core.attention_lessons import (
+from calc_core.attention.lab import (
     attention_gradient_checks,
     attention_gradients,
     attention_view,
     query_row_jacobian,
     sqrt_dk_lesson,
 )
-from calc_core.gradcheck import numerical_gradient, relative_error
+from calc_core.common.gradcheck import numerical_gradient, relative_error
 
 RESULTS = Path(__file__).parent / "results" / "attention.md"
 

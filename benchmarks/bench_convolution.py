@@ -9,7 +9,7 @@ Part 2 times the calc_core calls the Convolution page makes on an uncached rerun
 lesson runs gradient descent twice: at the chosen η and past the stable limit).
 
 The tutorial's loop version below is the slow reference only, reproduced here as the tutorial
-wrote it (defects included: its input gradient is wrong, see calc_core.convolution); it is not
+wrote it (defects included: its input gradient is wrong, see calc_core.convolution.core); it is not
 lab code and nothing outside this file uses it.
 """
 
@@ -22,10 +22,10 @@ import numpy as np
 from scipy import signal
 
 from benchmarks.timing import publish, ratio_table, time_side_by_side
-from calc_core.convolution import conv2d_backward, conv2d_forward, gradient_checks, run_convolution
-from calc_core.gradcheck import relative_error
-from calc_core.kernel_learning import kernel_lesson
-from calc_core.kernels import KERNELS, add_noise, synthetic_image
+from calc_core.convolution.core import conv2d_backward, conv2d_forward, gradient_checks, run_convolution
+from calc_core.common.gradcheck import relative_error
+from calc_core.convolution.learning import kernel_lesson
+from calc_core.convolution.kernels import KERNELS, add_noise, synthetic_image
 
 RESULTS = Path(__file__).parent / "results" / "convolution.md"
 

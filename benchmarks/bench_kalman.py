@@ -24,10 +24,10 @@ import numpy as np
 from filterpy.kalman import ExtendedKalmanFilter as FilterpyEKF
 
 from benchmarks.timing import publish, ratio_table, time_side_by_side
-from calc_core.kalman import ExtendedKalmanFilter, _jacobian, _moved
-from calc_core.kalman_consistency import run_filter
-from calc_core.kalman_lessons import initial_covariance, jacobian_check, track_vehicle
-from calc_core.vehicle_sim import simulate_vehicle
+from calc_core.kalman.ekf import ExtendedKalmanFilter, _jacobian, _moved
+from calc_core.kalman.consistency import run_filter
+from calc_core.kalman.lab import initial_covariance, jacobian_check, track_vehicle
+from calc_core.kalman.vehicle import simulate_vehicle
 
 RESULTS = Path(__file__).parent / "results" / "kalman.md"
 
@@ -103,7 +103,7 @@ def page_rows(n_steps_list, repeat):
 COLD_START = """
 import time
 start = time.perf_counter()
-from calc_core.kalman_lessons import track_vehicle
+from calc_core.kalman.lab import track_vehicle
 imported = time.perf_counter()
 track_vehicle()
 print(imported - start, time.perf_counter() - imported)
@@ -115,7 +115,7 @@ def cold_start_rows(repeat):
     runs = [subprocess.run([sys.executable, "-c", COLD_START], capture_output=True, text=True, check=True,
                            cwd=Path(__file__).resolve().parents[1]).stdout.split() for _ in range(repeat)]
     imported, first = (min(float(run[i]) for run in runs) for i in (0, 1))
-    return [("cold start: import calc_core.kalman_lessons (numpy, scipy.special)", imported, "fresh process"),
+    return [("cold start: import calc_core.kalman.lab (numpy, scipy.special)", imported, "fresh process"),
             ("cold start: the first track_vehicle() after the import", first, "nothing to compile")]
 
 

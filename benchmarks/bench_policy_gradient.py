@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.timing import publish, ratio_table, time_side_by_side
-from calc_core.policy_gradient import train
-from calc_core.policy_rollout import draw_episode_noise, rollout_batched, rollout_step_by_step
+from calc_core.policy_gradient.reinforce import train
+from calc_core.policy_gradient.rollout import draw_episode_noise, rollout_batched, rollout_step_by_step
 
 RESULTS = Path(__file__).parent / "results" / "policy_gradient.md"
 

@@ -1,4 +1,4 @@
-"""Training speed of calc_core.recommender on a MovieLens-100k-sized problem, side by side with
+"""Training speed of calc_core.recommender.model on a MovieLens-100k-sized problem, side by side with
 scikit-surprise's SVD and with a plain Python per-rating loop like the tutorial's.
 
     python -m benchmarks.bench_recommender          # full size (943 users, 1,682 items, 80,000 training ratings)
@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.timing import publish, ratio_table, time_side_by_side
-from calc_core.ratings_data import planted_ratings, train_test_split
-from calc_core.recommender import MatrixFactorization, rmse
+from calc_core.recommender.data import planted_ratings, train_test_split
+from calc_core.recommender.model import MatrixFactorization, rmse
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "recommender.md"
@@ -50,11 +50,11 @@ def tutorial_loop_fit(users, items, ratings, n_users, n_items, n_factors, lr, re
 
 
 def compile_times() -> dict[str, float]:
-    """Seconds for `import calc_core.recommender` + a first tiny fit in a fresh process, with an
+    """Seconds for `import calc_core.recommender.model` + a first tiny fit in a fresh process, with an
     empty numba cache (compiles) and then with the cache it wrote (loads)."""
     probe = textwrap.dedent("""
         import time; t = time.perf_counter()
-        from calc_core.recommender import MatrixFactorization
+        from calc_core.recommender.model import MatrixFactorization
         MatrixFactorization(3, 3, 2).fit([0, 1, 2], [0, 1, 2], [1.0, 2.0, 3.0], n_epochs=1)
         print(time.perf_counter() - t)
     """)

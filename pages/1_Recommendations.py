@@ -6,7 +6,8 @@ import numpy as np
 import streamlit as st
 
 import ui
-from calc_core import recommender, recommender_experiment
+from calc_core.recommender import model as recommender
+from calc_core.recommender import lab as recommender_experiment
 
 ui.setup_page("pages/1_Recommendations.py")
 

@@ -8,8 +8,8 @@ import streamlit as st
 import ui
 import ui.bars
 import ui.sweeps
-from calc_core import attention
-from calc_core import attention_lessons as lessons
+from calc_core.attention import core as attention
+from calc_core.attention import lab as lessons
 
 ui.setup_page("pages/2_Attention.py")
 

@@ -7,8 +7,10 @@ import streamlit as st
 
 import ui
 import ui.images
-from calc_core import convolution, kernel_learning, kernels
-from calc_core.convolution_tutorial import DEFECTS, compare_with_tutorial
+from calc_core.convolution import core as convolution
+from calc_core.convolution import learning as kernel_learning
+from calc_core.convolution import kernels
+from calc_core.convolution.tutorial import DEFECTS, compare_with_tutorial
 
 ui.setup_page("pages/3_Convolution.py")
 

@@ -9,9 +9,11 @@ import ui
 import ui.bars
 import ui.cartpole_view as view
 import ui.progress
-from calc_core import cartpole, policy_gradient, policy_network
-from calc_core import policy_gradient_lessons as lessons
-from calc_core.policy_gradient import CLASSIC_AVERAGE, COLLAPSE_ENTROPY, SOLVED_AVERAGE
+from calc_core.policy_gradient import cartpole
+from calc_core.policy_gradient import reinforce as policy_gradient
+from calc_core.policy_gradient import network as policy_network
+from calc_core.policy_gradient import lab as lessons
+from calc_core.policy_gradient.reinforce import CLASSIC_AVERAGE, COLLAPSE_ENTROPY, SOLVED_AVERAGE
 
 ui.setup_page("pages/4_Policy_Gradient.py")
 

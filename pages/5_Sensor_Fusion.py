@@ -8,9 +8,9 @@ import streamlit as st
 
 import ui
 import ui.tracking as view
-from calc_core import kalman
-from calc_core import kalman_lessons as lessons
-from calc_core.kalman_diagnosis import diagnose
+from calc_core.kalman import ekf as kalman
+from calc_core.kalman import lab as lessons
+from calc_core.kalman.diagnosis import diagnose
 
 ui.setup_page("pages/5_Sensor_Fusion.py")
 

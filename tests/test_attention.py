@@ -1,5 +1,5 @@
-"""calc_core.attention and calc_core.attention_lessons against independent references:
-central differences (calc_core.gradcheck), scipy's softmax and entropy, a plain-Python loop
+"""calc_core.attention.core and calc_core.attention.lab against independent references:
+central differences (calc_core.common.gradcheck), scipy's softmax and entropy, a plain-Python loop
 implementation of attention written here, and hand-worked values."""
 
 import math
@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from calc_core.attention import (
+from calc_core.attention.core import (
     attention_backward,
     causal_mask,
     scaled_dot_product_attention,
@@ -20,7 +20,7 @@ from calc_core.attention import (
     softmax_backward,
     softmax_jacobian,
 )
-from calc_core.attention_lessons import (
+from calc_core.attention.lab import (
     attention_gradient_checks,
     attention_gradients,
     attention_view,
@@ -31,7 +31,7 @@ from calc_core.attention_lessons import (
     query_row_jacobian,
     sqrt_dk_lesson,
 )
-from calc_core.gradcheck import check_gradients, numerical_gradient
+from calc_core.common.gradcheck import check_gradients, numerical_gradient
 
 logits = st.floats(-20, 20, allow_nan=False, allow_infinity=False)
 

@@ -1,14 +1,14 @@
-"""calc_core.blas_threads: one OpenBLAS thread inside the block, the previous count after it."""
+"""calc_core.common.blas_threads: one OpenBLAS thread inside the block, the previous count after it."""
 
 import threading
 
 import numpy as np
 import pytest
 
-from calc_core import blas_threads
-from calc_core.blas_threads import blas_threads as current_threads
-from calc_core.blas_threads import single_blas_thread
-from calc_core.policy_gradient import train
+from calc_core.common import blas_threads
+from calc_core.common.blas_threads import blas_threads as current_threads
+from calc_core.common.blas_threads import single_blas_thread
+from calc_core.policy_gradient.reinforce import train
 
 
 @pytest.fixture

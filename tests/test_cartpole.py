@@ -1,4 +1,4 @@
-"""calc_core.cartpole against gymnasium's CartPole-v1, the oracle, step for step."""
+"""calc_core.policy_gradient.cartpole against gymnasium's CartPole-v1, the oracle, step for step."""
 
 import gymnasium as gym
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from calc_core import cartpole
+from calc_core.policy_gradient import cartpole
 
 # States an episode can visit, and a little beyond the termination limits.
 STATE_HIGH = np.array([2.6, 3.0, 0.25, 3.5])

@@ -1,7 +1,7 @@
-"""calc_core.convolution, calc_core.kernel_learning and calc_core.kernels.
+"""calc_core.convolution.core, calc_core.convolution.learning and calc_core.convolution.kernels.
 
 Oracles: scipy.signal (forward at stride 1, the full-convolution rule), a direct loop over the
-definition (forward at any stride, the patch matrix), central differences from calc_core.gradcheck
+definition (forward at any stride, the patch matrix), central differences from calc_core.common.gradcheck
 on the plain loss (both gradients), PIL (grayscale conversion).
 """
 
@@ -11,9 +11,9 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from scipy import signal
 
-import calc_core.convolution as convolution
-import calc_core.kernel_learning as kernel_learning
-from calc_core.convolution import (
+import calc_core.convolution.core as convolution
+import calc_core.convolution.learning as kernel_learning
+from calc_core.convolution.core import (
     LOSSES,
     conv2d_backward,
     conv2d_forward,
@@ -21,14 +21,14 @@ from calc_core.convolution import (
     output_shape,
     run_convolution,
 )
-from calc_core.gradcheck import check_gradients, numerical_gradient, relative_error
-from calc_core.kernel_learning import (
+from calc_core.common.gradcheck import check_gradients, numerical_gradient, relative_error
+from calc_core.convolution.learning import (
     fit_kernel,
     kernel_gram_matrix,
     kernel_lesson,
     learning_rate_bounds,
 )
-from calc_core.kernels import (
+from calc_core.convolution.kernels import (
     KERNEL_NAMES,
     KERNELS,
     SYNTHETIC_IMAGES,
@@ -542,7 +542,7 @@ def test_prepare_image_shrinks_the_longer_side_and_scales_to_0_1():
 # ----------------------------------------------------------------------------- kernels typed as text
 
 def test_parse_kernel_reads_rows_fractions_and_rectangles_and_format_kernel_round_trips():
-    from calc_core.kernels import format_kernel, parse_kernel
+    from calc_core.convolution.kernels import format_kernel, parse_kernel
 
     np.testing.assert_array_equal(parse_kernel("0, 1, 0; 1, -4, 1; 0, 1, 0"), KERNELS["laplacian"])
     np.testing.assert_array_equal(parse_kernel("-1 0 1\n-2 0 2\n-1 0 1;"), SOBEL_X)
@@ -568,14 +568,14 @@ def test_parse_kernel_reads_rows_fractions_and_rectangles_and_format_kernel_roun
     ("1, 2; ; 3, 4", "row 2 of the kernel is empty"),
 ])
 def test_parse_kernel_rejects_bad_text_with_a_message_that_points_at_the_problem(text, message):
-    from calc_core.kernels import parse_kernel
+    from calc_core.convolution.kernels import parse_kernel
 
     with pytest.raises(ValueError, match=message):
         parse_kernel(text)
 
 
 def test_kernel_lesson_runs_its_matrix_products_on_one_blas_thread(monkeypatch):
-    from calc_core.blas_threads import blas_threads
+    from calc_core.common.blas_threads import blas_threads
 
     if blas_threads() is None:
         pytest.skip("numpy's bundled OpenBLAS cannot be controlled here")

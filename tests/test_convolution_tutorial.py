@@ -1,15 +1,15 @@
-"""calc_core.convolution_tutorial: the tutorial's backward pass, measured against the correct rule.
+"""calc_core.convolution.tutorial: the tutorial's backward pass, measured against the correct rule.
 
-Oracle for the correct rule: central differences (through calc_core.convolution.gradient_checks).
+Oracle for the correct rule: central differences (through calc_core.convolution.core.gradient_checks).
 """
 
 import numpy as np
 import pytest
 
-from calc_core.convolution import gradient_checks, run_convolution
-from calc_core.convolution_tutorial import compare_with_tutorial, tutorial_backward
-from calc_core.gradcheck import numerical_gradient
-from calc_core.kernels import KERNELS, add_noise, make_kernel, synthetic_image
+from calc_core.convolution.core import gradient_checks, run_convolution
+from calc_core.convolution.tutorial import compare_with_tutorial, tutorial_backward
+from calc_core.common.gradcheck import numerical_gradient
+from calc_core.convolution.kernels import KERNELS, add_noise, make_kernel, synthetic_image
 
 X = add_noise(synthetic_image("bars", (20, 24)), 0.1, seed=3)
 

@@ -1,4 +1,4 @@
-"""calc_core.gradcheck against functions whose gradients are known in closed form."""
+"""calc_core.common.gradcheck against functions whose gradients are known in closed form."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from calc_core.gradcheck import (
+from calc_core.common.gradcheck import (
     check_gradient,
     check_gradients,
     numerical_gradient,

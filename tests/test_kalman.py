@@ -1,4 +1,4 @@
-"""calc_core.kalman, kalman_consistency, vehicle_sim and kalman_lessons: the motion model and its
+"""calc_core.kalman.ekf, kalman_consistency, vehicle_sim and kalman_lessons: the motion model and its
 Jacobian, agreement with filterpy, the tutorial's numbers, NEES/NIS consistency, bad input and
 divergence."""
 
@@ -15,11 +15,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import chi2
 
-import calc_core.kalman as kalman
-import calc_core.kalman_consistency as consistency
-import calc_core.kalman_lessons as lessons
-from calc_core.gradcheck import numerical_gradient, relative_error
-from calc_core.kalman import (
+import calc_core.kalman.ekf as kalman
+import calc_core.kalman.consistency as consistency
+import calc_core.kalman.lab as lessons
+from calc_core.common.gradcheck import numerical_gradient, relative_error
+from calc_core.kalman.ekf import (
     SERIES_BELOW,
     ExtendedKalmanFilter,
     ekf_predict,
@@ -29,9 +29,9 @@ from calc_core.kalman import (
     solve_right_2x2,
     turn_factors,
 )
-from calc_core.kalman_consistency import run_filter, sum_nees_variance
-from calc_core.kalman_lessons import covariance_ellipses, jacobian_check, track_vehicle
-from calc_core.vehicle_sim import simulate_vehicle
+from calc_core.kalman.consistency import run_filter, sum_nees_variance
+from calc_core.kalman.lab import covariance_ellipses, jacobian_check, track_vehicle
+from calc_core.kalman.vehicle import simulate_vehicle
 
 TUTORIAL_Q = np.diag([0.1, 0.1, 0.01, 0.01])
 TUTORIAL_R = np.diag([0.5, 0.5])
@@ -193,7 +193,7 @@ def test_run_filter_runs_the_predict_and_update_functions_the_page_shows(monkeyp
 
 def test_the_filter_needs_no_compiler():
     # a cold start (fresh clone, new deploy, first CI run) must answer at once: no numba here
-    code = ("import sys, calc_core.kalman_lessons as k; k.track_vehicle(n_steps=5); "
+    code = ("import sys, calc_core.kalman.lab as k; k.track_vehicle(n_steps=5); "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('numba', 'llvmlite')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[1]).stdout

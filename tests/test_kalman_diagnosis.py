@@ -1,11 +1,11 @@
-"""calc_core.kalman_diagnosis: the causes named for an inconsistent run are the ones its settings hold."""
+"""calc_core.kalman.diagnosis: the causes named for an inconsistent run are the ones its settings hold."""
 
 import math
 from dataclasses import replace
 
-import calc_core.kalman_consistency as consistency
-from calc_core.kalman_diagnosis import diagnose
-from calc_core.kalman_lessons import track_vehicle
+import calc_core.kalman.consistency as consistency
+from calc_core.kalman.diagnosis import diagnose
+from calc_core.kalman.lab import track_vehicle
 
 DEFAULTS = dict(turn_rate=0.2, heading_error=0.0, process_noise=1.0, assumed_process_scale=1.0,
                 assumed_measurement_scale=1.0, filter_model="turning")

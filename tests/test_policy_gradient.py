@@ -7,9 +7,9 @@ from hypothesis import strategies as st
 from scipy.special import log_softmax, softmax
 from scipy.stats import entropy as scipy_entropy
 
-from calc_core import cartpole
-from calc_core.gradcheck import check_gradients, numerical_gradient, relative_error
-from calc_core.policy_gradient import (
+from calc_core.policy_gradient import cartpole
+from calc_core.common.gradcheck import check_gradients, numerical_gradient, relative_error
+from calc_core.policy_gradient.reinforce import (
     adam_step,
     advantages,
     discounted_returns,
@@ -18,7 +18,7 @@ from calc_core.policy_gradient import (
     policy_gradient_estimate,
     train,
 )
-from calc_core.policy_network import (
+from calc_core.policy_gradient.network import (
     action_probs,
     entropy,
     init_policy,
@@ -28,7 +28,7 @@ from calc_core.policy_network import (
     value_forward,
     value_loss_gradient,
 )
-from calc_core.policy_rollout import draw_episode_noise, rollout_batched, rollout_step_by_step
+from calc_core.policy_gradient.rollout import draw_episode_noise, rollout_batched, rollout_step_by_step
 
 STATE_HIGH = np.array([2.4, 2.0, 0.21, 2.0])
 

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from calc_core import cartpole
-from calc_core.gradcheck import GradientCheck
-from calc_core.policy_gradient import train
-from calc_core.policy_gradient_lessons import (
+from calc_core.policy_gradient import cartpole
+from calc_core.common.gradcheck import GradientCheck
+from calc_core.policy_gradient.reinforce import train
+from calc_core.policy_gradient.lab import (
     gradient_variance,
     initial_params,
     log_prob_gradient_checks,
@@ -14,7 +14,7 @@ from calc_core.policy_gradient_lessons import (
     Replay,
     replay_episode,
 )
-from calc_core.policy_network import action_probs, init_policy
+from calc_core.policy_gradient.network import action_probs, init_policy
 
 
 @pytest.fixture(scope="module")
@@ -149,7 +149,7 @@ def test_gradient_checks_pass_on_a_collapsed_policy_whose_tanh_units_saturate():
 
 
 def test_gradient_checks_still_catch_a_gradient_off_by_a_tenth_of_a_percent(trained, monkeypatch):
-    import calc_core.policy_gradient_lessons as lessons
+    import calc_core.policy_gradient.lab as lessons
 
     real = lessons.log_prob_gradient
     monkeypatch.setattr(lessons, "log_prob_gradient",

@@ -1,9 +1,9 @@
-"""calc_core.ratings_data: the planted generator, the split and the upload parser."""
+"""calc_core.recommender.data: the planted generator, the split and the upload parser."""
 
 import numpy as np
 import pytest
 
-from calc_core.ratings_data import (
+from calc_core.recommender.data import (
     make_ratings,
     parse_ratings_text,
     planted_ratings,

@@ -1,13 +1,13 @@
-"""calc_core.recommender: gradients, learning, Surprise equivalence, divergence and bad input."""
+"""calc_core.recommender.model: gradients, learning, Surprise equivalence, divergence and bad input."""
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from calc_core.gradcheck import check_gradients
-from calc_core.ratings_data import planted_ratings, train_test_split
-from calc_core.recommender import (
+from calc_core.common.gradcheck import check_gradients
+from calc_core.recommender.data import planted_ratings, train_test_split
+from calc_core.recommender.model import (
     MatrixFactorization,
     mf_loss,
     rmse,

@@ -8,8 +8,8 @@ import pytest
 from altair.vegalite.v6.schema.core import load_schema
 from streamlit.testing.v1 import AppTest
 
-from calc_core import cartpole
-from calc_core.policy_gradient_lessons import initial_params, policy_map
+from calc_core.policy_gradient import cartpole
+from calc_core.policy_gradient.lab import initial_params, policy_map
 from tests.vega_schema import inline_rows
 from ui import cartpole_view as view
 

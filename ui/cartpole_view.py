@@ -16,7 +16,7 @@ import json
 import numpy as np
 import streamlit as st
 
-from calc_core import cartpole
+from calc_core.policy_gradient import cartpole
 from ui import charts
 
 POLE = 2 * cartpole.LENGTH  # drawn length, metres
@@ -120,7 +120,7 @@ def trajectory(states, step: int, *, title: str | None = None, height: int = 300
 
 
 def policy_heatmap(grid, *, title: str):
-    """P(push right) of a :class:`calc_core.policy_gradient_lessons.PolicyMap`: pole angle across,
+    """P(push right) of a :class:`calc_core.policy_gradient.lab.PolicyMap`: pole angle across,
     angular velocity up (positive at the top), red for right and blue for left."""
     return charts.heatmap(
         grid.p_right[::-1], x_labels=[f"{np.degrees(a):.1f}" for a in grid.angles], diverging=True,
@@ -129,7 +129,7 @@ def policy_heatmap(grid, *, title: str):
 
 
 def frame_panel(replay, step: int) -> None:
-    """Step ``step`` of a :class:`calc_core.policy_gradient_lessons.Replay`: the cart and pole with
+    """Step ``step`` of a :class:`calc_core.policy_gradient.lab.Replay`: the cart and pole with
     the push taken there, the state in numbers, and the whole episode's angle and position."""
     state, acting = replay.states[step], step < replay.length
     charts.show(frame(state, action=int(replay.actions[step]) if acting else None,

@@ -19,7 +19,7 @@ import streamlit as st
 from matplotlib import cbook, colormaps
 from PIL import Image, ImageOps
 
-from calc_core import kernels
+from calc_core.convolution import kernels
 from ui import charts
 
 MAX_UPLOAD_MB = 5
@@ -109,7 +109,7 @@ def _plain(image: Image.Image) -> Image.Image:
 def gray_image(source: str, max_side: int, upload: bytes | None = None) -> np.ndarray:
     """A grayscale image in [0, 1] whose longer side is ``max_side`` (photos are never enlarged).
 
-    ``source``: a synthetic image of ``calc_core.kernels`` (square, ``max_side`` a side), a name in
+    ``source``: a synthetic image of ``calc_core.convolution.kernels`` (square, ``max_side`` a side), a name in
     ``SAMPLES``, or ``UPLOAD`` with the file's bytes in ``upload``.
     """
     if source in kernels.SYNTHETIC_IMAGES:

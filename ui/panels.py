@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from calc_core.gradcheck import DEFAULT_STEP, GradientCheck
+from calc_core.common.gradcheck import DEFAULT_STEP, GradientCheck
 from ui import charts
 
 

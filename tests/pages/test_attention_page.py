@@ -1,4 +1,4 @@
-"""The Attention page under AppTest: what it draws (checked against calc_core.attention, not against
+"""The Attention page under AppTest: what it draws (checked against calc_core.attention.core, not against
 the page's own helpers), every control at its extremes, sentences good and bad, deep links."""
 
 import re
@@ -6,8 +6,8 @@ import re
 import numpy as np
 import pytest
 
-from calc_core.attention import attention_backward, causal_mask, scaled_dot_product_attention
-from calc_core.attention_lessons import make_problem
+from calc_core.attention.core import attention_backward, causal_mask, scaled_dot_product_attention
+from calc_core.attention.lab import make_problem
 from tests.pages.apptest_helpers import assert_clean, chart_rows, chart_specs, exercise_extremes, run_page
 
 PAGE = "pages/2_Attention.py"
@@ -31,7 +31,7 @@ def grid(spec, n_rows: int, n_cols: int) -> np.ndarray:
 
 
 def reference(n=5, d_k=8, d_v=8, seed=42, causal=False, scale=True, temperature=1.0):
-    """Weights and gradients straight from calc_core.attention on the seeded problem."""
+    """Weights and gradients straight from calc_core.attention.core on the seeded problem."""
     p = make_problem(n, d_k, d_v, seed)
     mask = causal_mask(n) if causal else None
     output, weights = scaled_dot_product_attention(p.Q, p.K, p.V, mask, scale, temperature)

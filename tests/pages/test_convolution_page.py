@@ -8,7 +8,8 @@ import pytest
 from PIL import Image
 
 import ui.images
-from calc_core import convolution, kernels
+from calc_core.convolution import core as convolution
+from calc_core.convolution import kernels
 from tests.pages.apptest_helpers import assert_clean, chart_rows, chart_specs, exercise_extremes, run_page
 
 PAGE = "pages/3_Convolution.py"

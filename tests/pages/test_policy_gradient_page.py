@@ -8,9 +8,11 @@ and only a few train at the defaults.
 import numpy as np
 import pytest
 
-from calc_core import cartpole, policy_gradient
-from calc_core import policy_gradient_lessons as lessons
-from calc_core.policy_gradient import train
+from calc_core.policy_gradient import cartpole
+
+from calc_core.policy_gradient import reinforce as policy_gradient
+from calc_core.policy_gradient import lab as lessons
+from calc_core.policy_gradient.reinforce import train
 from tests.pages.apptest_helpers import assert_clean, chart_rows, chart_specs, run_page
 
 PAGE = "pages/4_Policy_Gradient.py"

@@ -6,9 +6,9 @@ import math
 import numpy as np
 import pytest
 
-import calc_core.kalman_consistency as consistency
-from calc_core.kalman import motion_jacobian
-from calc_core.kalman_lessons import track_vehicle
+import calc_core.kalman.consistency as consistency
+from calc_core.kalman.ekf import motion_jacobian
+from calc_core.kalman.lab import track_vehicle
 from tests.pages.apptest_helpers import assert_clean, chart_specs, exercise_extremes, run_page
 
 PAGE = "pages/5_Sensor_Fusion.py"

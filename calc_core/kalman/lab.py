@@ -1,7 +1,7 @@
 r"""What the sensor-fusion page draws, as pure functions of scalar settings.
 
-``track_vehicle`` simulates a drive (calc_core.vehicle_sim), runs the EKF on it
-(calc_core.kalman_consistency.run_filter) and returns everything the page plots:
+``track_vehicle`` simulates a drive (calc_core.kalman.vehicle), runs the EKF on it
+(calc_core.kalman.consistency.run_filter) and returns everything the page plots:
 
     position error       ‖H x̂_k − H x_k‖   against the raw sensor's   ‖z_k − H x_k‖
     2σ ellipses          {p : (p − H x̂)ᵀ (H P Hᵀ)⁻¹ (p − H x̂) = 4} = H x̂ + 2 L u,  L Lᵀ = H P Hᵀ, ‖u‖ = 1
@@ -30,10 +30,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from calc_core.gradcheck import DEFAULT_TOLERANCE, GradientCheck, check_gradient, relative_error
-from calc_core.kalman import STATE_NAMES, check_dt, ekf_predict, ekf_update, motion_jacobian, motion_model
-from calc_core.kalman_consistency import FilterRun, run_filter
-from calc_core.vehicle_sim import check_noise, simulate_vehicle
+from calc_core.common.gradcheck import DEFAULT_TOLERANCE, GradientCheck, check_gradient, relative_error
+from calc_core.kalman.ekf import STATE_NAMES, check_dt, ekf_predict, ekf_update, motion_jacobian, motion_model
+from calc_core.kalman.consistency import FilterRun, run_filter
+from calc_core.kalman.vehicle import check_noise, simulate_vehicle
 
 #: σ of the initial v (m/s), θ (rad) and ω (rad/s) in P0; the position's is the sensor's σ_z.
 INITIAL_MOTION_SIGMA = (0.5, 0.1, 0.05)

@@ -1,6 +1,6 @@
 r"""The simulated vehicle the Kalman filter tracks: truth from the filter's own model plus noise.
 
-The true state x_k = [x, y, v, θ, ω] moves by the constant-turn-rate model of calc_core.kalman and
+The true state x_k = [x, y, v, θ, ω] moves by the constant-turn-rate model of calc_core.kalman.ekf and
 gets a random kick each step; a sensor reports the position with Gaussian noise:
 
     x_{k+1} = f(x_k, dt) + w_k,    w_k ~ N(0, Q),   Q = q² dt · diag(σ_x², σ_y², σ_v², σ_θ², σ_ω²)
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from calc_core.kalman import check_dt, motion_model
+from calc_core.kalman.ekf import check_dt, motion_model
 
 #: σ_x, σ_y (m), σ_v (m/s), σ_θ (rad), σ_ω (rad/s), each per √s, at process_noise = 1.
 PROCESS_NOISE_DENSITY = (0.1, 0.1, 0.5, 0.05, 0.05)

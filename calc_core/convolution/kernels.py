@@ -3,7 +3,7 @@ seeded noise, and the steps that turn a photograph (decoded by the page) into a 
 array in [0, 1].
 
 Every image this module returns is a float64 2-D array scaled to [0, 1] (before noise), so that
-learning rates mean the same thing on every image (see ``calc_core.kernel_learning``).
+learning rates mean the same thing on every image (see ``calc_core.convolution.learning``).
 """
 
 from __future__ import annotations

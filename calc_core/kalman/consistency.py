@@ -33,7 +33,7 @@ import numpy as np
 from numpy import dot
 from scipy.special import gammaincinv
 
-from calc_core.kalman import (
+from calc_core.kalman.ekf import (
     COMPLETED,
     COVARIANCE_BLOWUP,
     N_MEASURED,

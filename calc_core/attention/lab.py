@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from calc_core.attention import (
+from calc_core.attention.core import (
     attention_backward,
     causal_mask,
     logit_factor,
@@ -40,7 +40,7 @@ from calc_core.attention import (
     softmax,
     softmax_jacobian,
 )
-from calc_core.gradcheck import GradientCheck, check_gradients
+from calc_core.common.gradcheck import GradientCheck, check_gradients
 
 MAX_TOKENS = 32
 #: Attention needs something to mix: a one-word sentence would give the trivial weight 1.

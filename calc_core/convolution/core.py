@@ -43,7 +43,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from calc_core.gradcheck import GradientCheck, check_gradient
+from calc_core.common.gradcheck import GradientCheck, check_gradient
 
 #: The scalar losses the page can put on top of y. G = ∂L/∂y is what flows into the backward pass.
 LOSSES = {

@@ -1,6 +1,6 @@
 r"""Learning a kernel by gradient descent: recover a hidden w from an image and its filtered version.
 
-With y(w) = conv(x, w) (``calc_core.convolution``) and a target t:
+With y(w) = conv(x, w) (``calc_core.convolution.core``) and a target t:
 
     L(w)  = ½ ‖conv(x, w) − t‖²                                 loss
     r     = conv(x, w) − t                                      residual
@@ -9,7 +9,7 @@ With y(w) = conv(x, w) (``calc_core.convolution``) and a target t:
 
 y is linear in w: y = A w for the patch matrix A (one row per output pixel, one column per kernel
 entry), and ∇L(w) = Aᵀ r. ``fit_kernel`` builds A once and runs every step as those two matrix products
-(the same sums as the shifted slices of ``calc_core.convolution``, a few times faster on small
+(the same sums as the shifted slices of ``calc_core.convolution.core``, a few times faster on small
 images). L is a quadratic with Hessian the Gram matrix H = Aᵀ A,
 
     H[(m, n), (m′, n′)] = Σ_{i,j} x̃[i·s + m, j·s + n] · x̃[i·s + m′, j·s + n′].
@@ -38,8 +38,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from calc_core.blas_threads import single_blas_thread
-from calc_core.convolution import _whole, as_image, correlate, kernel_gradient, output_shape, pad_image
+from calc_core.common.blas_threads import single_blas_thread
+from calc_core.convolution.core import _whole, as_image, correlate, kernel_gradient, output_shape, pad_image
 
 
 def _kernel_shape(kernel_shape) -> tuple[int, int]:
@@ -49,7 +49,7 @@ def _kernel_shape(kernel_shape) -> tuple[int, int]:
 
 
 #: Largest patch matrix A (in entries; 32 MB of float64) that ``fit_kernel`` builds. Beyond it each
-#: step runs the shifted-slice forward and kernel gradient of ``calc_core.convolution`` instead.
+#: step runs the shifted-slice forward and kernel gradient of ``calc_core.convolution.core`` instead.
 PATCH_MATRIX_LIMIT = 4_000_000
 
 
@@ -213,7 +213,7 @@ def kernel_lesson(x, true_kernel, lr_fraction: float, steps: int, stride: int = 
     output_shape(x.shape, true_kernel.shape, stride, padding)
     # t = conv(x, w_true)
     target = correlate(pad_image(x, int(padding)), true_kernel, int(stride))
-    # thousands of thin products A w, Aᵀ r and a Gram matrix: one BLAS thread (see calc_core.blas_threads;
+    # thousands of thin products A w, Aᵀ r and a Gram matrix: one BLAS thread (see calc_core.common.blas_threads;
     # with OpenBLAS's threads a 5 × 5 kernel on a busy 2-core machine ran 5–10× slower)
     with single_blas_thread():
         bounds = learning_rate_bounds(x, true_kernel.shape, stride, padding)

@@ -1,6 +1,6 @@
 """Why a tracking run is inconsistent, in words: the causes its settings point to, and what to try.
 
-The verdict comes from the mean NEES against its 95% band (calc_core.kalman_consistency). A filter
+The verdict comes from the mean NEES against its 95% band (calc_core.kalman.consistency). A filter
 that is overconfident makes errors about √(mean NEES / n) times as large as its covariance admits
 (n = state dimension); an underconfident one makes smaller errors than it claims. This module
 names which of the usual ways of mis-tuning an EKF are present in the settings that produced the
@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from calc_core.kalman_lessons import INITIAL_MOTION_SIGMA, TrackingRun
+from calc_core.kalman.lab import INITIAL_MOTION_SIGMA, TrackingRun
 
 HEADING_SIGMA = INITIAL_MOTION_SIGMA[1]  # σ_θ of P0, rad
 

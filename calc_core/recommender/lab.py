@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from calc_core.gradcheck import GradientCheck, check_gradients
-from calc_core.ratings_data import RatingsTable, parse_ratings_text, planted_ratings, train_test_split
-from calc_core.recommender import MatrixFactorization, TrainingHistory, mf_loss, rmse
+from calc_core.common.gradcheck import GradientCheck, check_gradients
+from calc_core.recommender.data import RatingsTable, parse_ratings_text, planted_ratings, train_test_split
+from calc_core.recommender.model import MatrixFactorization, TrainingHistory, mf_loss, rmse
 
 GRADIENT_CHECK_BATCH = 32
 GRADIENT_CHECK_COORDS = 40
@@ -89,7 +89,7 @@ def _train(users, items, ratings, n_users, n_items, *, test_fraction, n_factors,
 def run_synthetic(n_users: int, n_items: int, density: float, rank: int, noise: float,
                   n_factors: int, lr: float, reg: float, n_epochs: int, test_fraction: float = 0.2,
                   seed: int = 0) -> RecommenderRun:
-    """Planted synthetic ratings (see calc_core.ratings_data), trained and evaluated."""
+    """Planted synthetic ratings (see calc_core.recommender.data), trained and evaluated."""
     data = planted_ratings(n_users, n_items, density, rank, noise, seed)
     labels_u, labels_i = np.arange(n_users).astype(str), np.arange(n_items).astype(str)
     return _train(data.users, data.items, data.ratings, n_users, n_items, test_fraction=test_fraction,

@@ -15,9 +15,9 @@ with A_t = G_t (baseline "none"), A_t = (G_t − mean G)/std G over the batch (t
 "normalize"; it normalizes within one episode, the same with one episode per update), or
 A_t = G_t − V_φ(s_t) with a learned value network (baseline "value").
 Gradient *ascent*: θ ← θ + η ĝ (SGD) or the Adam step θ ← θ + η m̂/(√v̂ + ε), after optionally
-clipping ĝ to a maximum norm. ∇θ log π is in :mod:`calc_core.policy_network`, the episodes
-(all of an update's at once) in :mod:`calc_core.policy_rollout`, the cart-pole in
-:mod:`calc_core.cartpole`.
+clipping ĝ to a maximum norm. ∇θ log π is in :mod:`calc_core.policy_gradient.network`, the episodes
+(all of an update's at once) in :mod:`calc_core.policy_gradient.rollout`, the cart-pole in
+:mod:`calc_core.policy_gradient.cartpole`.
 
 Failure is reported, not hidden. *Divergence*: a gradient or parameter that is NaN or infinite
 stops training (the last finite parameters are returned). *Collapse*: the policy turns (almost)
@@ -34,8 +34,8 @@ from typing import Callable
 
 import numpy as np
 
-from calc_core.blas_threads import single_blas_thread
-from calc_core.policy_network import (
+from calc_core.common.blas_threads import single_blas_thread
+from calc_core.policy_gradient.network import (
     entropy,
     init_policy,
     init_value,
@@ -44,7 +44,7 @@ from calc_core.policy_network import (
     value_forward,
     value_loss_gradient,
 )
-from calc_core.policy_rollout import (
+from calc_core.policy_gradient.rollout import (
     EpisodeBatch,
     draw_episode_noise,
     rollout_batched,
@@ -280,7 +280,7 @@ def train(
     returns, entropies, grad_norms, update_episodes = [], [], [], []
     collapse = diverged = reason = None
     update = 0
-    # many thin matrix products: one BLAS thread is faster (see calc_core.blas_threads)
+    # many thin matrix products: one BLAS thread is faster (see calc_core.common.blas_threads)
     with np.errstate(over="ignore", invalid="ignore"), single_blas_thread():  # NaN/inf: reported below
         while len(returns) < episodes:
             update += 1

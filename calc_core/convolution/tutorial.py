@@ -1,6 +1,6 @@
 r"""The tutorial's ``conv2d_backward``, kept only to measure what it gets wrong on given settings.
 
-The correct rule (``calc_core.convolution``) is
+The correct rule (``calc_core.convolution.core``) is
 
     ∂L/∂x = ((G ↑ s) ∗ w)[p : p + H, p : p + W]      ∂L/∂w = x̃ ⋆ G
 
@@ -25,8 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import signal
 
-from calc_core.convolution import ConvolutionResult
-from calc_core.gradcheck import relative_error
+from calc_core.convolution.core import ConvolutionResult
+from calc_core.common.gradcheck import relative_error
 
 
 #: The four defects, in the words the page uses: name → why the correct rule differs.

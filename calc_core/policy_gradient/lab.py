@@ -19,11 +19,11 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from calc_core import cartpole
-from calc_core.blas_threads import single_blas_thread
-from calc_core.gradcheck import DEFAULT_STEP, GradientCheck, check_gradients
-from calc_core.policy_gradient import BASELINES, advantages, adam_step, _check_gamma, _positive_int
-from calc_core.policy_network import (
+from calc_core.policy_gradient import cartpole
+from calc_core.common.blas_threads import single_blas_thread
+from calc_core.common.gradcheck import DEFAULT_STEP, GradientCheck, check_gradients
+from calc_core.policy_gradient.reinforce import BASELINES, advantages, adam_step, _check_gamma, _positive_int
+from calc_core.policy_gradient.network import (
     PARAMETER_NAMES,
     init_policy,
     init_value,
@@ -33,7 +33,7 @@ from calc_core.policy_network import (
     policy_forward,
     value_loss_gradient,
 )
-from calc_core.policy_rollout import (
+from calc_core.policy_gradient.rollout import (
     draw_episode_noise,
     right_logit,
     right_logit_weights,
@@ -108,7 +108,7 @@ def gradient_variance(params, gamma: float = 0.99, seed: int = 0, batches: int =
     gamma = _check_gamma(gamma)
     batches = _positive_int("batches", batches, 2)
     episodes_per_batch = _positive_int("episodes_per_batch", episodes_per_batch)
-    with single_blas_thread():  # many thin matrix products (see calc_core.blas_threads)
+    with single_blas_thread():  # many thin matrix products (see calc_core.common.blas_threads)
         value_params = fit_value_baseline(params, gamma, params["W1"].shape[1], seed)
         rng = np.random.default_rng([seed, 11])
         estimates = np.empty((len(BASELINES), batches, sum(params[n].size for n in PARAMETER_NAMES)))

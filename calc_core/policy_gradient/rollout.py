@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from calc_core import cartpole
+from calc_core.policy_gradient import cartpole
 
 
 @dataclass(frozen=True)
