@@ -75,7 +75,7 @@ def test_one_sgd_step_is_a_step_of_eta_along_minus_the_gradient_of_that_rating()
     before = {k: v.copy() for k, v in model.params.items()}
     grads = model.gradients(u, i, r)
     sgd_epoch(u, i, r, np.array([0]), model.mu, model.b_u, model.b_i, model.P, model.Q,
-              model.lr, model.reg, 1e9)
+              model.lr, model.reg, 1e9, np.array([0.0, -1.0]))
     for name in before:
         np.testing.assert_allclose(model.params[name], before[name] - model.lr * grads[name],
                                    rtol=1e-12, atol=1e-15)
@@ -86,8 +86,8 @@ def test_compiled_kernel_runs_the_same_arithmetic_as_the_python_source_shown_on_
     order = np.random.default_rng(0).permutation(users.size)
     a = {k: v.copy() for k, v in model.params.items()}
     b = {k: v.copy() for k, v in model.params.items()}
-    sgd_epoch(users, items, ratings, order, model.mu, a["b_u"], a["b_i"], a["P"], a["Q"], 0.05, 0.1, 1e9)
-    sgd_epoch_python(users, items, ratings, order, model.mu, b["b_u"], b["b_i"], b["P"], b["Q"], 0.05, 0.1, 1e9)
+    sgd_epoch(users, items, ratings, order, model.mu, a["b_u"], a["b_i"], a["P"], a["Q"], 0.05, 0.1, 1e9, np.array([0.0, -1.0]))
+    sgd_epoch_python(users, items, ratings, order, model.mu, b["b_u"], b["b_i"], b["P"], b["Q"], 0.05, 0.1, 1e9, np.array([0.0, -1.0]))
     for name in a:
         np.testing.assert_allclose(a[name], b[name], rtol=1e-12, atol=1e-14)
 

@@ -1,13 +1,12 @@
-"""Shared UI of the lab: page setup, URL-bound controls, caching, friendly errors, charts, panels.
+"""Shared UI of the lab: page setup, URL-bound controls, caching, friendly errors, one chart kit,
+the formula / code-that-ran / gradient-check panels, and workshop mode.
 
-A page reads:  settings = controls()  →  result = cached calc_core call  →  render(result).
+A page reads:  settings = ui.page.begin(...)  →  result = cached run(settings)  →  render(result).
 """
 
-from ui import charts, controls, page, panels
+from ui import charts, controls, page, panels, workshop
 from ui.cache import cached
 from ui.catalog import APPLICATIONS, application
-from ui.errors import guard, show_problem
-from ui.page import setup_page, sidebar_note
+from ui.errors import guard
 
-__all__ = ["APPLICATIONS", "application", "cached", "charts", "controls", "guard", "page", "panels",
-           "setup_page", "show_problem", "sidebar_note"]
+__all__ = ["APPLICATIONS", "application", "cached", "charts", "controls", "guard", "page", "panels", "workshop"]

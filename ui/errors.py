@@ -34,13 +34,3 @@ def guard(doing: str, *, stop: bool = True):
         )
         if stop:
             st.stop()
-
-
-def show_problem(title: str, what: str, why: str, try_instead: list[str] | tuple[str, ...]) -> None:
-    """Explain a numerical problem (divergence, collapse, an inconsistent filter): what happened,
-    why, and what to try — the three things a learner needs to act on it."""
-    tips = "\n".join(f"- {tip}" for tip in try_instead)
-    st.warning(
-        f"**{title}**\n\n**What happened:** {what}\n\n**Why:** {why}\n\n**What to try:**\n{tips}",
-        icon=":material/warning:",
-    )

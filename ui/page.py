@@ -1,39 +1,68 @@
-"""Page setup shared by every page: config, title and the sidebar's common parts."""
+"""Page setup shared by every page, and the navigation the entrypoint builds from the catalog."""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from ui import controls, workshop
 from ui.catalog import APPLICATIONS, Application, application
-
-HOME = "app.py"
 
 
 def setup_page(page_file: str) -> Application:
-    """First Streamlit call of every page: config, title and one-line summary from ui.catalog.
+    """First Streamlit call of every page: config, CSS, title and one-line summary from ui.catalog,
+    and the page's name for the control kit (its session keys are ``"<page>:<key>"``).
 
     ``page_file`` is the page's path from the repository root, e.g. ``"pages/1_Recommendations.py"``.
     """
+    _leave_pages_directory_mode()
     app = application(page_file)
-    st.set_page_config(page_title=f"{app.name} · Calculus in ML Lab", page_icon=app.icon, layout="wide")
-    navigation()
+    st.session_state[controls._PAGE] = app.slug
+    st.set_page_config(page_title=f"{app.name} · Calculus in ML Lab", page_icon=app.icon, layout="wide",
+                       initial_sidebar_state="collapsed" if _presenting_from_url() else "auto")
+    controls.registry().clear()
+    controls.registry()[workshop.PRESENT.key] = workshop.PRESENT
+    if controls.state_key(workshop.PRESENT) not in st.session_state:
+        st.session_state[controls.state_key(workshop.PRESENT)] = _presenting_from_url()
+    workshop.style()
     st.title(app.name)
-    st.caption(f"**{app.concept}** → {app.enables.lower()}. {app.blurb}")
+    workshop.explain(f"**{app.concept}** → {app.enables.lower()}. {app.blurb}", caption=True)
     return app
 
 
-def sidebar_note() -> None:
-    """The sidebar's closing note: how sharing works."""
-    st.sidebar.caption(
-        "Every control is stored in the address bar: copy the link to share exactly this run."
-    )
+def begin(page_file: str, page_controls, settings_type):
+    """The top of every page: setup, the lessons bar, the controls (a lesson's at hand in the
+    presenter view), Reset and the sidebar tools. Returns (application, settings, current lesson)."""
+    app = setup_page(page_file)
+    lesson = workshop.lesson_bar(app.presets)
+    settings = controls.panel(page_controls, settings_type, at_hand=workshop.at_hand(lesson), main=st.container())
+    controls.reset_button()
+    workshop.sidebar_tools()
+    return app, settings, lesson
 
 
-def navigation() -> None:
-    """The sidebar's page list (Streamlit's own is switched off in .streamlit/config.toml because it
-    would call the home page "app")."""
-    st.sidebar.page_link(HOME, label="Home", icon=":material/home:")
-    for app in APPLICATIONS:
-        if app.available:
-            st.sidebar.page_link(app.page, label=app.name, icon=app.icon)
-    st.sidebar.divider()
+def _leave_pages_directory_mode() -> None:
+    """Make sure app.py's ``st.navigation`` is in charge. Streamlit starts every process in its old
+    multipage mode when a ``pages/`` folder exists, and stays there if the first visitor opens a page
+    directly (a shared link): that page then runs without app.py, with the folder's own navigation.
+    ``st.navigation`` switches the mode off; a page reached the old way switches it off itself and
+    reruns, so that app.py draws it."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+def _presenting_from_url() -> bool:
+    return str(st.query_params.get(workshop.PRESENT.key, "")).lower() in ("1", "true", "yes", "on")
+
+
+def navigation():
+    """``st.navigation`` over the home page and every available application, titles and icons from
+    the catalog, URL paths kept (``/Recommendations``, …) so links shared before still open."""
+    from ui.home import home
+
+    pages = [st.Page(home, title="Home", icon=":material/home:", default=True)]
+    pages += [st.Page(app.page, title=app.name, icon=app.icon, url_path=app.url_path)
+              for app in APPLICATIONS if app.available]
+    return st.navigation(pages)

@@ -1,4 +1,5 @@
-"""The lab's signature panels: the formula beside the code that ran, and the live gradient check."""
+"""The lab's signature panels: the formula beside the code that ran, the live gradient check, and a
+diagnosis placed as calc_core wrote it."""
 
 from __future__ import annotations
 
@@ -7,25 +8,24 @@ import textwrap
 from typing import Callable, Sequence
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
-from calc_core.common.gradcheck import DEFAULT_STEP, GradientCheck
-from ui import charts
-
+from calc_core.common.gradcheck import FAIL_MARGIN, RESOLUTION_NEEDED, GradientCheck, summarize
+from calc_core.common.jit import python_source_of
+from calc_core.common.messages import Message
+from ui import charts, workshop
 
 CODE_LINES_SHOWN = 18  # longer sources scroll inside a box of fixed height
 CODE_BOX_HEIGHT = 380
+ICONS = {"pass": ":material/check_circle:", "fail": ":material/cancel:", "flat": ":material/help:"}
 
 
 def source_of(function: Callable) -> str:
     """The Python source of a calc_core function (of the Python function behind a numba kernel)."""
-    function = getattr(function, "py_func", function)
-    return textwrap.dedent(inspect.getsource(function))
+    return textwrap.dedent(inspect.getsource(python_source_of(function)))
 
 
-def formula_and_code(formulas: Sequence[str], functions: Sequence[Callable], *,
-                     notes: str | None = None) -> None:
+def formula_and_code(formulas: Sequence[str], functions: Sequence[Callable], *, notes: str | None = None) -> None:
     """The math on the left (``st.latex``), the calc_core code that computed this page on the right.
 
     The code is read from the running module, so what is shown is what ran.
@@ -36,11 +36,11 @@ def formula_and_code(formulas: Sequence[str], functions: Sequence[Callable], *,
         for formula in formulas:
             st.latex(formula)
         if notes:
-            st.caption(notes)
+            workshop.explain(notes, caption=True)
     with code:
         st.markdown("##### The code that ran")
         for function in functions:
-            function = getattr(function, "py_func", function)
+            function = python_source_of(function)
             st.caption(f"`{function.__module__}.{function.__qualname__}`")
             source = source_of(function)
             long = source.count("\n") > CODE_LINES_SHOWN
@@ -49,46 +49,63 @@ def formula_and_code(formulas: Sequence[str], functions: Sequence[Callable], *,
 
 
 def gradient_check(checks: Sequence[GradientCheck], *, what: str, symbols: dict[str, str] | None = None) -> None:
-    """Analytic gradient against central differences, with the relative error and a verdict.
+    """The analytic gradient against derivative-free estimates, with the verdict: Pass, Fail, or
+    too flat to check at this precision — each with its numbers (see calc_core.common.gradcheck).
 
     ``what`` names the function differentiated (“the loss on 32 training ratings”); ``symbols``
-    maps parameter names to how the page writes them (``{"P": "p_u"}``). The h shown is the step the
-    checks were made with (``GradientCheck.step``).
-    """
+    maps parameter names to how the page writes them (``{"P": "p_u"}``)."""
     symbols = symbols or {}
-    step = checks[0].step if checks else DEFAULT_STEP
     st.markdown("##### Gradient check")
-    st.markdown(
-        f"Each analytic derivative of {what} is compared with a central difference, "
-        rf"$\frac{{f(\theta + h) - f(\theta - h)}}{{2h}}$ with $h = 10^{{{np.log10(step):.0f}}}$; the relative error is "
-        r"$\lVert g_{\text{analytic}} - g_{\text{numeric}} \rVert \,/\, "
-        r"(\lVert g_{\text{analytic}} \rVert + \lVert g_{\text{numeric}} \rVert)$."
-    )
     if not checks:
         st.info("There is nothing to check for these settings.", icon=":material/info:")
         return
-    all_passed = all(check.passed for check in checks)
-    worst = max(checks, key=lambda c: c.relative_error if np.isfinite(c.relative_error) else np.inf)
-    verdict = (f"Pass: the analytic gradient agrees with finite differences (worst relative error "
-               f"{worst.relative_error:.1e}, tolerance {worst.tolerance:.0e}).")
-    if all_passed:
-        st.success(verdict, icon=":material/check_circle:")
+    summary = summarize(checks)
+    extended = any(c.precision == "extended" for c in checks)
+    workshop.explain(
+        f"Each hand-derived derivative of {what} is compared with an estimate made from values of the "
+        "function alone: central differences at shrinking steps, extrapolated to a step of zero (Ridders' "
+        "method)" + (", in extended precision" if extended else "") + ", each with an error bar from rounding "
+        f"and truncation. **{summary.coordinates_checked:,} of {summary.coordinates:,} coordinates** are "
+        "checked one by one (all of a small parameter; otherwise the largest, every structurally different "
+        "part and a random sample), and the whole gradient along two directions through every coordinate. "
+        f"A difference counts only beyond {FAIL_MARGIN:g}× its error bar; a pass needs estimates good to "
+        f"{RESOLUTION_NEEDED:.0e} relative.")
+    worst = summary.worst
+    if summary.verdict == "pass":
+        st.success(f"**Pass:** the hand-derived gradient agrees (worst relative error "
+                   f"{max(c.relative_error for c in checks):.1e}).", icon=ICONS["pass"])
+    elif summary.verdict == "fail":
+        st.error(f"**Fail:** {worst.reason}", icon=ICONS["fail"])
     else:
-        st.error(f"Fail: {worst.name} differs from finite differences (relative error "
-                 f"{worst.relative_error:.1e} > {worst.tolerance:.0e}).", icon=":material/cancel:")
+        st.warning(f"**Too flat to check at this precision:** {worst.reason}", icon=ICONS["flat"])
     table, plot = st.columns([4, 5], gap="large")
     with table:
-        st.dataframe(
-            pd.DataFrame({
-                "parameter": [symbols.get(c.name, c.name) for c in checks],
-                "coords": [c.n_checked for c in checks],
-                "rel. error": [f"{c.relative_error:.1e}" for c in checks],
-                "verdict": ["pass" if c.passed else "FAIL" for c in checks],
-            }),
-            hide_index=True, width="stretch",
-        )
+        st.dataframe({
+            "parameter": [symbols.get(c.name, c.name) for c in checks],
+            "checked": [f"{c.n_checked:,} of {c.size:,}" for c in checks],
+            "rel. error": [f"{c.relative_error:.1e}" for c in checks],
+            "resolves": [f"{max(c.resolution, 1e-16):.0e}" for c in checks],
+            "verdict": [c.verdict.upper() if c.verdict == "fail" else c.verdict for c in checks],
+        }, hide_index=True, width="stretch")
     with plot:
         analytic = np.concatenate([c.analytic for c in checks])
         numeric = np.concatenate([c.numeric for c in checks])
-        charts.show(charts.scatter_against_identity(
-            numeric, analytic, x_title="central difference", y_title="analytic gradient", height=240))
+        charts.show(charts.scatter_against_identity(numeric, analytic, x_title="from values of f alone",
+                                                    y_title="derived by hand", height=240))
+
+
+def show_messages(messages: Sequence[Message], container=None) -> None:
+    """Place a diagnosis: a problem as what happened / why / what to try, the rest in one box each."""
+    where = container or st
+    for message in messages:
+        if message.kind == "problem":
+            tips = "\n".join(f"- {tip}" for tip in message.try_instead)
+            body = (f"**{message.title}**\n\n**What happened:** {message.what}\n\n**Why:** {message.why}"
+                    + (f"\n\n**What to try:**\n{tips}" if tips else ""))
+            where.warning(body, icon=":material/warning:")
+            continue
+        text = f"**{message.title}**" + (f" {message.what}" if message.what else "") + (
+            f" {message.why}" if message.why else "")
+        {"success": where.success, "info": where.info, "warning": where.warning}[message.kind](
+            text, icon={"success": ":material/check_circle:", "info": ":material/info:",
+                        "warning": ":material/warning:"}[message.kind])

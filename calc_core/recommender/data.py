@@ -16,6 +16,9 @@ import io
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import ndtr
+
+from calc_core.common.validate import whole
 
 RATING_MIN, RATING_MAX = 1.0, 5.0
 PLANTED_MEAN = 3.5
@@ -24,6 +27,7 @@ ITEM_BIAS_STD = 0.45
 INTERACTION_STD = 0.6  # standard deviation of p*_uᵀ q*_i
 
 MAX_UPLOAD_ROWS = 1_000_000
+MAX_RATING_MAGNITUDE = 10_000.0  # stars, grades, scores out of 100 or 1000 fit; 1e308 does not
 
 
 @dataclass(frozen=True)
@@ -33,15 +37,26 @@ class PlantedRatings:
     users: np.ndarray  # int64, 0 … n_users−1
     items: np.ndarray  # int64, 0 … n_items−1
     ratings: np.ndarray  # float64 on the 1–5 scale
-    clean: np.ndarray  # the noiseless rating of each pair, clipped to 1–5
+    clean: np.ndarray  # the noiseless signal of each pair, clipped to 1–5
+    expected: np.ndarray  # E[r | signal]: the best possible prediction of each rating
     n_users: int
     n_items: int
 
 
 def _check_count(name: str, value, minimum: int = 1) -> int:
-    if isinstance(value, bool) or int(value) != value or value < minimum:
-        raise ValueError(f"{name} must be a whole number ≥ {minimum}, got {value!r}")
-    return int(value)
+    return whole(name, value, minimum)
+
+
+def expected_clipped(mean, sigma: float, low: float = RATING_MIN, high: float = RATING_MAX) -> np.ndarray:
+    """E[clip(X, low, high)] for X ~ N(mean, σ²) (the module docstring's formula; clip(mean) at σ = 0)."""
+    mean = np.asarray(mean, dtype=float)
+    if sigma == 0:
+        return np.clip(mean, low, high)
+    alpha, beta = (low - mean) / sigma, (high - mean) / sigma
+    density = lambda t: np.exp(-0.5 * t * t) / np.sqrt(2 * np.pi)  # noqa: E731
+    # a Φ(α) + b (1 − Φ(β)) + s (Φ(β) − Φ(α)) + σ (φ(α) − φ(β))
+    return (low * ndtr(alpha) + high * (1 - ndtr(beta)) + mean * (ndtr(beta) - ndtr(alpha))
+            + sigma * (density(alpha) - density(beta)))
 
 
 def planted_ratings(
@@ -75,9 +90,8 @@ def planted_ratings(
     )
     ratings = np.clip(signal + rng.normal(0.0, noise, n_ratings), RATING_MIN, RATING_MAX)
     clean = np.clip(signal, RATING_MIN, RATING_MAX)
-    return PlantedRatings(
-        users.astype(np.int64), items.astype(np.int64), ratings, clean, n_users, n_items
-    )
+    return PlantedRatings(users.astype(np.int64), items.astype(np.int64), ratings, clean,
+                          expected_clipped(signal, float(noise)), n_users, n_items)
 
 
 def make_ratings(n_users, n_items, density, rank, noise, seed=0):
@@ -110,6 +124,8 @@ class RatingsTable:
     item_ids: np.ndarray
     delimiter: str
     skipped_header: bool
+    duplicate_pairs: int = 0  # (user, item) pairs rated more than once: each rating is kept
+    decimal_comma: bool = False  # numbers were written 3,5 (a semicolon-separated file)
 
     @property
     def n_users(self) -> int:
@@ -121,6 +137,11 @@ class RatingsTable:
 
 
 def _guess_delimiter(line: str) -> str:
+    """The separator of a row: "::", tab, ";" (a European CSV, whose decimal mark is ","), ",", "|"
+    or spaces — the first that splits the row into at least three fields."""
+    for candidate in ("::", "\t", ";", ",", "|"):
+        if len(line.split(candidate)) >= 3:
+            return candidate
     for candidate in ("::", "\t", ",", ";", "|"):
         if candidate in line:
             return candidate
@@ -157,6 +178,8 @@ def parse_ratings_text(data: bytes | str, max_rows: int = MAX_UPLOAD_ROWS) -> Ra
     if not lines:
         raise ValueError("The file is empty. It needs rows of user, item, rating.")
     delimiter = _guess_delimiter(lines[0])
+    # "1;2;3,5": the semicolon is the separator where the comma is the decimal mark
+    decimal_comma = delimiter == ";"
     skipped_header = False
     users, items, values = [], [], []
     for number, line in enumerate(lines, start=1):
@@ -168,7 +191,7 @@ def parse_ratings_text(data: bytes | str, max_rows: int = MAX_UPLOAD_ROWS) -> Ra
                 f"at least three: user, item, rating. (Line {number} reads: {line[:60]!r})"
             )
         try:
-            value = float(fields[2])
+            value = float(fields[2].replace(",", ".") if decimal_comma else fields[2])
         except ValueError:
             if number == 1:
                 skipped_header = True
@@ -178,6 +201,9 @@ def parse_ratings_text(data: bytes | str, max_rows: int = MAX_UPLOAD_ROWS) -> Ra
             ) from None
         if not np.isfinite(value):
             raise ValueError(f"Line {number}: the rating {fields[2]!r} is not a finite number.")
+        if abs(value) > MAX_RATING_MAGNITUDE:
+            raise ValueError(f"Line {number}: the rating {fields[2][:30]!r} is outside ±{MAX_RATING_MAGNITUDE:,.0f}. "
+                             "Ratings are stars, grades or scores (1–5, 0–10, 0–100, …); rescale the file.")
         if not fields[0] or not fields[1]:
             raise ValueError(f"Line {number}: the user or item id is empty.")
         users.append(fields[0])
@@ -194,7 +220,9 @@ def parse_ratings_text(data: bytes | str, max_rows: int = MAX_UPLOAD_ROWS) -> Ra
         raise ValueError(f"The file has only {len(values)} rating(s); at least 10 are needed.")
     user_ids, user_index = np.unique(np.array(users), return_inverse=True)
     item_ids, item_index = np.unique(np.array(items), return_inverse=True)
+    pairs = user_index.astype(np.int64) * item_ids.size + item_index
+    duplicates = int(pairs.size - np.unique(pairs).size)
     return RatingsTable(
         user_index.astype(np.int64), item_index.astype(np.int64), np.array(values, dtype=float),
-        user_ids, item_ids, delimiter, skipped_header,
+        user_ids, item_ids, delimiter, skipped_header, duplicates, decimal_comma,
     )

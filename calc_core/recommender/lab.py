@@ -1,106 +1,348 @@
-"""One run of the Recommendations page: data → split → SGD training → what the page draws.
+r"""The Recommendations page: Settings → :func:`run` → a :class:`Result` and its diagnosis.
 
-The page calls :func:`run_synthetic` or :func:`run_on_file` with scalar settings (cached on them)
-and draws the returned :class:`RecommenderRun`.
+Data (planted synthetic ratings, or a user's file) → a seeded train/test split → per-rating SGD
+(calc_core.recommender.model) → what the page draws: RMSE per epoch against the global-mean
+baseline and the noise floor, predicted against true test ratings, the top items of a user split
+into b_u + b_i + p_u·q_i at any kept epoch, and the gradient check.
+
+The gradient check checks the code that trained. One SGD step on rating (u, i) moves its
+parameters θ = (b_u, b_i, p_u, q_i) to θ′ = θ − η ∇ℓ_ui, so the gradient the update applies is
+
+    g_ui = (θ − θ′) / η,
+
+read off by running the training loop itself (``sgd_epoch``) for that one rating from the trained
+parameters. It is compared with derivative-free estimates of ∇ℓ_ui (from the change of ℓ, computed
+from the perturbation so that it keeps its digits when the gradient is tiny), where
+
+    ℓ_ui = ½ [e_ui² + λ (b_u² + b_i² + ‖p_u‖² + ‖q_i‖²)],   e_ui = r_ui − (μ + b_u + b_i + p_uᵀq_i).
+
+Each checked rating gets its own copy of its parameters (the loss is their sum), so a pair rated
+twice is two independent checks. A wrong sign of λ, or the updated p_u used in the q_i step, fails.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import copy
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from calc_core.common.gradcheck import GradientCheck, check_gradients
+from calc_core.common.messages import Message
+from calc_core.common.presets import Preset
+from calc_core.common.snapshots import Snapshots, evenly_spaced
+from calc_core.common.validate import choice, real, seed as check_seed, whole
 from calc_core.recommender.data import RatingsTable, parse_ratings_text, planted_ratings, train_test_split
-from calc_core.recommender.model import MatrixFactorization, TrainingHistory, mf_loss, rmse
+from calc_core.recommender.model import MatrixFactorization, Recommendation, rmse, sgd_epoch
 
-GRADIENT_CHECK_BATCH = 32
-GRADIENT_CHECK_COORDS = 40
+GRADIENT_CHECK_RATINGS = 24
+SOURCES = ("synthetic", "upload")
+MAX_UPLOAD_MB = 25
+OVERFIT_MARGIN = 0.02  # test RMSE this far above its best, while train RMSE still falls: overfitting
 
 
 @dataclass(frozen=True)
-class RecommenderRun:
+class Settings:
+    """One field per control of the page (its units)."""
+
+    source: str = "synthetic"  # "synthetic" or "upload"
+    upload: bytes | None = None  # the file's bytes when source == "upload"
+    n_users: int = 300
+    n_items: int = 200
+    density: float = 0.3  # fraction of user–item pairs rated
+    rank: int = 3  # of the planted taste vectors
+    noise: float = 0.4  # σ of the planted ratings
+    test_fraction: float = 0.2
+    learning_rate: float = 0.03  # η
+    reg: float = 0.05  # λ
+    n_factors: int = 10  # k
+    n_epochs: int = 40
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Divergence:
+    """Why SGD blew up: the step factor η(2 + ‖p_u‖² + ‖q_i‖²) of the updates (> 2 overshoots)."""
+
+    epoch: int  # 1-based epoch in which an error passed 1000× the rating scale
+    rating: int | None  # ratings of that epoch done before
+    first_factor: float  # of the very first update
+    overshoot_rating: int | None  # ratings done (from the start) before the factor first passed 2
+    total_ratings: int  # ratings done (from the start) when training stopped
+
+
+@dataclass(frozen=True)
+class Result:
+    settings: Settings
     model: MatrixFactorization
-    history: TrainingHistory
+    train_rmse: np.ndarray  # after each completed epoch
+    test_rmse: np.ndarray
     n_train: int
     n_test: int
-    global_mean_rmse: float  # RMSE on the test set of predicting μ for everything
-    noise_floor_rmse: float | None  # RMSE of the clean planted signal (synthetic data only)
+    global_mean_rmse: float  # predicting μ for every test rating
+    noise_floor_rmse: float | None  # RMSE of E[r | planted signal] on the test set (synthetic only)
+    test_users: np.ndarray
+    test_items: np.ndarray
     test_ratings: np.ndarray
-    test_predictions: np.ndarray
+    test_predictions: np.ndarray  # at the end of training
     user_labels: np.ndarray  # how the page names user (item) index k
     item_labels: np.ndarray
+    snapshots: Snapshots  # b_u, b_i, P, Q after the kept epochs (0 = the start)
     gradient_checks: tuple[GradientCheck, ...]
-    gradient_check_batch: int
+    gradient_check_ratings: int
+    divergence: Divergence | None
+    duplicate_pairs: int
+    diagnosis: tuple[Message, ...] = ()
 
     @property
-    def test_rmse(self) -> float:
-        return self.history.test_rmse[-1] if self.history.test_rmse else float("nan")
+    def test_final(self) -> float:
+        return float(self.test_rmse[-1]) if self.test_rmse.size else float("nan")
 
     @property
-    def train_rmse(self) -> float:
-        return self.history.train_rmse[-1] if self.history.train_rmse else float("nan")
+    def train_final(self) -> float:
+        return float(self.train_rmse[-1]) if self.train_rmse.size else float("nan")
 
 
-def gradient_check_on_batch(model: MatrixFactorization, users, items, ratings,
-                            batch_size: int = GRADIENT_CHECK_BATCH, seed: int = 0):
-    """Check ∂L/∂b_u, ∂L/∂b_i, ∂L/∂P, ∂L/∂Q of the current model on a seeded batch of ratings."""
-    pick = np.random.default_rng(seed).choice(len(ratings), min(batch_size, len(ratings)), replace=False)
-    u, i, r = users[pick], items[pick], ratings[pick]
-    # Only the rows the batch touches have non-zero gradients: check coordinates among those rows.
-    touched = {"b_u": np.unique(u), "b_i": np.unique(i), "P": np.unique(u), "Q": np.unique(i)}
-    params = {name: value[touched[name]] for name, value in model.params.items()}
-    full_grads = model.gradients(u, i, r)
-    grads = {name: full_grads[name][touched[name]] for name in params}
-    remap_u = np.searchsorted(touched["b_u"], u)
-    remap_i = np.searchsorted(touched["b_i"], i)
+def _validated(s: Settings) -> Settings:
+    choice("source", s.source, SOURCES)
+    if s.source == "upload":
+        if s.upload is None:
+            raise ValueError("Upload a file of user,item,rating rows first (a CSV with or without a header, "
+                             "or MovieLens's tab-separated u.data).")
+        if len(s.upload) > MAX_UPLOAD_MB * 2**20:
+            raise ValueError(f"The file is {len(s.upload) / 2**20:.0f} MB; the limit is {MAX_UPLOAD_MB} MB.")
+    whole("the number of users", s.n_users, 2)
+    whole("the number of items", s.n_items, 2)
+    real("the density", s.density, positive=True, maximum=1.0)
+    whole("the planted rank", s.rank, 1)
+    real("the rating noise σ", s.noise, 0.0)
+    real("the test fraction", s.test_fraction, 0.0, 0.9)
+    real("the learning rate η", s.learning_rate, positive=True, maximum=10.0)
+    real("the regularization λ", s.reg, 0.0, 100.0)
+    whole("the number of latent factors", s.n_factors, 1, 500)
+    whole("the number of epochs", s.n_epochs, 1, 1000)
+    check_seed(s.seed)
+    return s
 
-    def loss(p):
-        return mf_loss(p, model.mu, remap_u, remap_i, r, model.reg)
 
-    checks = check_gradients(loss, params, grads, max_coords=GRADIENT_CHECK_COORDS, seed=seed)
-    return tuple(checks), int(pick.size)
-
-
-def _train(users, items, ratings, n_users, n_items, *, test_fraction, n_factors, lr, reg, n_epochs,
-           seed, clean=None, user_labels, item_labels) -> RecommenderRun:
-    train, test = train_test_split(ratings.size, test_fraction, seed)
-    model = MatrixFactorization(n_users, n_items, n_factors, lr=lr, reg=reg, seed=seed)
+def run(settings: Settings) -> Result:
+    """Make or read the ratings, split them, train by per-rating SGD and diagnose the run."""
+    s = _validated(settings)
+    clean = None
+    duplicates = 0
+    if s.source == "upload":
+        table: RatingsTable = parse_ratings_text(s.upload)
+        users, items, ratings = table.users, table.items, table.ratings
+        n_users, n_items, labels_u, labels_i = table.n_users, table.n_items, table.user_ids, table.item_ids
+        duplicates = table.duplicate_pairs
+    else:
+        data = planted_ratings(s.n_users, s.n_items, s.density, s.rank, s.noise, s.seed)
+        users, items, ratings, clean = data.users, data.items, data.ratings, data.expected
+        n_users, n_items = s.n_users, s.n_items
+        labels_u, labels_i = np.arange(n_users).astype(str), np.arange(n_items).astype(str)
+    train, test = train_test_split(ratings.size, s.test_fraction, s.seed)
+    model = MatrixFactorization(n_users, n_items, s.n_factors, lr=s.learning_rate, reg=s.reg, seed=s.seed)
     eval_set = (users[test], items[test], ratings[test]) if test.size else None
-    model.fit(users[train], items[train], ratings[train], n_epochs, eval_set=eval_set)
+    kept = evenly_spaced(s.n_epochs)
+    model.fit(users[train], items[train], ratings[train], s.n_epochs, eval_set=eval_set, keep_epochs=kept)
+    history = model.history
+    divergence = None
+    if history.diverged:
+        divergence = Divergence(history.diverged_epoch, history.diverged_rating, history.first_step_factor,
+                                history.overshoot_rating,
+                                (history.diverged_epoch - 1) * train.size + (history.diverged_rating or 0))
+    checks = sgd_gradient_checks(model, users[train], items[train], ratings[train], seed=s.seed)
     mu = float(ratings[train].mean())
-    checks, batch = gradient_check_on_batch(model, users[train], items[train], ratings[train], seed=seed)
-    return RecommenderRun(
-        model=model,
-        history=model.history,
-        n_train=int(train.size),
-        n_test=int(test.size),
+    snapshots = Snapshots.collect("epoch", history.snapshot_epochs, history.snapshots).thinned()
+    result = Result(
+        settings=s, model=model, train_rmse=np.asarray(history.train_rmse), test_rmse=np.asarray(history.test_rmse),
+        n_train=int(train.size), n_test=int(test.size),
         global_mean_rmse=rmse(np.full(test.size, mu), ratings[test]),
-        noise_floor_rmse=None if clean is None else rmse(clean[test], ratings[test]),
-        test_ratings=ratings[test],
-        test_predictions=model.predict(users[test], items[test]),
-        user_labels=user_labels,
-        item_labels=item_labels,
-        gradient_checks=checks,
-        gradient_check_batch=batch,
-    )
+        noise_floor_rmse=None if clean is None or not test.size else rmse(clean[test], ratings[test]),
+        test_users=users[test], test_items=items[test], test_ratings=ratings[test], test_predictions=model.predict(users[test], items[test]),
+        user_labels=labels_u, item_labels=labels_i, snapshots=snapshots, gradient_checks=checks,
+        gradient_check_ratings=min(GRADIENT_CHECK_RATINGS, int(train.size)), divergence=divergence,
+        duplicate_pairs=duplicates)
+    return _with_diagnosis(result)
 
 
-def run_synthetic(n_users: int, n_items: int, density: float, rank: int, noise: float,
-                  n_factors: int, lr: float, reg: float, n_epochs: int, test_fraction: float = 0.2,
-                  seed: int = 0) -> RecommenderRun:
-    """Planted synthetic ratings (see calc_core.recommender.data), trained and evaluated."""
-    data = planted_ratings(n_users, n_items, density, rank, noise, seed)
-    labels_u, labels_i = np.arange(n_users).astype(str), np.arange(n_items).astype(str)
-    return _train(data.users, data.items, data.ratings, n_users, n_items, test_fraction=test_fraction,
-                  n_factors=n_factors, lr=lr, reg=reg, n_epochs=n_epochs, seed=seed, clean=data.clean,
-                  user_labels=labels_u, item_labels=labels_i)
+def _with_diagnosis(result: Result) -> Result:
+    return replace(result, diagnosis=diagnose(result))
 
 
-def run_on_file(content: bytes, n_factors: int, lr: float, reg: float, n_epochs: int,
-                test_fraction: float = 0.2, seed: int = 0) -> RecommenderRun:
-    """A user's rating file (CSV / MovieLens u.data), parsed, trained and evaluated."""
-    table: RatingsTable = parse_ratings_text(content)
-    return _train(table.users, table.items, table.ratings, table.n_users, table.n_items,
-                  test_fraction=test_fraction, n_factors=n_factors, lr=lr, reg=reg, n_epochs=n_epochs,
-                  seed=seed, user_labels=table.user_ids, item_labels=table.item_ids)
+# ----------------------------------------------------------------------------- the gradient check
+
+def per_rating_loss(params, mu, ratings, reg):
+    """Σ_k ℓ_k for per-rating copies b_u (B,), b_i (B,), P (B, k), Q (B, k) of B ratings."""
+    # e = r − (μ + b_u + b_i + p_uᵀ q_i)
+    e = ratings - (mu + params["b_u"] + params["b_i"] + np.sum(params["P"] * params["Q"], axis=1))
+    # ℓ = ½ [e² + λ (b_u² + b_i² + ‖p_u‖² + ‖q_i‖²)]
+    penalty = params["b_u"] ** 2 + params["b_i"] ** 2 + np.sum(params["P"] ** 2 + params["Q"] ** 2, axis=1)
+    return 0.5 * np.sum(e * e + reg * penalty)
+
+
+def per_rating_loss_change(new, old, mu, ratings, reg):
+    """Σ_k ℓ_k(new) − Σ_k ℓ_k(old), computed from the change d = new − old so that it keeps its digits
+    however small it is (dtype-generic: np.longdouble in, np.longdouble out):
+
+        e′ − e = −(d_bu + d_bi + d_pᵀq + pᵀd_q + d_pᵀd_q),   Δℓ = ½ [(e′ − e)(e′ + e) + λ Σ d ⊙ (new + old)]
+    """
+    d = {name: new[name] - old[name] for name in old}
+    e = ratings - (mu + old["b_u"] + old["b_i"] + np.sum(old["P"] * old["Q"], axis=1))
+    de = -(d["b_u"] + d["b_i"] + np.sum(d["P"] * old["Q"] + old["P"] * d["Q"] + d["P"] * d["Q"], axis=1))
+    penalty = d["b_u"] * (new["b_u"] + old["b_u"]) + d["b_i"] * (new["b_i"] + old["b_i"]) + \
+        np.sum(d["P"] * (new["P"] + old["P"]) + d["Q"] * (new["Q"] + old["Q"]), axis=1)
+    return 0.5 * np.sum(de * (2 * e + de) + reg * penalty)
+
+
+def applied_gradients(model: MatrixFactorization, users, items, ratings, epoch=sgd_epoch):
+    """g = (θ − θ′)/η of one SGD step per rating, from the model's current parameters, by running
+    ``epoch`` (the training loop) on that rating alone. Returns per-rating rows and their rounding."""
+    n, k = ratings.size, model.n_factors
+    grads = {"b_u": np.empty(n), "b_i": np.empty(n), "P": np.empty((n, k)), "Q": np.empty((n, k))}
+    rounding = {name: np.empty_like(value) for name, value in grads.items()}
+    one = np.zeros(1, dtype=np.int64)
+    eps = np.finfo(float).eps
+    for t in range(n):
+        u, i = int(users[t]), int(items[t])
+        b_u, b_i = model.b_u[u:u + 1].copy(), model.b_i[i:i + 1].copy()
+        P, Q = model.P[u:u + 1].copy(), model.Q[i:i + 1].copy()
+        before = (b_u.copy(), b_i.copy(), P.copy(), Q.copy())
+        epoch(np.zeros(1, np.int64), np.zeros(1, np.int64), ratings[t:t + 1], one, model.mu, b_u, b_i, P, Q,
+              model.lr, model.reg, np.inf, np.array([0.0, -1.0]))
+        for name, old, new in zip(("b_u", "b_i", "P", "Q"), before, (b_u, b_i, P, Q)):
+            # g = (θ − θ′) / η
+            grads[name][t] = ((old - new) / model.lr).reshape(grads[name][t].shape)
+            # θ′ is rounded to ε|θ′|, the subtraction to ε|θ|: both divided by η
+            rounding[name][t] = (2 * eps * (np.abs(old) + np.abs(new)) / model.lr).reshape(grads[name][t].shape)
+    return grads, rounding
+
+
+def sgd_gradient_checks(model: MatrixFactorization, users, items, ratings, seed: int = 0, epoch=sgd_epoch,
+                        n_ratings: int = GRADIENT_CHECK_RATINGS) -> tuple[GradientCheck, ...]:
+    """The gradient the SGD update applies (``applied_gradients``) against derivative-free estimates
+    of ∇ℓ_ui, on a seeded sample of training ratings, at the model's current parameters."""
+    pick = np.sort(np.random.default_rng([seed, 3]).choice(ratings.size, min(n_ratings, ratings.size),
+                                                          replace=False))
+    u, i, r = users[pick], items[pick], ratings[pick]
+    params = {"b_u": model.b_u[u].copy(), "b_i": model.b_i[i].copy(), "P": model.P[u].copy(), "Q": model.Q[i].copy()}
+    if not all(np.all(np.isfinite(v)) for v in params.values()):
+        return ()
+    grads, rounding = applied_gradients(model, u, i, r, epoch)
+    mu, reg = model.mu, model.reg
+    wide = {name: value.astype(np.longdouble) for name, value in params.items()}
+    return tuple(check_gradients(
+        lambda p: float(per_rating_loss_change(p, params, mu, r, reg)), params, grads, seed=seed,
+        analytic_error=rounding,
+        extended=lambda p: per_rating_loss_change(p, wide, np.longdouble(mu), r.astype(np.longdouble),
+                                                  np.longdouble(reg))))
+
+
+# ----------------------------------------------------------------------------- what the page reads
+
+def model_at(result: Result, index: int = -1) -> MatrixFactorization:
+    """The trained model with the parameters it had at snapshot ``index`` (the end: the model itself)."""
+    model = result.model
+    if len(result.snapshots) == 0 or index in (-1, len(result.snapshots) - 1):
+        return model
+    at = copy.copy(model)
+    for name, value in result.snapshots.at(index).items():
+        setattr(at, name, value)
+    return at
+
+
+def top_items(result: Result, user: int, index: int = -1, k: int = 5) -> Recommendation:
+    """The top ``k`` items for ``user`` at snapshot ``index``, each split into b_u + b_i + p_u·q_i."""
+    return model_at(result, index).recommend(user, k)
+
+
+def predictions_at(result: Result, index: int = -1) -> np.ndarray:
+    """The test predictions at snapshot ``index``."""
+    return model_at(result, index).predict(result.test_users, result.test_items)
+
+
+# ----------------------------------------------------------------------------- the diagnosis
+
+def diagnose(result: Result) -> tuple[Message, ...]:
+    """What the page says about a run: diverged, overfitting, still learning, duplicates in a file."""
+    s, messages = result.settings, []
+    d = result.divergence
+    if d is not None:
+        over = ("it never passed 2 before the blow-up" if d.overshoot_rating is None else
+                f"it first passed 2 after {d.overshoot_rating:,} ratings, and the run blew up "
+                f"{max(d.total_ratings - d.overshoot_rating, 0):,} ratings later")
+        messages.append(Message(
+            "diverged", "problem", f"Training diverged in epoch {d.epoch}",
+            f"After {d.rating or 0:,} ratings of that epoch a prediction error passed 1000× the rating scale, so "
+            "training stopped; the charts show the last finished epoch.",
+            f"One update changes that rating's error e by about −η(2 + ‖p_u‖² + ‖q_i‖²)·e: when that factor "
+            f"passes 2 the step overshoots and |e| grows. At η = {s.learning_rate:g} it starts at "
+            f"{d.first_factor:.2f} (the factors start small), but the update is bilinear — p_u grows by η e q_i "
+            f"and q_i by η e p_u — so every large error also inflates ‖p_u‖ and ‖q_i‖, and the factor climbs: "
+            f"{over}. From there each overshoot makes the next error and the next norms larger: a runaway.",
+            ("Lower the learning rate (0.01–0.05 works here).", "Raise λ, which pulls the factors back "
+             "towards zero on every step.", "Use fewer latent factors (smaller starting norms)."),
+            {"epoch": d.epoch, "first_factor": d.first_factor,
+             "overshoot_rating": -1 if d.overshoot_rating is None else d.overshoot_rating}))
+        return tuple(messages)
+    test, train = result.test_rmse, result.train_rmse
+    if test.size > 5 and test[-1] > test.min() + OVERFIT_MARGIN and train[-1] < train[int(np.argmin(test))]:
+        best = int(np.argmin(test))
+        messages.append(Message(
+            "overfitting", "info", "Overfitting.",
+            f"Test RMSE bottomed at {test[best]:.3f} in epoch {best + 1} and has risen to {test[-1]:.3f} since, "
+            f"while train RMSE kept falling ({train[best]:.3f} → {train[-1]:.3f}): the factors now fit the noise "
+            "of the training ratings.",
+            "More regularization λ or fewer factors helps.", numbers={"best_epoch": best + 1}))
+    elif (test.size >= 5 and result.noise_floor_rmse is not None and (test[-5] - test[-1]) / test[-1] <= 0.01
+          and test[-1] > result.noise_floor_rmse + 0.1):
+        start = float(np.sqrt(np.mean(result.snapshots.states["P"][0] ** 2)))
+        end = float(np.sqrt(np.mean(result.model.P ** 2)))
+        messages.append(Message(
+            "stalled", "info", "Learning has stalled far above the noise floor.",
+            f"Test RMSE has levelled off at {test[-1]:.3f}, {test[-1] - result.noise_floor_rmse:.3f} above the floor; "
+            f"the factors' RMS went from {start:.3f} to {end:.3f}.",
+            f"The factors start near zero, where the gradient of p_uᵀq_i is small (q_i for p_u, p_u for q_i): at "
+            f"η = {s.learning_rate:g} they grow more slowly than λ = {s.reg:g} shrinks them, so only the biases, "
+            "whose gradient does not vanish there, were learned. A larger η gets the factors off the ground.",
+            numbers={"gap": float(test[-1] - result.noise_floor_rmse), "factor_rms": end}))
+    elif test.size >= 5 and (test[-5] - test[-1]) / max(test[-1], 1e-12) > 0.01:
+        messages.append(Message(
+            "still_learning", "info", "Still learning.",
+            f"Test RMSE fell from {test[-5]:.3f} to {test[-1]:.3f} over the last 5 epochs: more than 1%, so more "
+            "epochs (or a larger η) would still help.", numbers={"drop": float(test[-5] - test[-1])}))
+    if result.noise_floor_rmse is not None and test.size:
+        gap = result.test_final - result.noise_floor_rmse
+        if gap < 0.02 and "overfitting" not in {m.code for m in messages}:
+            messages.append(Message(
+                "near_floor", "success", "At the noise floor.",
+                f"Test RMSE {result.test_final:.3f} is within {max(gap, 0):.3f} of the best any model can do on "
+                f"these ratings on average, {result.noise_floor_rmse:.3f}.", numbers={"gap": float(gap)}))
+    if result.duplicate_pairs:
+        messages.append(Message(
+            "duplicates", "info", "Repeated ratings.",
+            f"The file rates {result.duplicate_pairs:,} user–item pair(s) more than once; each rating is trained "
+            "on as given (as Surprise does), so such a pair is pulled toward the mean of its ratings.",
+            numbers={"duplicates": result.duplicate_pairs}))
+    return tuple(messages)
+
+
+# ----------------------------------------------------------------------------- lessons
+
+PRESETS = (
+    Preset("divergence", "Learning rate too high: divergence",
+           "At η = 0.5 every update overshoots once the factors have grown a little: the error and the norms "
+           "feed each other until training blows up in the first epochs.",
+           settings={"learning_rate": 0.5}, expect=("diverged",)),
+    Preset("overfitting", "λ = 0 and 50 factors: overfitting",
+           "Nothing holds the 50 factors back: train RMSE keeps falling while test RMSE turns back up.",
+           settings={"reg": 0.0, "n_factors": 50}, expect=("overfitting",), avoid=("diverged",)),
+    Preset("stalled", "η = 0.002: stuck near zero",
+           "A tenth of the default step: the biases are learned, but the factors never grow out of their small "
+           "start and test RMSE levels off far above the noise floor.",
+           settings={"learning_rate": 0.002}, expect=("stalled",), avoid=("diverged",)),
+)
+
+
+def preset_diagnosis(preset: Preset, seed: int) -> tuple[Message, ...]:
+    return run(preset.apply(Settings(), seed=seed)).diagnosis

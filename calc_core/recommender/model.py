@@ -26,31 +26,26 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-try:  # numba compiles the per-rating loop; without it the same function runs as plain Python.
-    from numba import njit
+from calc_core.common.jit import HAVE_NUMBA, compile as _jit
+from calc_core.common.validate import whole
 
-    # reassociation lets the compiler vectorize the dot products; NaN/inf semantics are kept,
-    # because divergence detection relies on them.
-    _FASTMATH = {"reassoc", "contract", "nsz"}
+# reassociation lets the compiler vectorize the dot products; NaN/inf semantics are kept, because
+# divergence detection relies on them.
+_FASTMATH = {"reassoc", "contract", "nsz"}
 
-    def _compile(function):
-        return njit(cache=True, nogil=True, fastmath=_FASTMATH)(function)
 
-    HAVE_NUMBA = True
-except ImportError:  # pragma: no cover - numba is in requirements.txt
-    HAVE_NUMBA = False
-
-    def _compile(function):
-        return function
+def _compile(function):
+    return _jit(function, fastmath=_FASTMATH)
 
 
 PARAMETER_NAMES = ("b_u", "b_i", "P", "Q")
 
 
-def _sgd_epoch(users, items, ratings, order, mu, b_u, b_i, P, Q, lr, reg, blowup):
+def _sgd_epoch(users, items, ratings, order, mu, b_u, b_i, P, Q, lr, reg, blowup, stats):
     """One pass of per-rating SGD in the given order, in place. Returns the position in ``order``
     at which the error became non-finite or larger than ``blowup`` (nothing is updated there),
-    or −1 when the pass completed."""
+    or −1 when the pass completed. ``stats`` (2 floats) receives the largest step factor
+    η(2 + ‖p_u‖² + ‖q_i‖²) met and the position where it first exceeded 2 (−1: never)."""
     n_factors = P.shape[1]
     for t in range(order.shape[0]):
         k = order[t]
@@ -58,12 +53,20 @@ def _sgd_epoch(users, items, ratings, order, mu, b_u, b_i, P, Q, lr, reg, blowup
         i = items[k]
         # r̂_ui = μ + b_u + b_i + p_uᵀ q_i
         dot = 0.0
+        norms = 0.0
         for f in range(n_factors):
             dot += P[u, f] * Q[i, f]
+            norms += P[u, f] * P[u, f] + Q[i, f] * Q[i, f]
         # e_ui = r_ui − r̂_ui
         e = ratings[k] - (mu + b_u[u] + b_i[i] + dot)
         if not abs(e) <= blowup:  # also true for NaN
             return t
+        # one step changes e by about −η(2 + ‖p_u‖² + ‖q_i‖²)·e: past 2 it overshoots and grows
+        factor = lr * (2.0 + norms)
+        if factor > stats[0]:
+            stats[0] = factor
+        if factor > 2.0 and stats[1] < 0:
+            stats[1] = t
         # b_u ← b_u + η (e_ui − λ b_u),   b_i ← b_i + η (e_ui − λ b_i)
         b_u[u] += lr * (e - reg * b_u[u])
         b_i[i] += lr * (e - reg * b_i[i])
@@ -181,6 +184,11 @@ class TrainingHistory:
     test_rmse: list[float] = field(default_factory=list)
     diverged_epoch: int | None = None  # 1-based epoch in which the updates blew up
     diverged_rating: int | None = None  # how many ratings of that epoch went through first
+    step_factor: list[float] = field(default_factory=list)  # largest η(2 + ‖p_u‖² + ‖q_i‖²) per epoch
+    first_step_factor: float = float("nan")  # η(2 + ‖p_u‖² + ‖q_i‖²) of the very first update
+    overshoot_rating: int | None = None  # ratings done before the factor first passed 2 (counted from the start)
+    snapshot_epochs: list[int] = field(default_factory=list)  # epochs whose parameters were kept (0 = the start)
+    snapshots: list[dict] = field(default_factory=list)  # b_u, b_i, P, Q after those epochs
 
     @property
     def diverged(self) -> bool:
@@ -249,7 +257,7 @@ class MatrixFactorization:
         return {"b_u": self.b_u, "b_i": self.b_i, "P": self.P, "Q": self.Q}
 
     def fit(self, users, items, ratings, n_epochs=20, *, eval_set=None, shuffle=True,
-            warm_start=False):
+            warm_start=False, keep_epochs=()):
         """Per-rating SGD for ``n_epochs`` passes over the training ratings.
 
         ``eval_set=(users, items, ratings)`` adds a test-RMSE curve to ``history``. With
@@ -257,7 +265,8 @@ class MatrixFactorization:
         ``warm_start=True`` training continues from the current parameters. If an update blows
         up (non-finite, or an error beyond 1000× the rating scale) training stops, the
         parameters are those after the last finished epoch, and ``history.diverged_epoch`` says
-        which epoch failed. Returns self.
+        which epoch failed. ``keep_epochs`` names epochs (0 = the start) whose parameters are kept
+        in ``history.snapshots``. Returns self.
         """
         users, items, ratings = validate_ratings(users, items, ratings, self.n_users, self.n_items)
         n_epochs = _positive_int("n_epochs", n_epochs)
@@ -277,17 +286,34 @@ class MatrixFactorization:
         blowup = 1e3 * scale
         shuffle_rng = np.random.default_rng([self.seed, 1])
         in_order = np.arange(ratings.size, dtype=np.int64)
-        self.history = TrainingHistory()
+        self.history = history = TrainingHistory()
+        keep = set(int(e) for e in keep_epochs)
+        if 0 in keep:
+            history.snapshot_epochs.append(0)
+            history.snapshots.append({name: value.copy() for name, value in self.params.items()})
+        done_before = 0
         for epoch in range(1, n_epochs + 1):
             order = shuffle_rng.permutation(ratings.size) if shuffle else in_order
+            if epoch == 1:
+                k = order[0]
+                u, i = users[k], items[k]
+                history.first_step_factor = self.lr * (2.0 + float(self.P[u] @ self.P[u] + self.Q[i] @ self.Q[i]))
             saved = {name: value.copy() for name, value in self.params.items()}
+            stats = np.array([0.0, -1.0])
             stopped_at = sgd_epoch(users, items, ratings, order, self.mu, self.b_u, self.b_i,
-                                   self.P, self.Q, self.lr, self.reg, blowup)
+                                   self.P, self.Q, self.lr, self.reg, blowup, stats)
+            history.step_factor.append(float(stats[0]))
+            if stats[1] >= 0 and history.overshoot_rating is None:
+                history.overshoot_rating = done_before + int(stats[1])
+            done_before += ratings.size
             if stopped_at >= 0 or not all(np.all(np.isfinite(v)) for v in self.params.values()):
                 self.b_u, self.b_i, self.P, self.Q = (saved[n] for n in PARAMETER_NAMES)
-                self.history.diverged_epoch = epoch
-                self.history.diverged_rating = int(stopped_at) if stopped_at >= 0 else None
+                history.diverged_epoch = epoch
+                history.diverged_rating = int(stopped_at) if stopped_at >= 0 else None
                 break
+            if epoch in keep:
+                history.snapshot_epochs.append(epoch)
+                history.snapshots.append({name: value.copy() for name, value in self.params.items()})
             self.history.train_rmse.append(rmse(self.predict(users, items), ratings))
             if eval_set is not None:
                 self.history.test_rmse.append(rmse(self.predict(eval_set[0], eval_set[1]),
@@ -355,6 +381,4 @@ class MatrixFactorization:
 
 
 def _positive_int(name, value) -> int:
-    if isinstance(value, bool) or not float(value).is_integer() or value < 1:
-        raise ValueError(f"{name} must be a whole number ≥ 1, got {value!r}")
-    return int(value)
+    return whole(name, value, 1)

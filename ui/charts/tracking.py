@@ -4,10 +4,7 @@ and a consistency test (NEES or NIS) against its 95% bands.
 The plane chart has a fixed square plot area and the same span on both axes, so one metre is as
 long across as up and a circle looks round; it is drawn at its own size, not stretched.
 
-Both builders return plain Vega-Lite dicts whose ``datasets`` are pandas DataFrames (Streamlit
-ships them as Arrow): building them takes about a millisecond, where Altair spends tens of
-milliseconds per chart copying and sanitizing a thousand rows on every rerun.
-tests/test_ui_tracking.py validates them against the Vega-Lite schema.
+Both builders follow ui.charts.core: a plain Vega-Lite dict whose ``datasets`` are tables.
 """
 
 from __future__ import annotations
@@ -17,14 +14,12 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from ui.charts.core import field
+
 TRUTH, MEASURED, ESTIMATE, ELLIPSE, PRIOR = "#2ca02c", "#d62728", "#1f77b4", "#6baed6", "#ff7f0e"
 PLANE_SIZE = 460  # pixels of the square plot area
 STEP_BAND, MEAN, MEAN_BAND, VALUES = "#7f7f7f", "#d62728", "#ff9896", "#1f77b4"
 SYMLOG_TICKS = (0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 1e5, 1e6, 1e7, 1e8)
-
-
-def _field(name: str, kind: str = "quantitative", **more) -> dict:
-    return {"field": name, "type": kind, **more}
 
 
 def _rows(named: dict[str, np.ndarray], outline: bool = False) -> pd.DataFrame:
@@ -74,17 +69,17 @@ def plane(*, paths: dict[str, np.ndarray] | None = None, points: dict[str, np.nd
         return None
     names = list(dict.fromkeys([*(paths or {}), *(outlines or {}), *(points or {})]))
     encoding = {
-        "x": _field("x", title=x_title, scale={"domain": domains[0], "nice": False, "zero": False}),
-        "y": _field("y", title=y_title, scale={"domain": domains[1], "nice": False, "zero": False}),
-        "color": _field("series", "nominal", title=None, scale={"domain": names, "range": [colors[n] for n in names]},
+        "x": field("x", title=x_title, scale={"domain": domains[0], "nice": False, "zero": False}),
+        "y": field("y", title=y_title, scale={"domain": domains[1], "nice": False, "zero": False}),
+        "color": field("series", "nominal", title=None, scale={"domain": names, "range": [colors[n] for n in names]},
                         legend={"orient": "bottom", "columns": min(3, len(names))}),
-        "tooltip": [_field("series", "nominal"), _field("x", format=".3f"), _field("y", format=".3f")],
+        "tooltip": [field("series", "nominal"), field("x", format=".3f"), field("y", format=".3f")],
     }
     marks = {"paths": {"type": "line", "strokeWidth": 2}, "outlines": {"type": "line", "strokeWidth": 1},
              "points": {"type": "circle", "size": point_size, "opacity": 0.75}}
     layers = []
     for kind in kinds:
-        extra = {} if kind == "points" else {"order": _field("order"), "detail": _field("group", "nominal")}
+        extra = {} if kind == "points" else {"order": field("order"), "detail": field("group", "nominal")}
         layers.append({"data": {"name": kind}, "mark": {**marks[kind], "clip": True},
                        "encoding": {**encoding, **extra}})
     # autosize "pad": the plot area itself is size × size (Streamlit's default "fit" squeezes the axes
@@ -108,8 +103,8 @@ def consistency(x: Sequence[float], values: Sequence[float], *, name: str, step_
     labels = [f"{name} at each step", "95% band of one step", f"mean {name} = {mean:.3g}", "95% band of the mean"]
     top = max(float(values[keep].max()), step_band[1], mean_band[1], mean if np.isfinite(mean) else 0.0)
     ticks = [t for t in SYMLOG_TICKS if t <= 1.5 * top] + [t for t in SYMLOG_TICKS if t > 1.5 * top][:1]
-    y = _field("y", title=name, scale={"type": "symlog", "constant": 1}, axis={"values": ticks})
-    color = _field("series", "nominal", title=None, legend={"orient": "bottom", "columns": 2},
+    y = field("y", title=name, scale={"type": "symlog", "constant": 1}, axis={"values": ticks})
+    color = field("series", "nominal", title=None, legend={"orient": "bottom", "columns": 2},
                    scale={"domain": labels, "range": [VALUES, STEP_BAND, MEAN, MEAN_BAND]})
     datasets = {
         "values": pd.DataFrame({"x": x[keep], "y": values[keep], "series": labels[0]}),
@@ -117,16 +112,16 @@ def consistency(x: Sequence[float], values: Sequence[float], *, name: str, step_
         "rules": pd.DataFrame({"y": [*step_band, mean], "series": [labels[1], labels[1], labels[2]],
                                "dash": ["step", "step", "mean"]}),
     }
-    tooltip = [_field("series", "nominal"), _field("y", format=".3g")]
+    tooltip = [field("series", "nominal"), field("y", format=".3g")]
     layers = [
         {"data": {"name": "band"}, "mark": {"type": "rect", "opacity": 0.35},
          "encoding": {"y": y, "y2": {"field": "y2"}, "color": color, "tooltip": tooltip}},
         {"data": {"name": "values"}, "mark": {"type": "line", "strokeWidth": 1, "opacity": 0.85},
-         "encoding": {"x": _field("x", title=x_title), "y": y, "color": color,
-                      "tooltip": [_field("x", title=x_title, format=".2f"), _field("y", title=name, format=".3g")]}},
+         "encoding": {"x": field("x", title=x_title), "y": y, "color": color,
+                      "tooltip": [field("x", title=x_title, format=".2f"), field("y", title=name, format=".3g")]}},
         {"data": {"name": "rules"}, "mark": {"type": "rule", "strokeWidth": 1.5},
          "encoding": {"y": y, "color": color, "tooltip": tooltip,
-                      "strokeDash": _field("dash", "nominal", legend=None,
+                      "strokeDash": field("dash", "nominal", legend=None,
                                            scale={"domain": ["step", "mean"], "range": [[2, 3], [1, 0]]})}},
     ]
     spec = {"height": height, "datasets": datasets, "layer": layers}

@@ -6,10 +6,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ui.charts import field, layered, records
-
-BAR = "#1f77b4"
-MUTED = "#c7c7c7"
+from ui.charts.core import MUTED, PALETTE, chart, field, layer, table
 
 
 def bars(categories: Sequence[str], values: Sequence[float], *, value_title: str,
@@ -24,16 +21,15 @@ def bars(categories: Sequence[str], values: Sequence[float], *, value_title: str
     if not categories or len(categories) != values.size or not np.any(np.isfinite(values)):
         return None
     active = np.ones(values.size, bool) if active is None else np.asarray(active, bool)
-    rows = records(category=categories, value=values, status=np.where(active, "", inactive_label))
+    data = table(category=categories, value=values, status=np.where(active, "", inactive_label))
     x = field("category", "nominal", title=category_title, sort=categories,
               axis={"labelAngle": 0 if len(categories) <= 12 else -60, "labelOverlap": True})
     y = field("value", title=value_title, **({"scale": {"domain": list(domain)}} if domain else {}))
-    data = {"values": rows}  # on each layer: Streamlit would route top-level data through pandas
-    layers = [{"data": data, "mark": {"type": "bar"}, "encoding": {
-        "color": field("status", "nominal", legend=None, scale={"domain": ["", inactive_label], "range": [BAR, MUTED]}),
-        "tooltip": [field("category", "nominal", title=category_title or "category"),
-                    field("value", title=value_title, format=".4g"), field("status", "nominal", title="note")]}}]
+    layers = [layer("bars", "bar", color=field("status", "nominal", legend=None,
+                                               scale={"domain": ["", inactive_label], "range": [PALETTE[0], MUTED]}),
+                    tooltip=[field("category", "nominal", title=category_title or "category"),
+                             field("value", title=value_title, format=".4g"), field("status", "nominal", title="note")])]
     if show_values if show_values is not None else len(categories) <= 12:
-        layers.append({"data": data, "mark": {"type": "text", "dy": -4, "baseline": "bottom", "fontSize": 10},
-                       "encoding": {"text": field("value", format=value_format)}})
-    return layered(*layers, title=title, height=height, encoding={"x": x, "y": y})  # x and y shared
+        layers.append(layer("bars", {"type": "text", "dy": -4, "baseline": "bottom", "fontSize": 10},
+                            text=field("value", format=value_format)))
+    return chart(*layers, data={"bars": data}, title=title, height=height, encoding={"x": x, "y": y})

@@ -1,0 +1,203 @@
+"""The general builders: lines over a shared x, a scatter against y = x, heatmaps, stacked parts.
+
+Each takes numpy arrays and returns a spec (see :mod:`ui.charts.core`), or None when there is
+nothing finite to draw.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ui.charts.core import PALETTE, Rule, chart, field, layer, table
+
+
+def _legend_color(names: list[str], colors: list[str], **legend) -> dict:
+    return field("series", "nominal", title=None, scale={"domain": names, "range": colors},
+                 legend={"orient": "bottom", **legend})
+
+
+def rule_layer(rules: Sequence[Rule], y: dict, color: dict) -> tuple[dict, pd.DataFrame] | None:
+    """Horizontal reference lines sharing the series legend."""
+    if not rules:
+        return None
+    data = table(y=[r.value for r in rules], series=[r.label for r in rules])
+    return layer("rules", {"type": "rule", "strokeDash": [6, 4]}, y=y, color=color,
+                 tooltip=[field("series", "nominal"), field("y", format=".4g")]), data
+
+
+def lines(x: Sequence[float], series: dict[str, Sequence[float]], *, x_title: str, y_title: str,
+          title: str | None = None, rules: Sequence[Rule] = (), log_y: bool = False,
+          colors: Sequence[str] | None = None, height: int = 300, points: bool = False,
+          y_axis: dict | None = None, marker: float | None = None, marker_label: str = "now") -> dict | None:
+    """Named series over a shared x, reference ``rules`` in the same legend, and an optional vertical
+    ``marker`` (the step a scrubber shows). Non-finite values (and ≤ 0 on a log axis) are dropped;
+    None when no series has a finite point."""
+    x = np.asarray(x, dtype=float)
+    frames = []
+    for name, values in series.items():
+        values = np.asarray(values, dtype=float)
+        n = min(len(x), len(values))
+        y = np.where(values[:n] > 0, values[:n], np.nan) if log_y else values[:n]
+        frames.append(table(x=x[:n], y=y, series=name))
+    data = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if data.empty:
+        return None
+    finite_rules = [r for r in rules if np.isfinite(r.value) and (r.value > 0 or not log_y)]
+    names = list(series) + [r.label for r in finite_rules]
+    color = _legend_color(names, list(colors or PALETTE[: len(series)]) + [r.color for r in finite_rules])
+    y_enc = field("y", title=y_title, scale={"type": "log"} if log_y else {"zero": False},
+                  **({"axis": y_axis} if y_axis else {}))
+    x_enc = field("x", title=x_title)
+    layers = [layer("series", {"type": "line", "point": points}, x=x_enc, y=y_enc, color=color,
+                    tooltip=[field("series", "nominal"), field("x", title=x_title, format=".4g"),
+                             field("y", title=y_title, format=".4g")])]
+    tables = {"series": data}
+    extra = rule_layer(finite_rules, y_enc, color)
+    if extra:
+        layers.append(extra[0])
+        tables["rules"] = extra[1]
+    if marker is not None and np.isfinite(marker):
+        tables["marker"] = table(x=[float(marker)], label=marker_label)
+        layers.append(layer("marker", {"type": "rule", "color": "#222222", "strokeWidth": 2}, x=x_enc,
+                            tooltip=[field("label", "nominal", title="marked")]))
+    return chart(*layers, data=tables, title=title, height=height)
+
+
+def scatter_against_identity(x, y, *, x_title: str, y_title: str, title: str | None = None,
+                             max_points: int = 1000, seed: int = 0, height: int = 300) -> dict | None:
+    """Points (x, y) with the line y = x: a perfect prediction lies on it. Samples large inputs."""
+    x, y = np.asarray(x, dtype=float).reshape(-1), np.asarray(y, dtype=float).reshape(-1)
+    keep = np.isfinite(x) & np.isfinite(y)
+    x, y = x[keep], y[keep]
+    if x.size == 0:
+        return None
+    if x.size > max_points:
+        pick = np.sort(np.random.default_rng(seed).choice(x.size, max_points, replace=False))
+        x, y = x[pick], y[pick]
+    lo, hi = float(min(x.min(), y.min())), float(max(x.max(), y.max()))
+    if lo == hi:
+        lo, hi = lo - 1, hi + 1
+    x_enc = field("x", title=x_title, scale={"domain": [lo, hi]})
+    y_enc = field("y", title=y_title, scale={"domain": [lo, hi]})
+    points = layer("points", {"type": "circle", "size": 18, "opacity": 0.35}, x=x_enc, y=y_enc,
+                   tooltip=[field("x", format=".4g", title=x_title), field("y", format=".4g", title=y_title)])
+    identity = layer("identity", {"type": "line", "color": "#d62728", "strokeDash": [6, 4]}, x=x_enc, y=y_enc)
+    return chart(points, identity, data={"points": table(x=x, y=y), "identity": table(x=[lo, hi], y=[lo, hi])},
+                 title=title, height=height)
+
+
+def _unique(labels: list[str]) -> list[str]:
+    """Make repeated labels distinct (two tokens "the" must be two rows)."""
+    seen: dict[str, int] = {}
+    out = []
+    for label in labels:
+        count = seen.get(label, 0)
+        seen[label] = count + 1
+        out.append(label if count == 0 else f"{label} ({count + 1})")
+    return out
+
+
+def cell_size(n_rows: int, n_cols: int) -> int:
+    """Square-ish cells: 12–40 pixels, smaller for bigger matrices."""
+    return max(12, min(40, 480 // max(n_rows, n_cols, 1)))
+
+
+def heatmap(matrix, *, x_labels: Sequence[str] | None = None, y_labels: Sequence[str] | None = None,
+            x_title: str = "", y_title: str = "", title: str | None = None, diverging: bool = False,
+            show_values: bool | None = None, value_format: str = ".2f", value_title: str = "value",
+            height: int | None = None, cell: int | None = None,
+            domain: tuple[float, float] | None = None) -> dict | None:
+    """A matrix as coloured cells (row 0 at the top); values written on the cells up to 16×16 by
+    default (NaN cells — masked — stay blank). ``diverging`` uses red–blue, limits symmetric about 0.
+    ``domain`` fixes the colour limits; ``cell`` fixes the cell size in pixels (otherwise the chart
+    takes the container's width, and ``height`` defaults to cell_size × rows plus room for axes)."""
+    matrix = np.asarray(matrix, dtype=float)
+    if matrix.ndim != 2 or matrix.size == 0 or not np.any(np.isfinite(matrix)):
+        return None
+    n_rows, n_cols = matrix.shape
+    x_labels = _unique([str(v) for v in (x_labels if x_labels is not None else range(n_cols))])
+    y_labels = _unique([str(v) for v in (y_labels if y_labels is not None else range(n_rows))])
+    rows, cols = np.divmod(np.arange(matrix.size), n_cols)
+    values = matrix.reshape(-1)
+    finite = values[np.isfinite(values)]
+    if domain is not None:
+        scale = {"scheme": "redblue" if diverging else "blues", "domain": list(domain), "reverse": diverging}
+        reach = float(max(map(abs, domain)))
+    elif diverging:
+        reach = float(np.max(np.abs(finite))) or 1.0
+        scale = {"scheme": "redblue", "domain": [-reach, reach], "reverse": True}
+    else:
+        reach = float(finite.max())
+        scale = {"scheme": "blues", "domain": [float(finite.min()), reach or 1.0]}
+    x = field("col", "ordinal", title=x_title, sort=x_labels,
+              axis={"labelAngle": 0 if n_cols <= 12 else -60, "labelOverlap": True})
+    y = field("row", "ordinal", title=y_title, sort=y_labels, axis={"labelOverlap": True})
+    shown = np.isfinite(values)
+    cells = pd.DataFrame({"row": np.asarray(y_labels)[rows[shown]], "col": np.asarray(x_labels)[cols[shown]],
+                          "value": values[shown]})
+    layers = [layer("cells", "rect", x=x, y=y, color=field("value", scale=scale, title=value_title),
+                    tooltip=[field("row", "ordinal", title=y_title or "row"),
+                             field("col", "ordinal", title=x_title or "column"),
+                             field("value", format=".4g", title=value_title)])]
+    if show_values if show_values is not None else max(n_rows, n_cols) <= 16:
+        strong = f"abs(datum.value) > {0.6 * reach!r}" if diverging else f"datum.value > {0.6 * reach!r}"
+        layers.append(layer("cells", {"type": "text", "fontSize": 10 if max(n_rows, n_cols) <= 12 else 8},
+                            x=x, y=y, text=field("value", format=value_format),
+                            color={"condition": {"test": strong, "value": "white"}, "value": "black"}))
+    side = cell or cell_size(n_rows, n_cols)
+    size = {"height": height or side * n_rows + (110 if n_cols > 12 else 75)}
+    if cell:
+        size = {"height": side * n_rows, "width": side * n_cols, "autosize": {"type": "pad"}}
+    return chart(*layers, data={"cells": cells}, title=title, **size)
+
+
+def stacked_contributions(categories: Sequence[str], parts: dict[str, Sequence[float]], *,
+                          category_title: str | None, value_title: str, title: str | None = None,
+                          bar_step: int = 34) -> dict | None:
+    """Horizontal bars split into signed parts (a prediction's b_u, b_i and p·q), with a black tick
+    at the total. Negative parts stack to the left of zero."""
+    categories = [str(c) for c in categories]
+    if not categories:
+        return None
+    values = [np.asarray(v, float) for v in parts.values()]
+    y = field("category", "nominal", title=category_title, sort=categories, axis={"labelOverlap": False})
+    bars = layer("parts", "bar", y=y, x=field("value", title=value_title, stack="zero"),
+                 color=field("part", "nominal", title=None, sort=list(parts), legend={"orient": "bottom"},
+                             scale={"domain": list(parts), "range": PALETTE[1: len(parts) + 1]}),
+                 tooltip=[field("category", "nominal"), field("part", "nominal"), field("value", format=".3f")])
+    ticks = layer("totals", {"type": "tick", "color": "black", "thickness": 3}, y=y, x=field("total"),
+                  tooltip=[field("category", "nominal"), field("total", format=".3f", title="total")])
+    data = {"parts": table(category=categories * len(parts), part=[name for name in parts for _ in categories],
+                           value=np.concatenate(values)),
+            "totals": table(category=categories, total=np.sum(values, axis=0))}
+    return chart(bars, ticks, data=data, title=title, height={"step": bar_step})
+
+
+def matrix(values, *, domain: tuple[float, float] | None = None, value_format: str | None = None,
+           cell: int | None = None, row_title: str = "m", col_title: str = "n") -> dict | None:
+    """A small matrix (a kernel, its gradient, a Jacobian) as red–blue cells with the values written on
+    them, limits symmetric about zero (±max|value| unless ``domain`` is given), cells of fixed size."""
+    values = np.asarray(values, dtype=float)
+    if values.ndim != 2 or values.size == 0 or not np.all(np.isfinite(values)):
+        return None
+    limit = float(max(map(abs, domain))) if domain is not None else float(np.max(np.abs(values)))
+    limit = limit or 1.0
+    rows, cols = values.shape
+    cell = cell or max(16, min(32, 112 // max(rows, cols)))
+    largest = float(np.max(np.abs(values)))
+    value_format = value_format or (".0f" if largest >= 100 else ".1f" if largest >= 10 else ".2f" if largest >= 1
+                                    else ".3f")
+    r, c = np.divmod(np.arange(values.size), cols)
+    x, y = field("n", "ordinal", title=col_title, axis={"labelAngle": 0}), field("m", "ordinal", title=row_title)
+    color_scale = {"scheme": "redblue", "domain": [-limit, limit], "reverse": True}
+    cells = layer("cells", "rect", x=x, y=y, color=field("value", scale=color_scale, legend=None),
+                  tooltip=[field("m", "ordinal"), field("n", "ordinal"), field("value", format=".4g")])
+    text = layer("cells", {"type": "text", "fontSize": 12 if cell >= 40 else 10 if cell >= 28 else 8, "limit": cell},
+                 x=x, y=y, text=field("value", format=value_format),
+                 color={"condition": {"test": f"abs(datum.value) > {0.6 * limit!r}", "value": "white"},
+                        "value": "black"})
+    return chart(cells, text, data={"cells": table(m=r, n=c, value=values.reshape(-1))},
+                 width=cell * cols, height=cell * rows, autosize={"type": "pad"})

@@ -1,0 +1,213 @@
+"""Workshop mode, once for every page: lessons (presets) in one click, a presenter view, scrubbing
+and playing through a run's snapshots, and a link to copy.
+
+* **Lessons.** A page's presets (``calc_core.<app>.lab.PRESETS``) appear as buttons above the page.
+  One click puts every control of the page at the preset's values (the others at their defaults),
+  so the address bar then holds exactly what differs and the link reproduces it; ``lesson=<name>``
+  in the URL says which lesson is on. The controls stay free to move afterwards.
+* **Presenter view** (a switch, or ``?present=1`` in a prepared link): larger type and charts,
+  explanations folded to their first sentence, the current lesson's controls at hand above the page,
+  and *previous / next lesson*. Legible at 1280×720 and on a 390-px phone (titles never break
+  mid-word).
+* **Scrubbing.** :func:`scrubber` draws a step slider over a run's snapshots and *Play / Pause*; the
+  charts that depend on the step are drawn inside a fragment that reruns on a timer while playing, so
+  moving through steps never reruns the page or retrains: it reads the cached run.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable, Sequence
+
+import streamlit as st
+
+from calc_core.common.presets import Preset
+from calc_core.common.snapshots import Snapshots
+from ui import controls
+
+PRESENT = controls.Toggle("present", "Presenter view", default=False,
+                          help="Larger type, explanations folded to one line, the lesson's controls at hand. "
+                               "Add ?present=1 to a link to open it this way.")
+PLAY_INTERVAL = 0.6  # seconds between frames while playing
+_CSS = """<style>
+h1, h2, h3 { overflow-wrap: normal; word-break: normal; hyphens: manual; }
+@media (max-width: 640px) {
+  h1 { font-size: 1.9rem !important; }
+  [data-testid="stMetricValue"] { font-size: 1.5rem; }
+}
+</style>"""
+_PRESENTER_CSS = """<style>
+[data-testid="stMain"] p, [data-testid="stMain"] li, [data-testid="stMarkdownContainer"] { font-size: 1.22rem; }
+[data-testid="stMain"] h1 { font-size: 3rem; }
+[data-testid="stMain"] h3 { font-size: 2rem; }
+[data-testid="stMetricValue"] { font-size: 2.4rem; }
+[data-testid="stMetricLabel"] p { font-size: 1.1rem; }
+[data-testid="stCaptionContainer"] { font-size: 1.05rem; }
+@media (max-width: 640px) {
+  [data-testid="stMain"] h1 { font-size: 2rem; }
+  [data-testid="stMain"] p, [data-testid="stMarkdownContainer"] { font-size: 1.05rem; }
+}
+</style>"""
+
+
+def style() -> None:
+    """The lab's CSS: titles that wrap between words; the presenter view's larger type."""
+    st.html(_CSS + (_PRESENTER_CSS if presenting() else ""))
+
+
+def presenting() -> bool:
+    """Whether this page is in the presenter view."""
+    return bool(st.session_state.get(controls.state_key(PRESENT), False))
+
+
+def explain(text: str, *, caption: bool = False) -> None:
+    """An explanation: whole normally, its first sentence (the rest one click away) when presenting."""
+    write = st.caption if caption else st.markdown
+    if not presenting():
+        write(text)
+        return
+    first, rest = first_sentence(text)
+    write(first)
+    if rest:
+        with st.expander("More"):
+            st.markdown(rest)
+
+
+def first_sentence(text: str) -> tuple[str, str]:
+    """Split after the first sentence (a full stop, ! or ? before a space and a capital or markup)."""
+    match = re.search(r"(?<=[.!?])\s+(?=[A-Z*(\[`$])", text)
+    if not match or match.start() > 400:
+        return text, ""
+    return text[: match.start()], text[match.end():]
+
+
+# ----------------------------------------------------------------------------- lessons
+
+def _lesson_key(page: str) -> str:
+    return f"{page}:lesson"
+
+
+def current_lesson(presets: Sequence[Preset]) -> Preset | None:
+    name = st.session_state.get(_lesson_key(controls.current_page()))
+    return next((p for p in presets if p.name == name), None)
+
+
+def apply_preset(page: str, preset: Preset | None) -> None:
+    """Put the page's controls at the preset (None: the defaults) and mark the lesson. A callback."""
+    values = {} if preset is None else {**preset.settings, **preset.extras}
+    controls.set_values(page, values)
+    st.session_state[_lesson_key(page)] = None if preset is None else preset.name
+    st.session_state[f"{page}:lesson_choice"] = None if preset is None else preset.name
+    if preset is None:
+        st.query_params.pop("lesson", None)
+    else:
+        st.query_params["lesson"] = preset.name
+
+
+def _on_choice(page: str, presets: Sequence[Preset]) -> None:
+    name = st.session_state.get(f"{page}:lesson_choice")
+    apply_preset(page, next((p for p in presets if p.name == name), None))
+
+
+def lesson_bar(presets: Sequence[Preset]) -> Preset | None:
+    """The page's lessons as buttons, and what the current one shows. Returns the current lesson."""
+    page = controls.current_page()
+    if not presets:
+        return None
+    key = _lesson_key(page)
+    if key not in st.session_state:  # a link that names its lesson
+        name = st.query_params.get("lesson")
+        st.session_state[key] = name if any(p.name == name for p in presets) else None
+        st.session_state[f"{page}:lesson_choice"] = st.session_state[key]
+    lesson = current_lesson(presets)
+    row = st.columns([12, 1, 1]) if presenting() else [st.container()]
+    row[0].pills("Lessons", [p.name for p in presets], format_func=lambda n: _title(presets, n),
+                 key=f"{page}:lesson_choice", on_change=_on_choice, args=(page, presets),
+                 help="Each puts the page's controls where one lesson shows; move them freely afterwards.")
+    if presenting():
+        names = [p.name for p in presets]
+        at = names.index(lesson.name) if lesson else -1
+        row[1].button("", icon=":material/navigate_before:", help="Previous lesson", key=f"{page}:prev",
+                      disabled=at <= 0, on_click=apply_preset, args=(page, presets[max(at - 1, 0)]))
+        row[2].button("", icon=":material/navigate_next:", help="Next lesson", key=f"{page}:next",
+                      disabled=at >= len(presets) - 1,
+                      on_click=apply_preset, args=(page, presets[min(at + 1, len(presets) - 1)]))
+    if lesson is not None:
+        st.info(f"**{lesson.title}.** {lesson.lesson}", icon=":material/school:")
+    return lesson
+
+
+def _title(presets, name) -> str:
+    return next((p.title for p in presets if p.name == name), name)
+
+
+def at_hand(lesson: Preset | None) -> tuple[str, ...]:
+    """The controls the presenter view puts above the page: those the current lesson sets."""
+    if not presenting() or lesson is None:
+        return ()
+    return tuple(lesson.settings) + tuple(lesson.extras)
+
+
+def sidebar_tools() -> None:
+    """The presenter switch and the link to copy, at the bottom of the sidebar."""
+    st.sidebar.divider()
+    controls.draw(PRESENT, container=st.sidebar)
+    copy_link(st.sidebar)
+
+
+def copy_link(container) -> None:
+    """The link to these exact settings, in a box with a copy button."""
+    url = st.context.url or ""
+    query = "&".join(f"{k}={v}" for k, v in st.query_params.to_dict().items())
+    with container.popover("Copy link", icon=":material/link:", width="stretch"):
+        st.caption("Every setting is in the address bar; this link reproduces what you see, seed included.")
+        st.code(url + (f"?{query}" if query else ""), language=None, wrap_lines=True)
+
+
+# ----------------------------------------------------------------------------- scrubbing
+
+STEP = controls.SnapshotStep("step", "Step shown", default=-1,
+                             help="Which snapshot of the run the charts below show; Play steps through them.")
+
+
+def _playing_key(page: str) -> str:
+    return f"{page}:playing"
+
+
+def scrubber(snapshots: Snapshots, draw_step: Callable[[int], None], *, label: str | None = None) -> None:
+    """A step slider over ``snapshots`` with Play / Pause, and ``draw_step(index)`` below it, all in
+    a fragment: moving the slider or playing reruns only this part, reading the cached run.
+
+    The slider shows the snapshot's step (epoch 12, episode 300…), in the URL as ``step`` (left out
+    for the last snapshot, the default). Play and Pause are ordinary reruns; while playing, the
+    fragment reruns every PLAY_INTERVAL seconds and advances one snapshot."""
+    if len(snapshots) == 0:
+        st.info("This run kept no snapshots to step through.", icon=":material/info:")
+        return
+    page = controls.current_page()
+    steps = tuple(int(s) for s in snapshots.steps)
+    key, playing_key = controls.state_key(STEP, page), _playing_key(page)
+
+    def toggle_play():
+        st.session_state[playing_key] = not st.session_state.get(playing_key, False)
+        if st.session_state[playing_key] and st.session_state.get(key, -1) in (-1, steps[-1]):
+            st.session_state[key] = steps[0] if len(steps) > 1 else -1  # play from the start
+
+    @st.fragment(run_every=PLAY_INTERVAL if st.session_state.get(playing_key) else None)
+    def panel():
+        if st.session_state.get(playing_key) and key in st.session_state:
+            at = STEP.index(st.session_state[key], steps)
+            if at >= len(steps) - 1:  # at the end: stop the timer with one ordinary rerun
+                st.session_state[playing_key] = False
+                st.rerun()
+            st.session_state[key] = -1 if at + 1 >= len(steps) - 1 else steps[at + 1]
+        slider, button = st.columns([8, 1], vertical_alignment="bottom")
+        value = controls.draw(STEP, container=slider, steps=steps,
+                              label=label or f"{snapshots.unit.capitalize()} shown")
+        playing = bool(st.session_state.get(playing_key))
+        button.button("Pause" if playing else "Play", icon=":material/pause:" if playing else ":material/play_arrow:",
+                      key=f"{page}:play", on_click=toggle_play, width="stretch",
+                      disabled=len(steps) < 2)
+        draw_step(STEP.index(value, steps))
+
+    panel()
