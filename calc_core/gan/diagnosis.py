@@ -1,0 +1,268 @@
+r"""The GAN page's verdicts as data: the rule, the sentences and the numbers behind each.
+
+The games in the plane (the chosen method's linearized step at the equilibrium, ρ = max |λ|):
+
+* ``spirals_out`` — ρ > 1: near the equilibrium the distance grows like ρᵗ;
+* ``orbits`` — ρ = 1 (to 1e-9): the iterates neither approach nor leave, a conserved quantity;
+* ``converges`` — ρ < 1: near the equilibrium the distance shrinks like ρᵗ;
+* ``not_near_equilibrium`` — ρ < 1, but from this start the run did not get closer (a nonlinear game);
+* ``diverged`` — the iterates blew up (beyond 1e100) at a step, and the run stopped there.
+
+The 1-D GAN (over the last 10% of steps unless said otherwise):
+
+* ``learned`` — ||a| − s| ≤ 0.1 s and |b − μ| ≤ 0.1 s;
+* ``stalled_generator`` — saturating loss, mean D(G(z)) ≤ 0.05 (the discriminator confidently rejects
+  the fakes), not learned: the generator's gradient through the logit is D(G(z)), tiny;
+* ``collapsed`` — mean |a| ≤ 0.2 s: the generator puts its samples at nearly one point;
+* ``oscillates`` — not learned, and over the second half the smoothed b or |a| still swings by more
+  than 0.5 s;
+* ``still_learning`` — none of these: not matched yet;
+* ``diverged`` — a parameter blew up (beyond 1e6 or not finite) at a step, and training stopped.
+
+On every game, ``gradient_check_failed`` if a hand-derived gradient disagrees with its check.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from calc_core.common.messages import Message
+from calc_core.gan.linear import spectral_radius
+from calc_core.gan.play import BLOW_UP
+from calc_core.gan.training import BLOW_UP as GAN_BLOW_UP, LEARNED_TOLERANCE
+
+ORBIT_TOLERANCE = 1e-9  # |ρ − 1| below this counts as ρ = 1
+STALL_D = 0.05  # mean D(G(z)) at or below this: the discriminator confidently rejects the fakes
+COLLAPSE_SPREAD = 0.2  # mean |a| at or below this many data standard deviations: collapsed
+SWING_LIMIT = 0.5  # a smoothed swing beyond this many data standard deviations: oscillates
+
+METHOD_NAMES = {"simultaneous": "Simultaneous gradient descent–ascent", "alternating": "Alternating gradient "
+                "descent–ascent", "extragradient": "Extragradient", "optimistic": "Optimistic gradient descent–ascent"}
+GAME_NAMES = {"bilinear": "the bilinear game x·y", "dirac": "the Dirac-GAN"}
+
+
+def diagnose(result) -> tuple[Message, ...]:
+    """The verdicts of a calc_core.gan.lab.Result, most important first."""
+    messages = _game_messages(result) if result.game is not None else _gan_messages(result)
+    failed = [check for check in result.gradient_checks if check.failed]
+    if failed:
+        messages.append(Message(
+            "gradient_check_failed", "problem", "A hand-derived gradient disagrees with its check",
+            what=failed[0].reason,
+            why="The derivative-free estimate from values of the loss alone differs by more than its error bar.",
+            try_instead=("Report this: the formulas on the page and the code that ran should agree.",),
+            numbers={"relative_error": failed[0].relative_error}))
+    return tuple(messages)
+
+
+# ----------------------------------------------------------------------------- the plane games
+
+def _game_messages(result) -> list[Message]:
+    s, view = result.settings, result.game
+    run = view.runs[s.method]
+    rho = view.spectral_radius
+    name, game = METHOD_NAMES[s.method], GAME_NAMES[s.game]
+    distance = run.distance
+    d0, d_end = float(distance[0]), float(distance[-1])
+    numbers = {"spectral_radius": rho, "lr": s.lr, "gamma": s.gamma, "distance_start": d0, "distance_end": d_end,
+               "steps": float(run.trajectory.shape[0] - 1)}
+    messages = []
+    if run.diverged:
+        messages.append(Message(
+            "diverged", "problem", f"Blew up at step {run.diverged_step}",
+            what=f"{name} on {game} left every bound at step {run.diverged_step}: the distance to the "
+                 f"equilibrium passed {BLOW_UP:.0e} (or stopped being a finite number), so the run stopped there.",
+            why=f"The linearized step's spectral radius is ρ = {rho:.4f}: near the equilibrium each step "
+                "multiplies the distance by about ρ, and a distance that keeps growing by a factor overflows.",
+            try_instead=_remedies(s, view),
+            numbers={**numbers, "diverged_step": float(run.diverged_step)}))
+    if rho > 1 + ORBIT_TOLERANCE:
+        messages.append(_spirals_out(s, view, numbers))
+    elif rho >= 1 - ORBIT_TOLERANCE:
+        messages.append(_orbits(s, view, numbers))
+    else:
+        messages.append(_converges(s, view, numbers))
+        if d0 > 0 and d_end >= d0 and not run.diverged:
+            messages.append(Message(
+                "not_near_equilibrium", "warning", "The promise holds only near the equilibrium",
+                what=f"ρ = {rho:.4f} < 1 says the iterates converge once they are close to (0, 0), but from this "
+                     f"start the distance went from {d0:.3g} to {d_end:.3g} in {numbers['steps']:.0f} steps: "
+                     "the game is not linear this far out, or the run is too short to show it.",
+                numbers=numbers))
+    return messages
+
+
+def _rotation_words(eigenvalues: np.ndarray) -> str:
+    if np.any(np.abs(eigenvalues.imag) > 1e-12):
+        return "complex, so each step also turns the iterate around the equilibrium"
+    return "real, so the iterate heads along a line, without circling"
+
+
+def _spirals_out(s, view, numbers) -> Message:
+    rho = view.spectral_radius
+    lam = view.eigenvalues[0]
+    exact = ""
+    if s.game == "bilinear" and s.method == "simultaneous" and s.gamma == 0.0:
+        exact = f" On x·y this factor is exactly √(1 + η²) = {math.sqrt(1 + s.lr ** 2):.6f}."
+    return Message(
+        "spirals_out", "problem", f"Spirals out: ρ = {rho:.4f} > 1",
+        what=f"{METHOD_NAMES[s.method]} with η = {s.lr:g} multiplies the distance to the equilibrium by "
+             f"ρ = {rho:.4f} per step near it (ρ^{numbers['steps']:.0f} = {_power(rho, numbers['steps'])}); "
+             f"this run went from {numbers['distance_start']:.3g} to {numbers['distance_end']:.3g}.{exact}",
+        why=f"The largest eigenvalue of the step, λ = {lam.real:.4f} {'−' if lam.imag < 0 else '+'} {abs(lam.imag):.4f}i, "
+            f"lies outside the unit circle; the eigenvalues are {_rotation_words(view.eigenvalues)}. In a "
+            "min–max game the field rotates around the equilibrium, and a step along the field's tangent "
+            "lands farther out on every turn.",
+        try_instead=_remedies(s, view), numbers=numbers)
+
+
+def _power(rho: float, steps: float) -> str:
+    log10 = steps * math.log10(rho)
+    return f"{10 ** log10:.3g}" if log10 < 300 else f"10^{log10:.0f}"
+
+
+def _orbits(s, view, numbers) -> Message:
+    lam = view.eigenvalues
+    if abs(lam[0] - lam[1]) < 1e-6:  # a double eigenvalue on the unit circle: a Jordan block
+        return Message(
+            "orbits", "warning", "On the edge: ρ = 1 with a double eigenvalue",
+            what=f"{METHOD_NAMES[s.method]} with η = {s.lr:g} has the double eigenvalue λ = {lam[0].real:.4f}"
+                 f"{lam[0].imag:+.4f}i on the unit circle: nothing grows geometrically, but from any start off its "
+                 f"one eigenvector the distance grows linearly with the step; this run went from {numbers['distance_start']:.3g} to "
+                 f"{numbers['distance_end']:.3g}. A slightly larger η spirals out.",
+            numbers=numbers)
+    extra = ""
+    if view.invariant is not None and s.method == "alternating":
+        q = view.invariant
+        drift = float(np.max(np.abs(q - q[0])) / max(abs(q[0]), 1e-300))
+        numbers = {**numbers, "invariant_start": float(q[0]), "invariant_drift": drift}
+        extra = (f" Along the way x² + y² − ηxy stayed at {q[0]:.6g} (relative drift {drift:.1e}, rounding): "
+                 "the iterates travel on one ellipse.")
+    return Message(
+        "orbits", "warning", "Orbits: ρ = 1, it never converges",
+        what=f"{METHOD_NAMES[s.method]} with η = {s.lr:g} has every eigenvalue on the unit circle "
+             f"(ρ = {view.spectral_radius:.6f}, det M = {float(np.linalg.det(view.update_matrix)):.6f}): near the "
+             f"equilibrium it neither approaches nor leaves; the distance went from "
+             f"{numbers['distance_start']:.3g} to {numbers['distance_end']:.3g}.{extra}",
+        numbers=numbers)
+
+
+def _converges(s, view, numbers) -> Message:
+    rho = view.spectral_radius
+    to_one_percent = math.log(100) / -math.log(rho) if rho > 0 else 0.0
+    return Message(
+        "converges", "success", f"Converges: ρ = {rho:.4f} < 1",
+        what=f"{METHOD_NAMES[s.method]} with η = {s.lr:g}{f' and γ = {s.gamma:g}' if s.gamma else ''} shrinks "
+             f"the distance to the equilibrium by ρ = {rho:.4f} per step near it, to 1% in about "
+             f"{to_one_percent:.0f} steps; this run went from {numbers['distance_start']:.3g} to "
+             f"{numbers['distance_end']:.3g}. The eigenvalues are {_rotation_words(view.eigenvalues)}.",
+        numbers={**numbers, "steps_to_one_percent": to_one_percent})
+
+
+def _smaller_lr(s, view) -> str:
+    """A smaller η that brings ρ below 1 for this method and γ, or the sentence that none does."""
+    J = view.jacobian
+    for eta in s.lr * 0.8 ** np.arange(1, 40):
+        rho = float(spectral_radius(J, s.method, eta))
+        if rho < 1 - ORBIT_TOLERANCE:
+            return f"A smaller η: at η = {eta:.3g} this method has ρ = {rho:.4f} < 1."
+    if s.method == "simultaneous" and s.gamma == 0.0:
+        factor = "√(1 + η²)" if s.game == "bilinear" else "√(1 + η²/4)"
+        return f"A smaller η only slows the spiral: ρ = {factor} stays above 1 for every η > 0."
+    return f"A smaller η alone does not help: ρ stays ≥ 1 down to η = {s.lr * 0.8 ** 39:.2g}."
+
+
+def _remedies(s, view) -> tuple[str, ...]:
+    radii = view.radii
+    options = []
+    if s.method != "alternating" and radii["alternating"] < 1 - ORBIT_TOLERANCE:
+        options.append(f"Alternating updates (y sees the new x): ρ = {radii['alternating']:.4f} at this η.")
+    elif s.method != "alternating" and radii["alternating"] <= 1 + ORBIT_TOLERANCE:
+        options.append("Alternating updates (y sees the new x): ρ = 1 at this η — no longer spiralling out, "
+                       "but orbiting.")
+    if s.method != "extragradient" and radii["extragradient"] < 1:
+        options.append(f"Extragradient (a look-ahead step first): ρ = {radii['extragradient']:.4f} at this η.")
+    if s.method != "optimistic" and radii["optimistic"] < 1:
+        options.append(f"Optimistic GDA (z − 2ηF(z_t) + ηF(z_(t−1))): ρ = {radii['optimistic']:.4f} at this η.")
+    if radii[s.method] > 1 - ORBIT_TOLERANCE:
+        options.append(_smaller_lr(s, view))
+    if s.gamma == 0.0:
+        options.append("A penalty γ > 0 on the second player (R1 on the Dirac-GAN) damps the rotation.")
+    return tuple(options)
+
+
+# ----------------------------------------------------------------------------- the 1-D GAN
+
+def _gan_messages(result) -> list[Message]:
+    s, view = result.settings, result.gan
+    run, m, sw = view.run, view.match, view.swing
+    mu, std = run.data_mean, run.data_std
+    numbers = {"spread": m.spread, "mean": m.mean, "data_mean": mu, "data_std": std,
+               "spread_error": m.spread_error, "mean_error": m.mean_error,
+               "steps": float(run.completed_steps)}
+    window = f"Averaged over the last {m.steps_averaged} steps"
+    if run.diverged:
+        return [Message(
+            "diverged", "problem", f"Training blew up at step {run.diverged_step}",
+            what=f"At step {run.diverged_step} a parameter passed {GAN_BLOW_UP:.0e} or stopped being a finite "
+                 f"number, so training stopped there; the charts show the {run.completed_steps} steps before it.",
+            why=f"With η = {s.gan_lr:g} a step moved a parameter so far that the next gradient was larger still: "
+                "the updates fed on each other until they left every bound.",
+            try_instead=("A smaller η.", "Adam (β₁ = 0.5), whose steps are at most about η per parameter."
+                         if s.optimizer == "sgd" else "Fewer discriminator steps per generator step."),
+            numbers={**numbers, "diverged_step": float(run.diverged_step)})]
+    messages = []
+    d_fake = float(np.mean(run.d_fake[-m.steps_averaged:])) if run.d_fake.size else 0.5
+    numbers["d_fake"] = d_fake
+    if m.learned:
+        messages.append(Message(
+            "learned", "success", "The generator matched the data",
+            what=f"{window}, the generator N(b, a²) has b = {m.mean:.3f} and |a| = {m.spread:.3f} against the "
+                 f"data's μ = {mu:g} and s = {std:g}: within {LEARNED_TOLERANCE:g}·s of both "
+                 f"({m.mean_error:.3f}·s and {m.spread_error:.3f}·s). D(G(z)) averages {d_fake:.3f}"
+                 + (": near 1/2, the discriminator can hardly tell real from fake." if abs(d_fake - 0.5) < 0.1
+                    else "."),
+            numbers=numbers))
+        return messages
+    if s.loss == "saturating" and d_fake <= STALL_D:
+        messages.append(Message(
+            "stalled_generator", "problem", "The generator stalled: D wins and the saturating loss goes flat",
+            what=f"The discriminator rejects the fakes with confidence — D(G(z)) averages {d_fake:.3g} over the "
+                 f"last {m.steps_averaged} steps — and the generator sits at b = {m.mean:.3f}, |a| = {m.spread:.3f} "
+                 f"against the data's μ = {mu:g}, s = {std:g} ({m.mean_error:.1f}·s and {m.spread_error:.1f}·s off).",
+            why=f"The saturating loss log(1 − D(G(z))) has gradient −D(G(z)) = −{d_fake:.3g} with respect to "
+                f"the logit: it vanishes exactly when D wins. The non-saturating loss −log D(G(z)) has "
+                f"−(1 − D(G(z))) = −{1 - d_fake:.3g} there, {(1 - d_fake) / max(d_fake, 1e-300):.0f} times larger.",
+            try_instead=("The non-saturating loss −log D(G(z)).",)
+            + (("Fewer discriminator steps per generator step.",) if s.d_steps > 1 else ())
+            + (("Adam, whose step size does not shrink with the gradient (until it falls below ε).",)
+               if s.optimizer == "sgd" else ()),
+            numbers={**numbers, "gradient_ratio": (1 - d_fake) / max(d_fake, 1e-300)}))
+    if m.spread <= COLLAPSE_SPREAD * std:
+        messages.append(Message(
+            "collapsed", "problem", "The generator collapsed to a point",
+            what=f"{window}, |a| = {m.spread:.3g}: the generator puts nearly all its samples at b = {m.mean:.3f}, "
+                 f"while the data spread with s = {std:g}.",
+            why="Once a ≈ 0 every fake sample gets the same push, and the gradient with respect to a, "
+                "mean(∂L_G/∂x_f · z), averages to almost nothing: the spread has no signal to grow back.",
+            try_instead=("The R1 penalty γ > 0.", "A smaller η.", "Another seed or more steps."),
+            numbers=numbers))
+    relative_swing = sw.relative(std)
+    if relative_swing > SWING_LIMIT:
+        messages.append(Message(
+            "oscillates", "warning", "The two players keep circling",
+            what=f"Over the second half of the run the generator's mean b (averaged over {sw.window} steps) "
+                 f"ranged from {sw.b_low:.2f} to {sw.b_high:.2f} and its spread |a| from {sw.spread_low:.2f} to "
+                 f"{sw.spread_high:.2f} — the data's are μ = {mu:g} and s = {std:g}: it swings by "
+                 f"{relative_swing:.2f}·s instead of settling, like gradient steps on x·y.",
+            numbers={**numbers, "swing": relative_swing}))
+    if not messages:
+        messages.append(Message(
+            "still_learning", "info", "Not matched yet",
+            what=f"{window}, b = {m.mean:.3f} and |a| = {m.spread:.3f} against μ = {mu:g} and s = {std:g} "
+                 f"({m.mean_error:.2f}·s and {m.spread_error:.2f}·s off; within {LEARNED_TOLERANCE:g}·s counts as "
+                 "learned). More steps, or Adam, may close the gap.",
+            numbers=numbers))
+    return messages
