@@ -409,6 +409,11 @@ def registry(page: str | None = None) -> dict[str, Control]:
     return st.session_state.setdefault(_REGISTRY, {}).setdefault(page or current_page(), {})
 
 
+def last_bounds(page: str | None = None) -> dict[str, dict]:
+    """The range or options each control of ``page`` was last drawn with (the tests read them)."""
+    return st.session_state.setdefault("_lab_bounds", {}).setdefault(page or current_page(), {})
+
+
 def _url_value(control: Control, bounds) -> Any:
     """The control's value from the address bar, or UNSET when absent or not acceptable."""
     if not control.url or control.key not in st.query_params:
@@ -451,6 +456,10 @@ def draw(control: Control, *, container=None, values: Mapping[str, Any] | None =
     limits = {**control.bounds(values), **bounds}
     key = state_key(control)
     registry()[control.key] = control
+    last_bounds()[control.key] = limits
+    where = st.sidebar if container is None else container
+    if isinstance(control, Upload):  # a file uploader keeps its own state
+        return control.widget(where, label or control.label, key, limits, disabled, control.help)
     if key not in st.session_state:
         from_url = _url_value(control, limits)
         st.session_state[key] = control.fit(control.default if from_url is UNSET else from_url, limits)
@@ -458,7 +467,6 @@ def draw(control: Control, *, container=None, values: Mapping[str, Any] | None =
         fitted = control.fit(st.session_state[key], limits)
         if fitted != st.session_state[key]:
             st.session_state[key] = fitted
-    where = st.sidebar if container is None else container
     value = control.widget(where, label or control.label, key, limits, disabled, control.help)
     _sync_url(control, value)
     return value

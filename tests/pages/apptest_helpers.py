@@ -1,4 +1,4 @@
-"""Shared AppTest helpers: run a page, and drive every control to its extremes."""
+"""Shared AppTest helpers: run a page as the browser does, and read what the control kit drew."""
 
 from __future__ import annotations
 
@@ -9,13 +9,15 @@ from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 120  # seconds: the first run in a process imports numba, scipy and friends
+# what an audience pastes into a link: non-finite and overflowing numbers, garbage, blanks, negatives
+HOSTILE_VALUES = ("inf", "-inf", "nan", "1e400", "-1e400", "abc", "", "-1", "0.333333", "1e-400", "%00", "<script>")
 
 
-def run_page(page: str, query: dict[str, str] | None = None) -> AppTest:
+def run_page(page: str, query: dict[str, str] | None = None, at: AppTest | None = None) -> AppTest:
     """Run a page of the app (``"pages/1_Recommendations.py"``, or ``"app.py"`` for the home page)
     as the browser does: app.py is the entrypoint and the page is switched to, so the sidebar's
     links resolve. Optionally with URL query parameters."""
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at = at or AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
     if page != "app.py":
         at.switch_page(page)
     for key, value in (query or {}).items():
@@ -23,16 +25,34 @@ def run_page(page: str, query: dict[str, str] | None = None) -> AppTest:
     return at.run()
 
 
-def assert_clean(at: AppTest) -> None:
+def page_ids(apps) -> list[str]:
+    return [app.slug for app in apps]
+
+
+def assert_clean(at: AppTest, context=None) -> None:
     """No exception element, and no error message either (errors are for bad input only)."""
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
+    assert not at.exception, (context, [e.value for e in at.exception])
+    assert not at.error, (context, [e.value for e in at.error])
+
+
+def control_registry(at: AppTest, app) -> dict:
+    """The controls the page drew on its last run, by URL key (ui.controls.registry)."""
+    return dict(at.session_state["_lab_controls"][app.slug])
+
+
+def control_bounds(at: AppTest, app) -> dict:
+    """The range or options each control was last drawn with (ui.controls.last_bounds)."""
+    return dict(at.session_state["_lab_bounds"][app.slug])
+
+
+def state_value(at: AppTest, app, key: str):
+    name = f"{app.slug}:{key}"
+    return at.session_state[name] if name in at.session_state else None
 
 
 def chart_specs(at: AppTest) -> list[dict]:
-    """The Vega-Lite spec of every chart on the page. Named datasets, which Streamlit ships apart
-    as Arrow, are put back into ``spec["datasets"]`` as lists of row dicts; inline data stays where
-    it is (see :func:`chart_rows`)."""
+    """The Vega-Lite spec of every chart on the page, named datasets (shipped apart as Arrow) put
+    back into ``spec["datasets"]`` as lists of row dicts."""
     from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 
     specs = []
@@ -46,41 +66,21 @@ def chart_specs(at: AppTest) -> list[dict]:
     return specs
 
 
-def chart_rows(spec: dict) -> list[dict]:
-    """Every data row of a chart: its named datasets and the inline data of the spec and its layers."""
-    rows = [row for data in spec.get("datasets", {}).values() for row in data]
+def chart_rows(spec: dict, name: str | None = None) -> list[dict]:
+    """The rows of one named table of a chart, or of all of them (inline data included)."""
+    tables = spec.get("datasets", {})
+    if name is not None:
+        return list(tables.get(name, []))
+    rows = [row for data in tables.values() for row in data]
     rows += spec.get("data", {}).get("values", [])
     return rows + [row for layer in spec.get("layer", []) for row in layer.get("data", {}).get("values", [])]
 
 
-def numeric_extremes(at: AppTest):
-    """(widget, value) pairs: every slider and number input at its minimum and at its maximum."""
-    for slider in at.slider:
-        yield slider, slider.min
-        yield slider, slider.max
-    for number in at.number_input:
-        if number.min is not None:
-            yield number, number.min
-        if number.max is not None:
-            yield number, number.max
-
-
-def exercise_extremes(page: str, select_sliders: dict[str, tuple] = ()) -> list[str]:
-    """Set each numeric control, one at a time, to its minimum and its maximum (the others at their
-    defaults) and check each run is clean. Returns the keys exercised, so a test can check that no
-    control was missed."""
-    exercised = []
-    at = run_page(page)
-    assert_clean(at)
-    plan = [(w.key, w.type, v) for w, v in numeric_extremes(at)]
-    for key, values in dict(select_sliders).items():
-        plan += [(key, "select_slider", v) for v in values]
-    for key, kind, value in plan:
-        fresh = run_page(page)
-        widget = {"slider": fresh.slider, "number_input": fresh.number_input,
-                  "select_slider": fresh.select_slider}[kind](key=key)
-        widget.set_value(value).run()
-        assert not fresh.exception, (key, value, [e.value for e in fresh.exception])
-        assert not fresh.error, (key, value, [e.value for e in fresh.error])
-        exercised.append(key)
-    return sorted(set(exercised))
+def chart_titled(at: AppTest, words: str) -> dict:
+    """The spec of the chart whose title contains ``words``."""
+    for spec in chart_specs(at):
+        title = spec.get("title", "")
+        title = title.get("text", "") if isinstance(title, dict) else title
+        if words in title:
+            return spec
+    raise AssertionError(f"no chart titled like {words!r}")

@@ -1,0 +1,174 @@
+"""Every page of the catalog, with no page-specific code: defaults, every control at its ends and in
+the middle, hostile links, Reset, lessons, moving between pages, and controls left at the far end of
+a range that another control then shrinks. A new page in ui.catalog gets all of this for free.
+
+Controls and their defaults come from the page's own registry (what ui.controls drew on the run),
+and defaults are checked against the application's Settings: never hard-coded copies."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+
+import pytest
+
+from tests.pages.apptest_helpers import (HOSTILE_VALUES, assert_clean, control_bounds, control_registry, page_ids,
+                                         run_page, state_value)
+from ui.catalog import APPLICATIONS
+
+PAGES = [app for app in APPLICATIONS if app.available]
+LESSONS = "lesson_choice"
+
+
+@pytest.fixture(params=PAGES, ids=page_ids(PAGES))
+def app(request):
+    return request.param
+
+
+def settings_fields(app) -> set[str]:
+    return {f.name for f in fields(app.lab_module().Settings)}
+
+
+def url_controls(at, app) -> dict:
+    """The page's URL-bound controls with a fixed domain (a step slider's range comes from the run)."""
+    return {key: c for key, c in control_registry(at, app).items()
+            if c.url and key != "present" and not c.domain().get("dynamic")}
+
+
+def samples(at, app):
+    """(key, value): each control's ends and middle, other than its default."""
+    return [(key, value) for key, control in url_controls(at, app).items()
+            for value in control.domain()["samples"] if value != control.default]
+
+
+def test_the_page_opens_clean_with_its_title_charts_and_at_least_three_lessons(app):
+    at = run_page(app.page)
+    assert_clean(at)
+    assert at.title[0].value == app.name
+    assert at.get("vega_lite_chart") or at.get("imgs"), "the page draws nothing"
+    assert len(app.presets) >= 3
+    assert set(at.query_params) == set(), dict(at.query_params)
+
+
+def test_every_control_opens_at_the_default_its_settings_field_declares(app):
+    at = run_page(app.page)
+    defaults = app.lab_module().Settings()
+    registry = control_registry(at, app)
+    assert {c.name for c in registry.values()} & settings_fields(app), "no control fills a Settings field"
+    for key, control in registry.items():
+        if control.name in settings_fields(app):
+            assert control.default == getattr(defaults, control.name), key
+            assert state_value(at, app, key) == control.default or not control.url, key
+
+
+def test_every_control_in_a_deep_link_opens_there_and_stays_in_the_link(app):
+    """Each control's ends and middle, one at a time, given in the link: the page is clean, the
+    control shows the value, and the address bar keeps it (a copied link reproduces the run)."""
+    first = run_page(app.page)
+    registry = url_controls(first, app)
+    for key, value in samples(first, app):
+        text = registry[key].serialize(value)
+        at = run_page(app.page, {key: text})
+        assert_clean(at, (key, text))
+        if key in control_registry(at, app):  # drawn (some controls show only with another's value)
+            assert state_value(at, app, key) == value, (key, text)
+            assert at.query_params.get(key) == text, (key, text, dict(at.query_params))
+
+
+@pytest.mark.parametrize("hostile", HOSTILE_VALUES)
+def test_a_hostile_link_opens_every_control_at_its_default(app, hostile):
+    first = run_page(app.page)
+    registry = {key: c for key, c in control_registry(first, app).items() if c.url}
+    at = run_page(app.page, {key: hostile for key in registry})
+    assert_clean(at, hostile)
+    for key, control in url_controls(at, app).items():
+        try:
+            control.parse(hostile, control_bounds(at, app)[key])
+        except Exception:  # noqa: BLE001 - refused: the control must be at its default
+            assert state_value(at, app, key) == control.default, (key, hostile)
+            assert key not in at.query_params, (key, hostile)
+
+
+def test_reset_puts_every_control_back_and_clears_the_link(app):
+    first = run_page(app.page)
+    registry = url_controls(first, app)
+    query = {}
+    for key, value in samples(first, app):
+        query.setdefault(key, registry[key].serialize(value))
+    at = run_page(app.page, query)
+    assert_clean(at)
+    assert at.query_params, "the link should hold the moved controls"
+    at.button(key=f"{app.slug}:reset").click().run()
+    assert_clean(at)
+    for key, control in url_controls(at, app).items():
+        assert state_value(at, app, key) == control.default, key
+    assert set(at.query_params) == set(), dict(at.query_params)
+
+
+def test_every_lesson_sets_its_controls_and_the_link_holds_exactly_what_differs(app):
+    for preset in app.presets:
+        at = run_page(app.page)
+        pills = [w for w in at.get("button_group") if getattr(w, "key", None) == f"{app.slug}:{LESSONS}"]
+        assert pills, "the lessons bar is missing"
+        pills[0].set_value(preset.name).run()
+        assert_clean(at, preset.name)
+        wanted = {**preset.settings, **preset.extras}
+        registry = control_registry(at, app)
+        for key, control in registry.items():
+            if control.name in wanted:
+                assert state_value(at, app, key) == control.fit(wanted[control.name], control_bounds(at, app)[key]), \
+                    (preset.name, key)
+        differing = {c.key for c in registry.values()
+                     if c.url and c.name in wanted and wanted[c.name] != c.default}
+        assert set(at.query_params) - {"lesson"} == differing, (preset.name, dict(at.query_params))
+        assert at.query_params.get("lesson") == preset.name
+
+
+def test_a_value_moved_on_one_page_does_not_leak_into_another(app):
+    """Pages share control keys (lr, steps, seed, noise …): moving one on this page leaves every other
+    page's control of that key at its own default, and Reset here touches only this page."""
+    for other in (o for o in PAGES if o.page != app.page):
+        at = run_page(other.page)
+        theirs = url_controls(at, other)
+        at = run_page(app.page, at=at)
+        mine = url_controls(at, app)
+        shared = [k for k in mine if k in theirs]
+        for key in shared:
+            moved = [v for v in mine[key].domain()["samples"] if v != mine[key].default]
+            if moved:
+                at.session_state[f"{app.slug}:{key}"] = moved[0]
+        at.run()
+        at.button(key=f"{app.slug}:reset").click().run()
+        run_page(other.page, at=at)
+        assert_clean(at, other.slug)
+        for key in shared:
+            assert state_value(at, other, key) == theirs[key].default, (other.slug, key)
+
+
+def test_controls_left_at_the_far_end_survive_other_controls_shrinking_their_range(app):
+    """A step, a row, a user … moved to the far end of the range it was drawn with; then each
+    Settings control moved to its ends, which can shrink that range. Never an exception, and every
+    control stays inside the range it is drawn with."""
+    at = run_page(app.page)
+    registry, bounds = control_registry(at, app), control_bounds(at, app)
+    for key, control in registry.items():
+        if control.name in settings_fields(app) or key == "present":
+            continue
+        limits = bounds[key]
+        end = limits.get("max_value", (limits.get("options") or limits.get("steps") or (None,))[-1])
+        if end is not None:
+            at.session_state[f"{app.slug}:{key}"] = end
+    at.run()
+    assert_clean(at, "far end")
+    for key, control in url_controls(at, app).items():
+        if control.name not in settings_fields(app):
+            continue
+        for value in control.domain()["samples"][:2]:
+            at.session_state[f"{app.slug}:{key}"] = value
+            at.run()
+            assert_clean(at, (key, value))
+            for other, limits in control_bounds(at, app).items():
+                value_now = state_value(at, app, other)
+                if "max_value" in limits and value_now is not None:
+                    assert limits["min_value"] <= value_now <= limits["max_value"], (key, other, value_now)
+                if "options" in limits and value_now is not None and limits["options"]:
+                    assert value_now in limits["options"], (key, other, value_now)
