@@ -1,0 +1,277 @@
+r"""What went right and wrong in a Diffusion run, as messages with their numbers.
+
+Codes (stable; tests and presets assert on them):
+
+* ``exploded`` — the sampler stopped at the step where particles flew off (ε too large for the
+  curvature: near a mode of width s one step multiplies the distance to it by 1 − ε/s²);
+* ``step_too_large`` — no explosion, but ε ≥ 2s² for the narrowest mode, which cannot hold particles;
+* ``biased_variance`` — unadjusted Langevin's exact variance inflation s²/(1 − ε/(2s²)) ÷ s²;
+* ``mala_exact`` / ``stuck`` — MALA's acceptance rate, healthy or so low the chain barely moves;
+* ``recovered_modes`` / ``missed_mode`` — the samples' mode weights against the mixture's, within
+  or beyond what sampling noise explains (``mode_tolerance``);
+* ``ends_smoothed`` — annealing samples p_{σ_L}, slightly wider than p;
+* ``fitted`` / ``model_not_fitted`` — the learned score against the true score of p_σ;
+* ``reverse_stopped`` — a reverse process blew up;  ``gradient_check_failed`` — a derivative disagrees.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from calc_core.common.messages import Message
+
+MODE_TOLERANCE_FLOOR = 0.05  # total variation a sampler may be off by before it "gets the weights wrong"
+FIT_TOLERANCE = 0.1  # Σ‖s_θ − ∇log p_σ‖² / Σ‖∇log p_σ‖² at most, for a fitted score
+STUCK_ACCEPTANCE = 0.2
+STILL_FALLING = 0.01  # share of the loss's total drop made in the last tenth of training
+
+
+def mode_tolerance(mode_weights) -> float:
+    """max(0.05, 1.5 Σ_k √(w_k(1 − w_k)/n)): the total variation ½ Σ|ŵ_k − w_k| stays below
+    ½ Σ_k 3 SE_k for exact draws with overwhelming probability, so more than that is the sampler's."""
+    return max(MODE_TOLERANCE_FLOOR, 1.5 * float(np.sum(mode_weights.standard_error)))
+
+
+def _percent(x: float) -> str:
+    return f"{100 * x:.0f}%" if abs(x) >= 0.01 or x == 0 else f"{100 * x:.2g}%"
+
+
+def level_widths(result, sigma_level: float) -> np.ndarray:
+    """Widths √(σ_k² + σ_i²) of the density sampled at noise level σ_i (σ_i = 0: p itself)."""
+    return np.sqrt(np.asarray(result.mixture.sigmas, dtype=float) ** 2 + sigma_level**2)
+
+
+def stable_step(result) -> float:
+    """The largest ε for which every mode, at every level, has |1 − α/s²| < 1: min over levels of
+    2 s_min(σ_i)² σ_L² / σ_i² (annealing), or 2 s_min² (one level)."""
+    sigmas = result.noise_levels
+    if sigmas.size == 0:
+        return 2.0 * float(np.min(result.mixture.sigmas)) ** 2
+    # α_i = ε σ_i²/σ_L² < 2 s_min(σ_i)²  ⇔  ε < 2 s_min(σ_i)² σ_L² / σ_i²
+    return float(min(2 * np.min(level_widths(result, s)) ** 2 * sigmas[-1] ** 2 / s**2 for s in sigmas))
+
+
+def _level_at(result, step: int) -> tuple[float, float]:
+    """(noise level σ_i, step size α_i) in force at sampling step ``step`` (1-based)."""
+    settings, sigmas = result.settings, result.noise_levels
+    if sigmas.size == 0:
+        return 0.0, settings.step
+    i = min((step - 1) // (settings.n_steps // settings.n_levels), sigmas.size - 1)
+    return float(sigmas[i]), settings.step * float(sigmas[i]) ** 2 / float(sigmas[-1]) ** 2
+
+
+def exploded(result) -> Message | None:
+    run = result.sampler
+    if not run.exploded:
+        return None
+    sigma, alpha = _level_at(result, run.exploded_at)
+    widths = level_widths(result, sigma)
+    widest, narrowest = float(np.max(widths)), float(np.min(widths))
+    density = "p" if sigma == 0 else f"p_σ at σ = {sigma:.3g}"
+    if alpha >= 2 * widest**2:
+        why = (f"Near a mode of width s, one step multiplies the distance to the mode by 1 − ε/s². Here the step "
+               f"is {alpha:.3g} and even the widest mode of {density} has s = {widest:.3g} (2s² = {2 * widest**2:.3g}), "
+               f"so that factor is {1 - alpha / widest**2:.2f}: every step overshoots farther than the last and the "
+               "distance grows geometrically.")
+    else:
+        why = (f"The step {alpha:.3g} is too large for the curvature of log p along the particles' way: near a mode of "
+               f"width s one step multiplies the distance to it by 1 − ε/s², which is below −1 for the narrowest mode of "
+               f"{density} (s = {narrowest:.3g}, 2s² = {2 * narrowest**2:.3g}).")
+    limit = stable_step(result)
+    return Message(
+        "exploded", "problem", f"The chain exploded at step {run.exploded_at} of {run.n_steps}",
+        what=(f"At step {run.exploded_at} the update threw {_percent(run.exploded_fraction)} of the particles beyond "
+              f"±{run.max_abs:.0e} or to infinity, so sampling stopped there; the particles shown are those of step "
+              f"{run.n_completed}."),
+        why=why,
+        try_instead=(f"A step ε below {limit:.3g}, where every mode is stable (|1 − ε/s²| < 1); a tenth of that keeps "
+                     "the bias small.",
+                     "MALA: its accept/reject test refuses moves that overshoot (at this step it would refuse "
+                     "nearly all of them, so the cure is still a smaller step)."),
+        numbers={"exploded_at": run.exploded_at, "n_steps": run.n_steps, "step_at_explosion": alpha,
+                 "widest_width": widest, "stable_step": limit})
+
+
+def step_too_large(result) -> Message | None:
+    limit = stable_step(result)
+    if result.sampler.exploded or result.settings.step < limit:
+        return None
+    s = float(np.min(result.sampled.sigmas))
+    return Message(
+        "step_too_large", "warning", "The step is too large for the narrowest mode",
+        what=(f"ε = {result.settings.step:.3g} is above {limit:.3g}, the largest step every mode is stable for. In a "
+              f"mode of width s, standing apart from the others, one step multiplies the distance to its centre by "
+              f"1 − ε/s² ({1 - result.settings.step / s**2:.2f} for s = {s:.3g} at the end), so particles cannot "
+              "settle there: " + ("most moves inside it are refused." if result.settings.mala else
+                                  "they are thrown past it, into the wider modes.")),
+        try_instead=(f"A step below {limit:.3g}.",),
+        numbers={"step": result.settings.step, "stable_step": limit, "narrowest_width": s})
+
+
+def biased_variance(result) -> Message | None:
+    s = float(np.min(result.sampled.sigmas))
+    step = result.settings.step
+    if result.settings.mala or result.sampler.exploded or step >= 2 * s * s:
+        return None
+    # v_∞ / s² = 1 / (1 − ε/(2s²))
+    inflation = 1.0 / (1.0 - step / (2 * s * s))
+    where = "the narrowest mode" if result.noise_levels.size == 0 else "the narrowest mode of p_{σ_L}"
+    return Message(
+        "biased_variance", "warning" if inflation >= 1.1 else "info",
+        f"Unadjusted Langevin inflates the variance by {_percent(inflation - 1)}",
+        what=(f"With ε = {step:.3g} on a Gaussian of width s = {s:.3g} ({where}) the chain's stationary variance is "
+              f"s²/(1 − ε/(2s²)) = {inflation * s * s:.4g} instead of s² = {s * s:.4g}: the samples are "
+              f"{_percent(math.sqrt(inflation) - 1)} too wide. The variance chart measures it against ε."),
+        why=("The update x ← x + ε∇log p + √(2ε)ξ is a discretization of the Langevin diffusion: each step adds "
+             "noise of variance 2ε, and the pull back towards the mode removes a little less than that, so the "
+             "spread settles higher. The bias vanishes only as ε → 0."),
+        try_instead=("Turn on MALA: a Metropolis accept/reject step makes p exactly stationary.",
+                     f"A smaller ε: the inflation is about ε/(2s²) = {_percent(step / (2 * s * s))} for small steps."),
+        numbers={"inflation": inflation, "width": s, "step": step, "exact_variance": inflation * s * s})
+
+
+def mala(result) -> Message | None:
+    rate = result.sampler.acceptance_rate
+    if not result.settings.mala or rate is None or result.sampler.exploded:
+        return None
+    if rate < STUCK_ACCEPTANCE:
+        return Message(
+            "stuck", "warning", f"MALA refused {_percent(1 - rate)} of its proposals",
+            what=f"Only {_percent(rate)} of the Langevin proposals passed the Metropolis test: the particles barely move.",
+            why=("A proposal that overshoots a mode lands where p is much smaller, and the test refuses it; at a "
+                 "step this large against s² most proposals overshoot."),
+            try_instead=(f"A smaller ε (below {stable_step(result):.3g}; MALA works best accepting about 60%).",),
+            numbers={"acceptance_rate": rate})
+    return Message(
+        "mala_exact", "success", "MALA samples p exactly",
+        what=(f"The Metropolis test accepted {_percent(rate)} of the proposals. With it, the target is the chain's "
+              "exact stationary distribution for any step: the variance chart shows MALA flat at s² where the "
+              "unadjusted chain grows."),
+        numbers={"acceptance_rate": rate})
+
+
+def modes(result) -> Message | None:
+    if result.sampler.exploded:
+        return None
+    weights = result.mode_weights
+    tolerance = mode_tolerance(weights)
+    listing = ", ".join(f"{_percent(a)} (target {_percent(w)})" for a, w in zip(weights.samples, weights.target))
+    numbers = {"total_variation": weights.total_variation, "tolerance": tolerance,
+               **{f"mode_{k + 1}": float(a) for k, a in enumerate(weights.samples)}}
+    if weights.total_variation <= tolerance:
+        return Message(
+            "recovered_modes", "success", "The samples have the right mode weights",
+            what=(f"Shares of the particles per mode: {listing}. The total-variation distance "
+                  f"{weights.total_variation:.3f} is within the {tolerance:.3f} that sampling noise explains with "
+                  f"{weights.n_samples} particles."),
+            numbers=numbers)
+    j = int(np.argmax(np.abs(weights.samples - weights.target)))
+    what = (f"Mode {j + 1} has weight {_percent(weights.target[j])} but holds {_percent(weights.samples[j])} of the "
+            f"particles (all modes: {listing}); the total-variation distance {weights.total_variation:.3f} is beyond "
+            f"the {tolerance:.3f} that sampling noise explains with {weights.n_samples} particles.")
+    settings = result.settings
+    if result.noise_levels.size == 0:
+        why = ("Langevin dynamics follows the local slope of log p. To move from one mode to another a particle must "
+               "climb through the low-density gap between them, which rarely happens in "
+               f"{settings.n_steps} steps when the modes are far apart for their width; so each mode keeps the "
+               "particles that started on its side, whatever its weight.")
+        try_instead = ("Turn on annealing: at a large σ, p_σ is one broad bump and the particles spread over it in "
+                       "the right proportions before the modes separate.",
+                       "Bring the modes closer or widen them, so particles can cross between them.")
+    else:
+        steps_per_level = settings.n_steps // settings.n_levels
+        why = (f"Annealing passes the right proportions from level to level only if σ_max = {settings.sigma_max:g} "
+               "is large enough for p_σ to be one bump over all the modes, each level's "
+               f"{steps_per_level} steps let the particles settle before σ shrinks, and the steps α_i are small "
+               "enough not to distort each level's samples; one of these fell short here.")
+        try_instead = ("More steps per level (more steps, or fewer levels).",
+                       "A σ_max about as large as the largest distance between modes (Song & Ermon 2020).")
+    return Message("missed_mode", "problem", "The samples get the mode weights wrong", what=what, why=why,
+                   try_instead=try_instead, numbers=numbers)
+
+
+def ends_smoothed(result) -> Message | None:
+    if result.noise_levels.size == 0 or result.sampler.exploded:
+        return None
+    sigma_l = float(result.noise_levels[-1])
+    s, s_l = float(np.min(result.mixture.sigmas)), float(np.min(result.sampled.sigmas))
+    return Message(
+        "ends_smoothed", "info", f"Annealing ends at σ_L = {sigma_l:g}, on p_σ rather than p",
+        what=(f"The last level samples p_{{σ_L}} = p * N(0, σ_L² I): its narrowest mode is √(s² + σ_L²) = {s_l:.3g} "
+              f"wide instead of s = {s:.3g} ({_percent(s_l / s - 1)} wider)."),
+        try_instead=("A smaller σ_min, with ε lowered in proportion to σ_min² so that the first level's step "
+                     "α₁ = ε σ₁²/σ_L² stays the same.",),
+        numbers={"sigma_min": sigma_l, "sampled_width": s_l, "width": s})
+
+
+def score_fit(result) -> Message:
+    fit = result.score_fit
+    rms = math.sqrt(fit.relative_error)
+    history = fit.loss_history
+    numbers = {"relative_error": fit.relative_error, "final_loss": fit.final_loss,
+               "loss_at_true_score": fit.loss_at_true_score, "initial_loss": float(history[0])}
+    if fit.relative_error <= FIT_TOLERANCE:
+        return Message(
+            "fitted", "success", "The learned score matches the true one",
+            what=(f"On fresh noisy points the learned score differs from ∇log p_σ by {_percent(rms)} "
+                  f"(root-mean-square, relative). The DSM loss fell from {history[0]:.3f} to {fit.final_loss:.3f}; "
+                  f"the true score itself scores {fit.loss_at_true_score:.3f} on the same pairs, the floor the noise "
+                  "sets."),
+            numbers=numbers)
+    tail = history[-max(2, len(history) // 10):]
+    drop = float(history[0] - history[-1])
+    if fit.training_steps == 0:
+        why = "The model was not trained (0 steps): s_θ is still its initial guess."
+    elif drop > 0 and float(tail[0] - tail[-1]) > STILL_FALLING * drop:
+        why = (f"Training stopped while the loss was still falling ({tail[0] - tail[-1]:.3g} over the last tenth "
+               "of the steps): more steps would bring the learned score closer.")
+    elif fit.final_loss < fit.loss_at_true_score:
+        why = (f"The loss {fit.final_loss:.3f} is below the {fit.loss_at_true_score:.3f} the true score reaches on "
+               "the same pairs: the model fits these particular noise draws rather than the score (overfitting).")
+    else:
+        why = (f"The loss has levelled off at {fit.final_loss:.3f}, above the {fit.loss_at_true_score:.3f} the true "
+               "score reaches on the same pairs: this model cannot represent the score any closer.")
+        if result.settings.model == "linear":
+            why += (" The model [1, x] is a straight line, the score of one Gaussian; a mixture's score bends "
+                    "between its modes.")
+    return Message(
+        "model_not_fitted", "problem", "The score model has not fitted",
+        what=f"On fresh noisy points the learned score is off from ∇log p_σ by {_percent(rms)} (RMS, relative).",
+        why=why,
+        try_instead=("More training steps.", "More bumps per axis or hidden units, or the network."),
+        numbers=numbers)
+
+
+def reverse_stopped(result) -> Message | None:
+    step = result.paths.stopped_at
+    if step is None:
+        return None
+    return Message(
+        "reverse_stopped", "problem", f"The reverse process blew up at time step {step}",
+        what="Sampling back from noise left the bounded region, so its paths end early.",
+        why="The score of p_t near t = 0 is as steep as 1/s² of the narrowest mode; the time steps there are too long for it.",
+        try_instead=("Wider modes.",), numbers={"stopped_at": step})
+
+
+def gradient_check_failed(result) -> Message | None:
+    failed = [check for check in result.gradient_checks if check.verdict == "fail"]
+    if not failed:
+        return None
+    return Message(
+        "gradient_check_failed", "problem", f"{len(failed)} gradient check(s) failed",
+        what=" ".join(check.reason for check in failed),
+        why="A derivative written by hand disagrees with finite differences of the function it should differentiate.",
+        numbers={"failed": len(failed)})
+
+
+RULES = (exploded, step_too_large, biased_variance, mala, modes, ends_smoothed, score_fit, reverse_stopped,
+         gradient_check_failed)
+
+
+def diagnose(result) -> tuple[Message, ...]:
+    """Every message that applies to ``result``, problems first."""
+    messages = [message for rule in RULES if (message := rule(result)) is not None]
+    order = {"problem": 0, "warning": 1, "success": 2, "info": 3}
+    return tuple(sorted(messages, key=lambda m: order[m.kind]))

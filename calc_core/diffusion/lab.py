@@ -1,0 +1,395 @@
+r"""The Diffusion page as data: ``run(Settings) -> Result`` and the presets.
+
+One run builds the mixture of the settings and computes everything the page draws:
+
+* the density p and the smoothed p_σ on a grid, with their scores (and the learned one) as arrows;
+* Langevin sampling from a broad start N(0, σ_max² I): plain (one level, step ε) or annealed
+  (Song & Ermon 2019: L geometric levels σ_max … σ_min, n_steps/L steps each, α_i = ε σ_i²/σ_min²),
+  unadjusted or Metropolis-adjusted — snapshots, histogram of x₁ against the exact marginal, mode
+  weights against the mixture's, and the energy distance to exact draws;
+* the variance of unadjusted Langevin against ε on N(0, s²), s the narrowest mode's width, with
+  the exact curve s² / (1 − ε/(2s²)) (and MALA's, flat at s²);
+* the variance-preserving noising of exact draws and the way back with the exact score of p_t, by
+  the reverse SDE and the probability-flow ODE from the same noise;
+* denoising score matching at σ: the loss curve, the learned score beside the true one, and
+  Tweedie's denoised points from noisy ones (:func:`fit_score_model`, cacheable on its own);
+* gradient checks (the closed-form scores against finite differences of log p; the DSM loss's
+  hand-derived gradient against finite differences of the loss), and the diagnosis.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields, replace
+
+import numpy as np
+
+from calc_core.common import validate
+from calc_core.common.gradcheck import GradientCheck
+from calc_core.common.messages import Message
+from calc_core.common.presets import Preset
+from calc_core.common.snapshots import Snapshots, evenly_spaced
+from calc_core.diffusion import checks
+from calc_core.diffusion.diagnosis import diagnose
+from calc_core.diffusion.dsm import MODEL_KINDS, ScoreFit, fit_dsm, tweedie_denoise
+from calc_core.diffusion.langevin import (
+    LangevinRun,
+    VarianceBias,
+    annealed_langevin_sample,
+    geometric_noise_levels,
+    langevin_sample,
+    variance_bias_curve,
+)
+from calc_core.diffusion.mixture import GaussianMixture, mixture_layout
+from calc_core.diffusion.quality import ExactReference, ModeWeights, SampleDistance, mode_weights
+from calc_core.diffusion.vp import VPSchedule, forward_noising, probability_flow, reverse_sde, time_grid
+
+#: (minimum, maximum) of every numeric control, in the page's units; the page's sliders use them.
+LIMITS = {
+    "dimension": (1, 2),
+    "n_modes": (1, 8),
+    "separation": (0.5, 12.0),
+    "first_weight": (0.05, 0.95),
+    "first_width": (0.05, 3.0),
+    "width": (0.05, 3.0),
+    "smoothing_sigma": (0.05, 5.0),
+    "step": (1e-4, 5.0),
+    "n_steps": (1, 2000),
+    "n_particles": (50, 4000),
+    "n_levels": (2, 30),
+    "sigma_max": (0.1, 30.0),
+    "sigma_min": (0.01, 5.0),
+    "model_width": (2, 64),
+    "training_steps": (0, 3000),
+}
+GRID_POINTS = {1: 400, 2: 64}  # the density grid, per axis
+ARROWS = 15  # score arrows per axis (2-D)
+HISTOGRAM_BINS = 48
+DISTANCE_POINTS = 250  # samples per energy distance
+DSM_SAMPLES = 4000  # clean samples the score model learns from (features: the cost is in φᵀφ, once)
+NETWORK_SAMPLES = 1000  # … of which the network uses these (each Adam step costs n × hidden units)
+TWEEDIE_POINTS = 60
+REVERSE_STEPS = 100
+REVERSE_PARTICLES = 500
+VARIANCE_CURVE_FRACTIONS = np.linspace(0.04, 0.9, 10)  # ε / (2s²)
+VARIANCE_CURVE_PARTICLES = 300
+VARIANCE_CURVE_STEPS = 60
+
+
+@dataclass(frozen=True)
+class Settings:
+    """One field per control of the Diffusion page, in the page's units (see LIMITS)."""
+
+    dimension: int = 2  # 1 or 2
+    n_modes: int = 2
+    separation: float = 4.0  # distance between neighbouring means
+    first_weight: float = 0.8  # weight of the first mode; the others share 1 − w equally
+    first_width: float = 0.5  # σ₁, the first mode's standard deviation
+    width: float = 0.5  # σ_k of every other mode
+    smoothing_sigma: float = 0.5  # σ of p_σ = p * N(0, σ² I): the smoothed field, DSM, Tweedie
+    step: float = 0.01  # ε (with annealing, the step at the last level σ_min)
+    n_steps: int = 400  # sampling steps in all (split evenly over the levels when annealing)
+    n_particles: int = 1000
+    annealing: bool = True
+    n_levels: int = 10  # L
+    sigma_max: float = 8.0  # σ₁ of annealing, and the spread of the starting particles N(0, σ_max² I)
+    sigma_min: float = 0.2  # σ_L
+    mala: bool = False  # Metropolis-adjusted Langevin
+    model: str = "features"  # the score model: "features" (bumps), "linear" ([1, x]) or "network"
+    model_width: int = 8  # bumps per axis, or hidden units
+    training_steps: int = 300
+    seed: int = 0
+
+
+def check_settings(settings: Settings) -> Settings:
+    """The settings with every field validated (ValueError with a sentence otherwise)."""
+    values = {}
+    for f in fields(Settings):
+        value = getattr(settings, f.name)
+        if f.name in ("annealing", "mala"):
+            if not isinstance(value, (bool, np.bool_)):
+                raise ValueError(f"{f.name} must be on or off (True/False), got {value!r}")
+            values[f.name] = bool(value)
+        elif f.name == "model":
+            values[f.name] = validate.choice("score model", value, MODEL_KINDS)
+        elif f.name == "seed":
+            values[f.name] = validate.seed(value)
+        elif f.type in (int, "int"):
+            values[f.name] = validate.whole(f.name, value, *LIMITS[f.name])
+        else:
+            values[f.name] = validate.real(f.name, value, *LIMITS[f.name], positive=True)
+    if values["annealing"] and not values["sigma_max"] > values["sigma_min"]:
+        raise ValueError(f"σ_max must be larger than σ_min, got σ_max = {values['sigma_max']:g} "
+                         f"and σ_min = {values['sigma_min']:g}")
+    if values["annealing"] and values["n_steps"] < values["n_levels"]:
+        raise ValueError(f"annealing needs at least one step per level: {values['n_steps']} steps for "
+                         f"{values['n_levels']} levels")
+    return Settings(**values)
+
+
+def build_mixture(settings: Settings) -> GaussianMixture:
+    """The mixture of the settings: K modes ``separation`` apart, the first with weight w and width σ₁."""
+    k = settings.n_modes
+    weights = np.full(k, (1.0 - settings.first_weight) / max(k - 1, 1))
+    weights[0] = settings.first_weight if k > 1 else 1.0
+    sigmas = np.full(k, settings.width)
+    sigmas[0] = settings.first_width
+    return GaussianMixture(weights, mixture_layout(settings.dimension, k, settings.separation), sigmas)
+
+
+def _stream(seed: int, k: int) -> int:
+    """An independent seed for the k-th random stream of a run."""
+    return int(np.random.default_rng([seed, k]).integers(2**32))
+
+
+def view_box(mixture: GaussianMixture, sigma: float):
+    """A square box (low, high) around the modes: 3 widths of p_σ's widest component beyond them."""
+    margin = 3.0 * float(np.sqrt(np.max(mixture.sigmas) ** 2 + sigma**2))
+    low, high = mixture.means.min(axis=0) - margin, mixture.means.max(axis=0) + margin
+    centre, half = (low + high) / 2, float(np.max(high - low)) / 2
+    return centre - half, centre + half
+
+
+# ----------------------------------------------------------------------------- what the page draws
+
+@dataclass(frozen=True)
+class DensityField:
+    """p and p_σ on a grid, and their scores where the arrows go (in 1-D, the grid itself)."""
+
+    axes: tuple  # grid coordinates along x₁ (and x₂)
+    density: np.ndarray  # p: (G,) in 1-D; (G, G) in 2-D, row i along x₂ = axes[1][i]
+    noised_density: np.ndarray  # p_σ, same shape
+    arrow_points: np.ndarray  # (A, d)
+    score: np.ndarray  # (A, d) ∇ log p
+    noised_score: np.ndarray  # (A, d) ∇ log p_σ
+
+
+@dataclass(frozen=True)
+class Histogram:
+    """Samples' x₁ against the exact marginal of p, as densities per bin."""
+
+    edges: np.ndarray  # (B + 1,)
+    samples: np.ndarray  # (B,) count / (n × bin width)
+    target: np.ndarray  # (B,) P(bin) / bin width, exact
+    outside: float  # share of samples outside the edges
+
+
+@dataclass(frozen=True)
+class ReversePaths:
+    """Exact draws noised to t = 1, and noise brought back by the reverse SDE and the ODE."""
+
+    schedule: VPSchedule
+    forward: Snapshots  # "x" (S, n, d), "t" (S,)
+    reverse_sde: Snapshots
+    probability_flow: Snapshots
+    sde_mode_weights: ModeWeights
+    flow_mode_weights: ModeWeights
+    sde_distance: SampleDistance
+    flow_distance: SampleDistance
+    stopped_at: int | None  # a reverse process that blew up (None: neither did)
+
+
+@dataclass(frozen=True)
+class Tweedie:
+    """Noisy points x̃ = x + σξ and E[x | x̃] = x̃ + σ² ∇log p_σ(x̃), with the true and the learned score."""
+
+    clean: np.ndarray  # (M, d)
+    noisy: np.ndarray  # (M, d)
+    denoised: np.ndarray  # (M, d) with ∇ log p_σ
+    denoised_learned: np.ndarray  # (M, d) with s_θ
+    noisy_error: float  # mean ‖x̃ − x‖²  (≈ d σ²)
+    denoised_error: float  # mean ‖E[x|x̃] − x‖²
+    denoised_learned_error: float
+
+
+@dataclass(frozen=True)
+class Result:
+    settings: Settings
+    mixture: GaussianMixture
+    noised: GaussianMixture  # p_σ
+    field: DensityField
+    noise_levels: np.ndarray  # (L,) σ₁ … σ_L; empty without annealing
+    sampler: LangevinRun  # .x, .snapshots, .exploded_at, .acceptance_rate
+    sampled: GaussianMixture  # the density the last sampling step targets (p, or p_{σ_L})
+    histogram: Histogram
+    mode_weights: ModeWeights
+    sample_distance: SampleDistance
+    variance_bias: VarianceBias
+    paths: ReversePaths
+    score_fit: ScoreFit
+    learned_score: np.ndarray  # (A, d) s_θ at field.arrow_points
+    tweedie: Tweedie
+    gradient_checks: tuple[GradientCheck, ...]
+    diagnosis: tuple[Message, ...] = ()
+
+
+def density_field(mixture: GaussianMixture, noised: GaussianMixture, box) -> DensityField:
+    d = mixture.dimension
+    axes = tuple(np.linspace(lo, hi, GRID_POINTS[d]) for lo, hi in zip(box[0], box[1]))
+    if d == 1:
+        points = axes[0][:, None]
+        shape, arrows = (axes[0].size,), points
+    else:
+        grid = np.stack(np.meshgrid(axes[0], axes[1]), axis=-1)  # (G, G, 2), row i at x₂ = axes[1][i]
+        points, shape = grid.reshape(-1, 2), grid.shape[:2]
+        lines = [np.linspace(lo, hi, ARROWS) for lo, hi in zip(box[0], box[1])]
+        arrows = np.stack(np.meshgrid(*lines), axis=-1).reshape(-1, 2)
+    return DensityField(axes, np.exp(mixture.log_density(points)).reshape(shape),
+                        np.exp(noised.log_density(points)).reshape(shape), arrows, mixture.score(arrows),
+                        noised.score(arrows))
+
+
+def sample(settings: Settings, mixture: GaussianMixture):
+    """(LangevinRun, noise levels, the density sampled at the end) from N(0, σ_max² I)."""
+    rng = np.random.default_rng([settings.seed, 1])
+    x0 = settings.sigma_max * rng.standard_normal((settings.n_particles, settings.dimension))
+    seed = _stream(settings.seed, 2)
+    if not settings.annealing:
+        log_density = mixture.log_density if settings.mala else None
+        return langevin_sample(mixture.score, x0, settings.step, settings.n_steps, seed, log_density), \
+            np.zeros(0), mixture
+    sigmas = geometric_noise_levels(settings.sigma_max, settings.sigma_min, settings.n_levels)
+    levels = {float(s): mixture.noised(float(s)) for s in sigmas}
+    log_density = (lambda x, s: levels[float(s)].log_density(x)) if settings.mala else None
+    run = annealed_langevin_sample(lambda x, s: levels[float(s)].score(x), x0, sigmas, settings.step,
+                                   settings.n_steps // settings.n_levels, seed, log_density)
+    return run, sigmas, levels[float(sigmas[-1])]
+
+
+def histogram(x, mixture: GaussianMixture, box) -> Histogram:
+    edges = np.linspace(box[0][0], box[1][0], HISTOGRAM_BINS + 1)
+    counts, _ = np.histogram(x[:, 0], bins=edges)
+    width = edges[1] - edges[0]
+    return Histogram(edges, counts / (x.shape[0] * width), mixture.marginal_bin_probabilities(edges) / width,
+                     1.0 - counts.sum() / x.shape[0])
+
+
+def variance_bias(settings: Settings, mixture: GaussianMixture, sampled: GaussianMixture) -> VarianceBias:
+    """The curve on N(0, s²) with s the narrowest width of the density sampled last; the current ε
+    is one of its points when it is below 2s²."""
+    s = float(np.min(sampled.sigmas))
+    steps = list(VARIANCE_CURVE_FRACTIONS * 2 * s * s)
+    if settings.step < 2 * s * s:
+        steps.append(settings.step)
+    return variance_bias_curve(s, np.unique(steps), VARIANCE_CURVE_PARTICLES, VARIANCE_CURVE_STEPS,
+                               _stream(settings.seed, 3))
+
+
+def _path_snapshots(path, steps_taken: int, count: int = 41) -> Snapshots:
+    keep = evenly_spaced(path.x.shape[0] - 1, count)
+    return Snapshots(keep, "time step", {"x": path.x[keep], "t": path.times[keep]})
+
+
+def reverse_paths(settings: Settings, mixture: GaussianMixture, reference: ExactReference) -> ReversePaths:
+    schedule = VPSchedule()
+    rng = np.random.default_rng([settings.seed, 4])
+    x0, _ = mixture.sample(REVERSE_PARTICLES, rng)
+    forward = forward_noising(x0, time_grid(REVERSE_STEPS), schedule, _stream(settings.seed, 5))
+    marginals = {}
+
+    def score_at(x, t):
+        if t not in marginals:
+            marginals[t] = mixture.vp_marginal(float(schedule.alpha_bar(t)))
+        return marginals[t].score(x)
+
+    x1 = rng.standard_normal(x0.shape)
+    times = time_grid(REVERSE_STEPS, reverse=True)
+    sde = reverse_sde(score_at, x1, times, schedule, _stream(settings.seed, 6))
+    flow = probability_flow(score_at, x1, times, schedule)
+    return ReversePaths(
+        schedule, _path_snapshots(forward, REVERSE_STEPS), _path_snapshots(sde, REVERSE_STEPS),
+        _path_snapshots(flow, REVERSE_STEPS), mode_weights(sde.final, mixture), mode_weights(flow.final, mixture),
+        reference.distance(sde.final), reference.distance(flow.final),
+        sde.stopped_at or flow.stopped_at)
+
+
+def fit_score_model(settings: Settings) -> ScoreFit:
+    """DSM at σ = smoothing_sigma on exact draws of the settings' mixture (the page may cache this
+    on the fields it reads: the mixture's, smoothing_sigma, model, model_width, training_steps, seed)."""
+    settings = check_settings(settings)
+    mixture = build_mixture(settings)
+    noised = mixture.noised(settings.smoothing_sigma)
+    rng = np.random.default_rng([settings.seed, 8])
+    x_clean, _ = mixture.sample(DSM_SAMPLES, rng)
+    x_heldout, _ = noised.sample(DSM_SAMPLES, rng)
+    if settings.model == "network":
+        x_clean = x_clean[:NETWORK_SAMPLES]
+    return fit_dsm(x_clean, settings.smoothing_sigma, settings.model, settings.model_width,
+                   settings.training_steps, _stream(settings.seed, 9), view_box(mixture, settings.smoothing_sigma),
+                   noised.score, x_heldout)
+
+
+def tweedie(settings: Settings, mixture: GaussianMixture, noised: GaussianMixture, fit: ScoreFit) -> Tweedie:
+    rng = np.random.default_rng([settings.seed, 10])
+    sigma = settings.smoothing_sigma
+    clean, _ = mixture.sample(TWEEDIE_POINTS, rng)
+    noisy = clean + sigma * rng.standard_normal(clean.shape)
+    denoised = tweedie_denoise(noisy, sigma, noised.score)
+    learned = tweedie_denoise(noisy, sigma, fit.model)
+
+    def error(x):
+        return float(np.mean(np.sum((x - clean) ** 2, axis=1)))
+
+    return Tweedie(clean, noisy, denoised, learned, error(noisy), error(denoised), error(learned))
+
+
+def run(settings: Settings = Settings(), score_fit: ScoreFit | None = None) -> Result:
+    """Everything the page draws for these settings, diagnosed. ``score_fit`` (from
+    :func:`fit_score_model` with the same settings) skips refitting the score model."""
+    settings = check_settings(settings)
+    mixture = build_mixture(settings)
+    noised = mixture.noised(settings.smoothing_sigma)
+    box = view_box(mixture, settings.smoothing_sigma)
+    field = density_field(mixture, noised, box)
+    sampler, sigmas, sampled = sample(settings, mixture)
+    fit = fit_score_model(settings) if score_fit is None else score_fit
+    reference = ExactReference(mixture, min(DISTANCE_POINTS, settings.n_particles), _stream(settings.seed, 7))
+    result = Result(
+        settings, mixture, noised, field, sigmas, sampler, sampled, histogram(sampler.x, mixture, box),
+        mode_weights(sampler.x, mixture), reference.distance(sampler.x),
+        variance_bias(settings, mixture, sampled), reverse_paths(settings, mixture, reference), fit,
+        fit.model(field.arrow_points), tweedie(settings, mixture, noised, fit),
+        checks.gradient_checks(mixture, noised, fit, settings.seed))
+    return replace(result, diagnosis=diagnose(result))
+
+
+# ----------------------------------------------------------------------------- presets
+
+PRESETS = (
+    Preset("step-too-large", "Step too large: the chain explodes",
+           "With ε above 2s² each step throws a particle farther past the mode than it was before; "
+           "the run stops at the step where the particles fly off.",
+           {"annealing": False, "step": 0.6}, expect=("exploded",)),
+    Preset("no-annealing", "No annealing misses the small mode",
+           "Plain Langevin follows the local slope only: particles stay in the mode nearest to where "
+           "they started, so the small mode gets about half of them instead of its 20%.",
+           {"annealing": False}, expect=("missed_mode",), avoid=("recovered_modes", "exploded")),
+    Preset("annealing", "Annealing recovers it",
+           "Starting from a large σ, where p_σ is one broad bump, and lowering σ step by step hands "
+           "the particles to the modes in proportion to their weights.",
+           {"annealing": True}, expect=("recovered_modes",), avoid=("missed_mode", "exploded")),
+    Preset("biased-variance", "Unadjusted Langevin is too wide",
+           "Without the Metropolis correction a finite step inflates every mode: on a Gaussian of "
+           "width s the variance is s²/(1 − ε/(2s²)), here 1.67 s².",
+           {"annealing": False, "separation": 2.0, "first_weight": 0.5, "step": 0.2},
+           expect=("biased_variance",)),
+    Preset("mala", "MALA removes the bias",
+           "The same step with a Metropolis accept/reject: proposals that would inflate the variance "
+           "are refused often enough that the samples follow p exactly.",
+           {"annealing": False, "separation": 2.0, "first_weight": 0.5, "step": 0.2, "mala": True},
+           expect=("mala_exact",), avoid=("biased_variance", "exploded")),
+    Preset("learned-score", "The learned score vs the true one",
+           "A small network fitted by denoising score matching: the loss never reaches 0 (the noise "
+           "costs a floor), yet the learned arrows match the true score of p_σ.",
+           {"dimension": 1, "model": "network", "model_width": 32, "training_steps": 400},
+           expect=("fitted",), avoid=("model_not_fitted",)),
+    Preset("linear-model", "A straight line cannot learn two modes",
+           "The model [1, x] can only represent the score of one Gaussian; fitted to two modes it "
+           "levels off far above the noise floor.",
+           {"model": "linear"}, expect=("model_not_fitted",), avoid=("fitted",)),
+)
+
+
+def preset_diagnosis(preset: Preset, seed: int) -> tuple[Message, ...]:
+    """The diagnosis of a preset's run with this seed (its ``expect`` codes must be among them)."""
+    return run(preset.apply(Settings(), seed=seed)).diagnosis
