@@ -9,9 +9,11 @@ from hypothesis.extra.numpy import arrays
 from calc_core.common.gradcheck import (
     check_gradient,
     check_gradients,
+    choose_indices,
     numerical_gradient,
     relative_error,
     sample_indices,
+    summarize,
 )
 
 finite = st.floats(-3, 3, allow_nan=False, allow_infinity=False)
@@ -93,6 +95,107 @@ def test_sample_indices_are_distinct_sorted_reproducible_and_capped():
     np.testing.assert_array_equal(sample_indices(10, 25), np.arange(10))
 
 
-def test_a_check_records_the_step_it_was_made_with():
+def test_a_check_records_the_first_step_it_was_made_with():
     check = check_gradient(lambda v: float(np.sum(v**2)), np.ones(3), 2 * np.ones(3), step=1e-4)
     assert check.step == 1e-4 and check.passed
+
+
+# ----------------------------------------------------------------------------- the honest verdict
+
+def _softmax_loss(z, target):
+    """L = ½‖softmax(z) − t‖², dtype-generic (z may be np.longdouble)."""
+    e = np.exp(z - np.max(z))
+    s = e / np.sum(e)
+    return 0.5 * np.sum((s - target) ** 2)
+
+
+def _softmax_loss_gradient(z, target):
+    e = np.exp(z - z.max())
+    s = e / e.sum()
+    g = s - target
+    return s * (g - g @ s)
+
+
+def test_a_tiny_slope_under_a_large_value_is_not_failed():
+    """The attention page's false Fail: f ≈ 24 while the slope is ~1e-11, so a central difference
+    at h = 1e-6 reads exactly 0. The verdict must not call the correct gradient wrong."""
+    z = np.array([30.0, 0.0, -2.0])
+    target = np.array([0.0, 7.0, 0.0])
+    f = lambda v: float(_softmax_loss(v, target))  # noqa: E731
+    grad = _softmax_loss_gradient(z, target)
+    assert np.max(np.abs(grad)) < 1e-11 and f(z) > 24
+    assert numerical_gradient(f, z, step=1e-6)[1] == 0.0  # what the old check compared against
+    check = check_gradient(f, z, grad, extended=lambda v: _softmax_loss(v, target.astype(np.longdouble)))
+    assert check.verdict != "fail", check.reason
+
+
+def test_a_gradient_off_by_one_part_in_ten_thousand_never_passes():
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        A = rng.normal(size=(6, 6))
+        x = rng.normal(size=6)
+        f = lambda v: float(np.sum(np.sin(A @ v)))  # noqa: E731
+        grad = A.T @ np.cos(A @ x)
+        assert check_gradient(f, x, grad).verdict == "pass"
+        assert check_gradient(f, x, grad * (1 + 1e-4)).verdict != "pass"
+        flipped = grad.copy()
+        flipped[np.argmax(np.abs(grad))] *= -1
+        assert check_gradient(f, x, flipped).verdict == "fail"
+
+
+def test_an_unsampled_wrong_coordinate_is_caught_along_the_directions():
+    """Only 8 of 400 coordinates are checked one by one, but the checks along the analytic gradient and
+    a random direction run through all of them."""
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=400)
+    f = lambda v: float(np.sum(v**4) / 4)  # noqa: E731
+    grad = x**3
+    check = check_gradient(f, x, grad, max_coords=8)
+    assert check.verdict == "pass" and check.n_checked == 8
+    wrong = grad.copy()
+    unsampled = np.setdiff1d(np.arange(400), check.indices)
+    k = unsampled[np.argmax(np.abs(grad[unsampled]))]
+    wrong[k] = -wrong[k]
+    assert check_gradient(f, x, wrong, max_coords=8).verdict == "fail"
+
+
+def test_groups_put_every_structural_part_in_the_sample():
+    analytic = np.zeros(1000)
+    analytic[:10] = 1.0  # the largest entries
+    rare = np.arange(990, 1000)  # a part no random sample of 40 would reach reliably
+    chosen = choose_indices(analytic, 40, seed=0, groups=[rare])
+    assert set(range(10)) <= set(chosen) and set(chosen) & set(rare)
+
+
+def test_a_function_that_does_not_change_at_all_is_too_flat_to_check_not_passed():
+    x = np.array([1.0, 2.0])
+    check = check_gradient(lambda v: 1e30 + float(np.sum(v)) * 1e-30, x, np.full(2, 1e-30))
+    assert check.verdict == "flat"
+    assert "too flat" in check.reason
+
+
+def test_a_non_finite_function_is_reported_not_compared():
+    check = check_gradient(lambda v: float("nan"), np.ones(2), np.ones(2))
+    assert check.verdict == "flat" and "not finite" in check.reason
+
+
+def test_a_change_function_checks_a_tiny_gradient_exactly():
+    """f(x′) − f(x) computed from the perturbation keeps its digits where f itself would not."""
+    base = 1e8
+    x = np.array([1e-3, -2e-3])
+
+    def change(v):  # (base + ½‖v‖²) − (base + ½‖x‖²), from d = v − x
+        d = v - x
+        return float(np.sum(d * (x + 0.5 * d)))
+    assert check_gradient(change, x, x.copy()).verdict == "pass"
+    assert check_gradient(change, x, x * (1 + 1e-4)).verdict != "pass"
+
+
+def test_summarize_fails_if_any_fails_and_passes_only_if_all_pass():
+    x = np.array([0.5, 1.5])
+    good = check_gradient(lambda v: float(np.sum(v**2)), x, 2 * x)
+    bad = check_gradient(lambda v: float(np.sum(v**2)), x, -2 * x)
+    flat = check_gradient(lambda v: float("nan"), x, x)
+    assert summarize([good, good]).verdict == "pass"
+    assert summarize([good, bad, flat]).verdict == "fail"
+    assert summarize([good, flat]).verdict == "flat"

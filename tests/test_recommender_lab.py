@@ -1,0 +1,166 @@
+"""calc_core.recommender.lab: the page's run, its gradient check of the code that trained, its
+diagnosis and lessons — the statements the page makes, tested as numbers."""
+
+import numpy as np
+import pytest
+
+from calc_core.common.messages import codes
+from calc_core.recommender import lab
+from calc_core.recommender.data import expected_clipped, parse_ratings_text, planted_ratings
+from calc_core.recommender.model import sgd_epoch_python
+
+
+def corrupted_epoch(users, items, ratings, order, mu, b_u, b_i, P, Q, lr, reg, blowup, stats):
+    """A plausible bug: λ's sign flipped and the updated p_u used in the q_i step."""
+    for t in range(order.shape[0]):
+        k = order[t]
+        u, i = users[k], items[k]
+        e = ratings[k] - (mu + b_u[u] + b_i[i] + P[u] @ Q[i])
+        b_u[u] += lr * (e + reg * b_u[u])
+        b_i[i] += lr * (e + reg * b_i[i])
+        P[u] += lr * (e * Q[i] + reg * P[u])
+        Q[i] += lr * (e * P[u] + reg * Q[i])
+    return -1
+
+
+def test_the_check_reads_the_gradient_off_the_training_loop_and_passes_it():
+    result = lab.run(lab.Settings())
+    assert [c.verdict for c in result.gradient_checks] == ["pass"] * 4
+    assert result.gradient_checks[2].size == result.gradient_check_ratings * 10  # p_u of every checked rating
+
+
+def test_a_corrupted_update_trains_badly_and_the_check_fails_it():
+    result = lab.run(lab.Settings())
+    model = result.model
+    users, items = model._train_users, model._train_items
+    ratings = np.clip(np.round(model.predict(users, items)), 1, 5)  # any ratings: the check is per rating
+    assert all(c.verdict == "pass" for c in lab.sgd_gradient_checks(model, users, items, ratings))
+    bad = lab.sgd_gradient_checks(model, users, items, ratings, epoch=corrupted_epoch)
+    assert {"b_u", "b_i", "P", "Q"} == {c.name for c in bad if c.verdict == "fail"}
+
+
+def test_the_python_loop_shown_on_the_page_is_what_the_check_runs_through():
+    result = lab.run(lab.Settings(n_epochs=3))
+    model = result.model
+    users, items = model._train_users[:40], model._train_items[:40]
+    ratings = np.full(40, 4.0)
+    compiled, _ = lab.applied_gradients(model, users, items, ratings)
+    python, _ = lab.applied_gradients(model, users, items, ratings, epoch=sgd_epoch_python)
+    for name in compiled:
+        np.testing.assert_allclose(compiled[name], python[name], rtol=1e-9, atol=1e-12)
+
+
+SWEEP = [lab.Settings(reg=reg, learning_rate=lr, n_factors=k, seed=seed, n_epochs=12)
+         for reg in (0.0, 0.3, 0.5, 0.52, 1.0) for lr in (0.005, 0.03, 0.15) for k in (1, 10, 50) for seed in (0, 3)]
+
+
+@pytest.mark.slow
+def test_over_a_sweep_a_correct_gradient_never_fails_a_wrong_one_never_passes_and_few_are_flat():
+    verdicts = {"pass": 0, "fail": 0, "flat": 0}
+    for settings in SWEEP:
+        result = lab.run(settings)
+        for check in result.gradient_checks:
+            verdicts[check.verdict] += 1
+        model = result.model
+        users, items = model._train_users, model._train_items
+        pick = slice(0, 12)
+        ratings = model.predict(users, items)[pick] + 0.5
+        grads, rounding = lab.applied_gradients(model, users[pick], items[pick], ratings)
+        params = {"b_u": model.b_u[users[pick]], "b_i": model.b_i[items[pick]], "P": model.P[users[pick]],
+                  "Q": model.Q[items[pick]]}
+        from calc_core.common.gradcheck import check_gradients
+        for mode in ("scale", "flip"):
+            wrong = {k: v * (1 + 1e-4) for k, v in grads.items()} if mode == "scale" else \
+                {k: v.copy() for k, v in grads.items()}
+            if mode == "flip":
+                for v in wrong.values():
+                    v.flat[np.argmax(np.abs(v))] *= -1
+            for check in check_gradients(lambda p: float(lab.per_rating_loss_change(p, params, model.mu, ratings,
+                                                                                    model.reg)),
+                                         params, wrong, analytic_error=rounding):
+                assert check.verdict != "pass", (settings, mode, check.name)
+    assert verdicts["fail"] == 0, verdicts
+    assert verdicts["flat"] <= 0.05 * sum(verdicts.values()), verdicts
+
+
+def test_a_file_that_rates_a_pair_twice_is_trained_on_and_checked_per_rating():
+    rows = "".join(f"{u},{i},{(u * 7 + i) % 5 + 1}\n" for u in range(1, 30) for i in range(1, 12))
+    data = ("1,1,5\n1,1,1\n" * 3 + rows).encode()
+    result = lab.run(lab.Settings(source="upload", upload=data))
+    assert result.duplicate_pairs == 6  # pair (1, 1) is rated 7 times: 6 of them repeat it
+    assert "duplicates" in codes(result.diagnosis)
+    assert all(c.verdict != "fail" for c in result.gradient_checks)
+
+
+def test_ratings_of_absurd_size_are_refused_with_a_clear_message():
+    data = "".join(f"{u},{i},1e308\n" for u in range(20) for i in range(3)).encode()
+    with pytest.raises(ValueError, match="outside ±10,000"):
+        lab.run(lab.Settings(source="upload", upload=data))
+
+
+def test_a_semicolon_file_with_decimal_commas_is_read():
+    table = parse_ratings_text(b"user;item;rating\n" + b"".join(b"%d;%d;3,5\n" % (u, u % 4) for u in range(12)))
+    assert table.delimiter == ";" and table.skipped_header and table.decimal_comma
+    np.testing.assert_array_equal(table.ratings, np.full(12, 3.5))
+
+
+def test_the_noise_floor_is_the_rmse_of_the_best_prediction_not_of_the_clipped_signal():
+    """At σ = 1.5 the clipped clean signal is not the best prediction: E[r | signal] beats it."""
+    data = planted_ratings(300, 200, 0.3, 3, 1.5, 0)
+    clean = np.sqrt(np.mean((data.clean - data.ratings) ** 2))
+    best = np.sqrt(np.mean((data.expected - data.ratings) ** 2))
+    assert best < clean - 0.01
+    assert best < 1.5  # and it is not "about σ"
+
+
+def test_the_expected_clipped_rating_matches_monte_carlo():
+    rng = np.random.default_rng(0)
+    for mean, sigma in ((0.5, 1.0), (3.0, 1.5), (5.5, 0.3), (2.0, 0.0)):
+        draws = np.clip(mean + sigma * rng.standard_normal(400_000), 1, 5)
+        tolerance = 5 * max(draws.std(), 1e-12) / np.sqrt(draws.size)  # five standard errors
+        assert abs(expected_clipped(mean, sigma) - draws.mean()) <= tolerance + 1e-12
+
+
+def test_divergence_is_explained_by_the_step_factor_it_reports():
+    """At η = 0.5 the factor η(2 + ‖p‖² + ‖q‖²) starts near 1.07 and crosses 2 before the blow-up."""
+    for seed in range(5):
+        result = lab.run(lab.Settings(learning_rate=0.5, seed=seed))
+        d = result.divergence
+        assert d is not None
+        assert 1.0 < d.first_factor < 1.2
+        assert d.overshoot_rating is not None and d.overshoot_rating < d.total_ratings
+        message = next(m for m in result.diagnosis if m.code == "diverged")
+        assert f"{d.first_factor:.2f}" in message.why and f"{d.overshoot_rating:,}" in message.why
+
+
+def test_snapshots_keep_the_parameters_of_at_most_41_epochs_within_the_size_budget():
+    result = lab.run(lab.Settings(n_users=1000, n_items=1000, n_factors=50, n_epochs=100, density=0.05))
+    snaps = result.snapshots
+    assert 2 <= len(snaps) <= 41 and snaps.steps[0] == 0 and snaps.steps[-1] == 100
+    assert snaps.nbytes <= 8 * 2**20
+    np.testing.assert_array_equal(snaps.at(-1)["P"], result.model.P)
+    early = lab.predictions_at(result, 0)
+    assert np.sqrt(np.mean((early - result.test_ratings) ** 2)) > result.test_final
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("preset", lab.PRESETS, ids=[p.name for p in lab.PRESETS])
+def test_every_lesson_shows_what_it_claims_on_seeds_0_to_19(preset):
+    for seed in range(20):
+        found = codes(lab.preset_diagnosis(preset, seed))
+        assert set(preset.expect) <= found, (seed, found)
+        assert not set(preset.avoid) & found, (seed, found)
+
+
+def test_the_overfitting_lesson_is_test_rmse_rising_while_train_rmse_falls():
+    result = lab.run(next(p for p in lab.PRESETS if p.name == "overfitting").apply(lab.Settings()))
+    best = int(np.argmin(result.test_rmse))
+    assert result.test_rmse[-1] > result.test_rmse[best] + 0.02
+    assert result.train_rmse[-1] < result.train_rmse[best]
+
+
+@pytest.mark.parametrize("bad", [dict(learning_rate=0.0), dict(learning_rate=float("inf")), dict(n_epochs=0),
+                                 dict(n_factors=1.5), dict(seed=-1), dict(source="nope"), dict(source="upload")])
+def test_bad_settings_raise_a_clear_value_error(bad):
+    with pytest.raises(ValueError):
+        lab.run(lab.Settings(**bad))
