@@ -258,3 +258,29 @@ def test_a_corrupted_gradient_kernel_trains_and_fails_the_check(monkeypatch):
     result = run(Settings(game="gan_1d", gan_steps=100))
     assert any(c.failed for c in result.gradient_checks)
     assert "gradient_check_failed" in codes(result.diagnosis)
+
+
+def sweep_settings(count, seed=0):
+    """Settings drawn across the page's controls (log-uniform step sizes, any start, any option)."""
+    rng = np.random.default_rng(seed)
+    for k in range(count):
+        if k % 2:
+            yield Settings(game=str(rng.choice(["bilinear", "dirac"])), method=str(rng.choice(METHODS)),
+                           lr=float(10 ** rng.uniform(-3, np.log10(2))), steps=int(rng.integers(1, 400)),
+                           start_x=float(rng.normal() * 10 ** rng.uniform(-2, 3)),
+                           start_y=float(rng.normal() * 10 ** rng.uniform(-2, 3)), gamma=float(rng.uniform(0, 5)))
+        else:
+            yield Settings(game="gan_1d", loss=str(rng.choice(["saturating", "non_saturating"])),
+                           optimizer=str(rng.choice(["adam", "sgd"])), order=str(rng.choice(["simultaneous",
+                                                                                            "alternating"])),
+                           d_steps=int(rng.integers(1, 6)), gan_lr=float(10 ** rng.uniform(-3, -0.5)),
+                           gan_steps=int(rng.integers(1, 200)), batch_size=int(rng.integers(1, 200)),
+                           data_mean=float(rng.uniform(-10, 10)), data_std=float(10 ** rng.uniform(-1, 0.69)),
+                           gamma=float(rng.choice([0.0, rng.uniform(0, 5)])), seed=int(rng.integers(0, 1000)))
+
+
+@pytest.mark.slow
+def test_over_a_sweep_of_settings_the_checks_never_fail_and_are_rarely_too_flat():
+    verdicts = [c.verdict for s in sweep_settings(80) for c in run(s).gradient_checks]
+    assert "fail" not in verdicts
+    assert verdicts.count("flat") <= 0.05 * len(verdicts), verdicts.count("flat")

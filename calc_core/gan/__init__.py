@@ -14,7 +14,8 @@ from calc_core.gan.dirac import (dirac_gan_eigenvalues, dirac_gan_field, dirac_g
                                  dirac_gan_spectral_radius, dirac_gan_trajectory, dirac_gan_update_eigenvalues,
                                  dirac_gan_update_matrix, dirac_gan_value)
 from calc_core.gan.gan_1d import discriminator, gan_1d_gradients, gan_1d_losses, generator, logit, sigmoid, softplus
-from calc_core.gan.lab import PRESETS, GameView, GanView, Result, Settings, preset, preset_diagnosis, run
+from calc_core.gan.lab import PRESETS, Result, Settings, preset, preset_diagnosis, run
+from calc_core.gan.views import GameView, GanView
 from calc_core.gan.linear import (METHODS, eigenvalues, jacobian_eigenvalues, spectral_radius, spectral_radius_map,
                                   update_eigenvalues, update_matrix)
 from calc_core.gan.play import GameRun, play
