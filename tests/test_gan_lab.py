@@ -112,6 +112,7 @@ def test_the_eigenvalues_and_the_spectral_radius_map_are_the_chosen_methods(meth
     view = result.game
     np.testing.assert_allclose(view.eigenvalues, game_eigenvalues(method, 0.37, gamma), atol=1e-15)
     assert view.spectral_radius == pytest.approx(np.abs(view.eigenvalues).max(), rel=1e-15)
+    assert view.current_point == (0.37, gamma, view.spectral_radius)
     i, j = 7, 11
     J = regularized_bilinear_jacobian(1.0, view.gamma_grid[i])
     assert view.radius_map[i, j] == pytest.approx(spectral_radius(J, method, view.eta_grid[j]), rel=1e-12)

@@ -151,7 +151,7 @@ def _orbits(s, view, numbers) -> Message:
 
 def _converges(s, view, numbers) -> Message:
     rho = view.spectral_radius
-    to_one_percent = math.log(100) / -math.log(rho) if rho > 0 else 0.0
+    to_one_percent = max(1.0, math.log(100) / -math.log(rho)) if rho > 0 else 1.0
     return Message(
         "converges", "success", f"Converges: ρ = {rho:.4f} < 1",
         what=f"{METHOD_NAMES[s.method]} with η = {s.lr:g}{f' and γ = {s.gamma:g}' if s.gamma else ''} shrinks "
@@ -210,8 +210,9 @@ def _gan_messages(result) -> list[Message]:
                  f"number, so training stopped there; the charts show the {run.completed_steps} steps before it.",
             why=f"With η = {s.gan_lr:g} a step moved a parameter so far that the next gradient was larger still: "
                 "the updates fed on each other until they left every bound.",
-            try_instead=("A smaller η.", "Adam (β₁ = 0.5), whose steps are at most about η per parameter."
-                         if s.optimizer == "sgd" else "Fewer discriminator steps per generator step."),
+            try_instead=(f"A smaller η, say {s.gan_lr / 10:.2g}.",)
+            + (("Adam (β₁ = 0.5), whose steps are at most about η per parameter.",) if s.optimizer == "sgd" else ())
+            + (("Fewer discriminator steps per generator step.",) if s.d_steps > 1 else ()),
             numbers={**numbers, "diverged_step": float(run.diverged_step)})]
     messages = []
     d_fake = float(np.mean(run.d_fake[-m.steps_averaged:])) if run.d_fake.size else 0.5

@@ -138,7 +138,14 @@ def check_params(params: Mapping[str, float]) -> dict[str, float]:
     if missing or extra:
         raise ValueError(f"params must have exactly the keys {list(PARAMS)}; missing {sorted(missing)}, "
                          f"unexpected {sorted(extra)}")
-    return {name: real(name, params[name]) for name in PARAMS}
+    return {name: real(name, _scalar(params[name])) for name in PARAMS}
+
+
+def _scalar(value):
+    """A one-element array (np.array(0.3), torch-style [0.3]) as its number; anything else as it is."""
+    if isinstance(value, np.ndarray) and value.size == 1 and value.ndim <= 1:
+        return value.reshape(()).item()
+    return value
 
 
 def gan_1d_gradients(params: Mapping[str, float], x_real, z, loss: str, gamma=0.0) -> dict:

@@ -10,7 +10,7 @@ The functions take a checked calc_core.gan.lab.Settings.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 import numpy as np
 
@@ -24,6 +24,9 @@ from calc_core.gan.linear import (METHODS, jacobian_eigenvalues, regularized_bil
                                   spectral_radius_map, update_eigenvalues, update_matrix)
 from calc_core.gan.play import GameRun
 from calc_core.gan.training import GanRun, Match, Swing, match, swing, train_gan_1d
+
+if TYPE_CHECKING:
+    from calc_core.gan.lab import Settings
 
 ETA_GRID = np.linspace(0.02, 2.0, 40)  # the spectral-radius map's axes
 GAMMA_GRID = np.linspace(0.0, 3.0, 30)
@@ -50,6 +53,7 @@ class GameView:
     eta_grid: np.ndarray  # (40,)
     gamma_grid: np.ndarray  # (30,)
     radius_map: np.ndarray  # (30, 40): ρ of the chosen method, rows over γ
+    current_point: tuple[float, float, float]  # (η, γ, ρ) of these settings, to mark on the map
     field_points: np.ndarray  # (N, 2) where the arrows start
     field_vectors: np.ndarray  # (N, 2) the field v there
     view_radius: float  # the plotted square is [−r, r]²
@@ -115,6 +119,7 @@ def game_view(s: Settings) -> GameView:
     return GameView(s.game, runs, J, jacobian_eigenvalues(J), update_matrix(J, s.method, s.lr),
                     update_eigenvalues(J, s.method, s.lr), radii[s.method], radii, ETA_GRID, GAMMA_GRID,
                     spectral_radius_map(_jacobian_of_gamma(s.game), s.method, ETA_GRID, GAMMA_GRID),
+                    (s.lr, s.gamma, radii[s.method]),
                     np.column_stack([gx, gy]), np.column_stack([u, v]), radius, invariant)
 
 
