@@ -17,6 +17,7 @@ and playing through a run's snapshots, and a link to copy.
 from __future__ import annotations
 
 import re
+import time
 from typing import Callable, Sequence
 
 import streamlit as st
@@ -120,16 +121,16 @@ def lesson_bar(presets: Sequence[Preset]) -> Preset | None:
         st.session_state[key] = name if any(p.name == name for p in presets) else None
         st.session_state[f"{page}:lesson_choice"] = st.session_state[key]
     lesson = current_lesson(presets)
-    row = st.columns([12, 1, 1]) if presenting() else [st.container()]
+    row = st.columns([8, 2, 2], vertical_alignment="bottom") if presenting() else [st.container()]
     row[0].pills("Lessons", [p.name for p in presets], format_func=lambda n: _title(presets, n),
                  key=f"{page}:lesson_choice", on_change=_on_choice, args=(page, presets),
                  help="Each puts the page's controls where one lesson shows; move them freely afterwards.")
     if presenting():
         names = [p.name for p in presets]
         at = names.index(lesson.name) if lesson else -1
-        row[1].button("", icon=":material/navigate_before:", help="Previous lesson", key=f"{page}:prev",
+        row[1].button("Previous lesson", icon=":material/navigate_before:", key=f"{page}:prev", width="stretch",
                       disabled=at <= 0, on_click=apply_preset, args=(page, presets[max(at - 1, 0)]))
-        row[2].button("", icon=":material/navigate_next:", help="Next lesson", key=f"{page}:next",
+        row[2].button("Next lesson", icon=":material/navigate_next:", key=f"{page}:next", width="stretch",
                       disabled=at >= len(presets) - 1,
                       on_click=apply_preset, args=(page, presets[min(at + 1, len(presets) - 1)]))
     if lesson is not None:
@@ -175,39 +176,46 @@ def _playing_key(page: str) -> str:
 
 
 def scrubber(snapshots: Snapshots, draw_step: Callable[[int], None], *, label: str | None = None) -> None:
-    """A step slider over ``snapshots`` with Play / Pause, and ``draw_step(index)`` below it, all in
-    a fragment: moving the slider or playing reruns only this part, reading the cached run.
+    """A step slider over ``snapshots`` with Play / Pause, and ``draw_step(index)`` below it: the
+    slider and what depends on it are a fragment, so moving the slider reruns only that part and
+    reads the cached run — it never retrains.
 
     The slider shows the snapshot's step (epoch 12, episode 300…), in the URL as ``step`` (left out
-    for the last snapshot, the default). Play and Pause are ordinary reruns; while playing, the
-    fragment reruns every PLAY_INTERVAL seconds and advances one snapshot."""
+    for the last snapshot, the default). Play and Pause are ordinary reruns (a fragment's timer is set
+    by a full run); while playing, the fragment reruns every PLAY_INTERVAL seconds and advances one
+    snapshot, and the last one stops it."""
     if len(snapshots) == 0:
         st.info("This run kept no snapshots to step through.", icon=":material/info:")
         return
     page = controls.current_page()
     steps = tuple(int(s) for s in snapshots.steps)
     key, playing_key = controls.state_key(STEP, page), _playing_key(page)
+    playing = bool(st.session_state.get(playing_key))
 
     def toggle_play():
         st.session_state[playing_key] = not st.session_state.get(playing_key, False)
+        st.session_state[f"{playing_key}.at"] = time.monotonic()
         if st.session_state[playing_key] and st.session_state.get(key, -1) in (-1, steps[-1]):
             st.session_state[key] = steps[0] if len(steps) > 1 else -1  # play from the start
 
-    @st.fragment(run_every=PLAY_INTERVAL if st.session_state.get(playing_key) else None)
+    @st.fragment(run_every=PLAY_INTERVAL if playing else None)
     def panel():
-        if st.session_state.get(playing_key) and key in st.session_state:
+        due = time.monotonic() - st.session_state.get(f"{playing_key}.at", 0.0) >= 0.8 * PLAY_INTERVAL
+        if st.session_state.get(playing_key) and key in st.session_state and due:  # a tick of the timer
+            st.session_state[f"{playing_key}.at"] = time.monotonic()
             at = STEP.index(st.session_state[key], steps)
             if at >= len(steps) - 1:  # at the end: stop the timer with one ordinary rerun
                 st.session_state[playing_key] = False
                 st.rerun()
             st.session_state[key] = -1 if at + 1 >= len(steps) - 1 else steps[at + 1]
-        slider, button = st.columns([8, 1], vertical_alignment="bottom")
+        slider, button = st.columns([9, 1], vertical_alignment="bottom")
         value = controls.draw(STEP, container=slider, steps=steps,
                               label=label or f"{snapshots.unit.capitalize()} shown")
-        playing = bool(st.session_state.get(playing_key))
-        button.button("Pause" if playing else "Play", icon=":material/pause:" if playing else ":material/play_arrow:",
-                      key=f"{page}:play", on_click=toggle_play, width="stretch",
-                      disabled=len(steps) < 2)
+        now = bool(st.session_state.get(playing_key))
+        if button.button("Pause" if now else "Play", icon=":material/pause:" if now else ":material/play_arrow:",
+                         key=f"{page}:play", on_click=toggle_play, width="stretch", disabled=len(steps) < 2,
+                         help="Step through the run's snapshots; the charts below follow."):
+            st.rerun()  # Play and Pause are ordinary reruns: a fragment's timer is set by a full run
         draw_step(STEP.index(value, steps))
 
     panel()

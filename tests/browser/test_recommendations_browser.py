@@ -15,9 +15,10 @@ from tests.browser.helpers import (
 )
 
 
-def test_home_page_links_to_the_recommendations_page(page, server_url):
+def test_home_page_has_a_card_per_page_and_links_to_the_recommendations_page(page, server_url):
     open_page(page, server_url)
     expect(page.get_by_role("heading", name="Calculus in ML Lab")).to_be_visible()
+    expect(page.get_by_test_id("stTable")).to_contain_text("Minimax optimization")  # all seven rows
     page.get_by_test_id("stMain").get_by_role("link", name="Recommendations").click()
     page.wait_for_url(re.compile(r"/Recommendations"))
     wait_idle(page)
@@ -25,12 +26,21 @@ def test_home_page_links_to_the_recommendations_page(page, server_url):
     assert_no_exception(page)
 
 
+def test_a_shared_link_opened_first_is_drawn_by_the_apps_own_navigation(page, server_url):
+    """/Recommendations?… as the first page of a session: the sidebar lists the catalog's titles
+    (Streamlit's folder mode would list "app" and file names)."""
+    open_page(page, f"{server_url}/Recommendations?reg=0.1")
+    nav = page.get_by_test_id("stSidebarNav")
+    expect(nav).to_contain_text("Home")
+    expect(nav).to_contain_text("Computer Vision")
+    expect(nav).not_to_contain_text("app")
+
+
 def test_moving_a_slider_with_the_keyboard_retrains_redraws_and_updates_the_url(page, server_url):
     open_page(page, f"{server_url}/Recommendations")
     assert_every_chart_draws(page, 4)
     before = metric_value(page, "Test RMSE")
     curve_before = chart_drawing(page, 0).screenshot()
-
     press_on_slider(page, "Latent factors", "End")  # 10 → 50 factors
     expect(page).to_have_url(re.compile(r"[?&]factors=50"))
     wait_idle(page)
@@ -59,7 +69,7 @@ def test_divergence_shows_an_explanation_not_a_traceback(page, server_url):
 
 
 def test_a_bad_upload_shows_a_message_and_the_page_keeps_working(page, server_url, tmp_path):
-    open_page(page, f"{server_url}/Recommendations?data=Upload+a+file")
+    open_page(page, f"{server_url}/Recommendations?data=upload")
     bad = tmp_path / "ratings.csv"
     bad.write_text("user,item,rating\n" + "1,2,excellent\n" * 20)
     page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(bad))
@@ -76,8 +86,8 @@ def test_a_bad_upload_shows_a_message_and_the_page_keeps_working(page, server_ur
 
 def test_the_user_picker_keeps_working_after_a_message_appears_above_it(page, server_url):
     # 5 epochs: no overfitting message yet; 100 epochs at λ = 0 with 50 factors: the message appears,
-    # which shifts everything below it — the user picker (a fragment) must still answer.
-    open_page(page, f"{server_url}/Recommendations?reg=0.0&factors=50&epochs=5")
+    # which shifts everything below it — the user picker (inside a fragment) must still answer.
+    open_page(page, f"{server_url}/Recommendations?reg=0&factors=50&epochs=5")
     expect(page.get_by_test_id("stAlert").filter(has_text="Overfitting")).to_have_count(0)
     press_on_slider(page, "Epochs", "End")
     expect(page.get_by_test_id("stAlert").filter(has_text="Overfitting")).to_be_visible(timeout=60_000)
@@ -86,6 +96,6 @@ def test_the_user_picker_keeps_working_after_a_message_appears_above_it(page, se
     picker.click()
     page.keyboard.type("17")  # the option list is virtualized: filter it first
     page.get_by_role("option", name="17", exact=True).click()
-    expect(page.get_by_text("Top 5 for user 17")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text(re.compile(r"User 17 after epoch"))).to_be_visible(timeout=30_000)
     expect(page).to_have_url(re.compile(r"[?&]user=17"))
     assert_no_exception(page)

@@ -1,0 +1,103 @@
+"""Workshop mode and the catalog in a real Chromium: every page opens and draws, lessons in one click,
+the presenter view, Play through training, downloads of the charted data, a phone-sized screen."""
+
+import csv
+import io
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.helpers import assert_every_chart_draws, assert_no_exception, open_page, wait_idle
+from ui.catalog import APPLICATIONS
+
+PAGES = [app for app in APPLICATIONS if app.available]
+
+
+@pytest.mark.parametrize("app", PAGES, ids=[a.slug for a in PAGES])
+def test_every_page_opens_draws_every_chart_and_offers_its_lessons(page, server_url, app):
+    open_page(page, f"{server_url}/{app.url_path}")
+    expect(page.get_by_role("heading", name=app.name, exact=True)).to_be_visible()
+    assert_every_chart_draws(page, 1)
+    for preset in app.presets:
+        expect(page.get_by_role("radio", name=preset.title)).to_be_visible()
+    assert_no_exception(page)
+
+
+def test_a_lesson_in_one_click_sets_the_link_and_shows_what_it_claims(page, server_url):
+    open_page(page, f"{server_url}/Recommendations")
+    page.get_by_role("radio", name="Learning rate too high: divergence").click()
+    expect(page).to_have_url(re.compile(r"[?&]lr=0\.5"))
+    expect(page).to_have_url(re.compile(r"[?&]lesson=divergence"))
+    wait_idle(page)
+    expect(page.get_by_test_id("stAlert").filter(has_text="diverged")).to_be_visible(timeout=30_000)
+    assert_no_exception(page)
+
+
+def test_the_presenter_view_opens_from_a_link_with_larger_type_and_steps_through_the_lessons(page, server_url):
+    open_page(page, f"{server_url}/Recommendations")
+    normal = page.get_by_test_id("stMain").locator("p").first.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
+    open_page(page, f"{server_url}/Recommendations?present=1")
+    large = page.get_by_test_id("stMain").locator("p").first.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
+    assert large > normal * 1.1, (normal, large)
+    page.get_by_role("button", name="Next lesson").click()
+    expect(page).to_have_url(re.compile(r"[?&]lesson=divergence"))
+    wait_idle(page)
+    page.get_by_role("button", name="Next lesson").click()
+    expect(page).to_have_url(re.compile(r"[?&]lesson=overfitting"))
+    expect(page).to_have_url(re.compile(r"[?&]present=(1|true)"))
+    wait_idle(page)
+    # the lesson's controls are at hand above the page, outside the (collapsed) sidebar
+    expect(page.get_by_test_id("stMain").get_by_test_id("stSlider").filter(has_text="Regularization")).to_be_visible()
+    assert_no_exception(page)
+
+
+def test_play_steps_through_the_epochs_and_stops_at_the_end(page, server_url):
+    open_page(page, f"{server_url}/Recommendations?epochs=8")
+    slider = page.get_by_test_id("stSlider").filter(has_text="Epoch shown")
+    page.get_by_role("button", name="Play").click()
+    expect(page.get_by_role("button", name="Pause")).to_be_visible(timeout=10_000)
+    seen = set()
+    for _ in range(40):
+        page.wait_for_timeout(250)
+        seen.add(slider.get_by_test_id("stSliderThumbValue").inner_text())
+        if page.get_by_role("button", name="Play").count():
+            break
+    assert len(seen) >= 3, seen  # it animated through several epochs
+    expect(page.get_by_role("button", name="Play")).to_be_visible(timeout=15_000)  # and stopped at the end
+    assert_no_exception(page)
+
+
+def test_the_data_behind_a_chart_downloads_as_csv(page, server_url):
+    open_page(page, f"{server_url}/Recommendations?epochs=6")
+    page.get_by_role("button", name="Download", exact=True).first.click()
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Data (CSV)").click()
+    rows = list(csv.DictReader(io.StringIO(info.value.path().read_text())))
+    series = [r for r in rows if r.get("table") == "series"]
+    assert sum(r["series"] == "train RMSE" for r in series) == 6
+    assert sum(r["series"] == "test RMSE" for r in series) == 6
+
+
+def test_the_copy_link_box_holds_the_current_settings(page, server_url):
+    open_page(page, f"{server_url}/Recommendations?reg=0.2&seed=5")
+    page.get_by_role("button", name="Copy link").click()
+    expect(page.get_by_test_id("stCode").filter(has_text="reg=0.2")).to_be_visible()
+    expect(page.get_by_test_id("stCode").filter(has_text="seed=5")).to_be_visible()
+
+
+def test_titles_do_not_break_mid_word_on_a_phone(browser, server_url):
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    phone = context.new_page()
+    try:
+        for app in PAGES:
+            open_page(phone, f"{server_url}/{app.url_path}")
+            heading = phone.get_by_role("heading", name=app.name, exact=True)
+            lines = heading.evaluate("""e => { const tops = new Set(); const walk = document.createTreeWalker(e,
+                NodeFilter.SHOW_TEXT); while (walk.nextNode()) { if (!walk.currentNode.textContent.trim()) continue;
+                const r = document.createRange(); r.selectNodeContents(walk.currentNode);
+                for (const q of r.getClientRects()) tops.add(Math.round(q.top)); } return tops.size; }""")
+            words = len(app.name.split())
+            assert lines <= words, (app.name, lines)  # wraps only between words, if at all
+    finally:
+        context.close()
