@@ -8,6 +8,16 @@ cd "$(dirname "$0")"
 PYTHON="${PYTHON:-python3}"
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+# PyTorch is an independent autodiff reference for some tests (they skip without it). Only a CPU
+# wheel already on this machine is used: PyPI's default torch is a CUDA build of several GB.
+if ! .venv/bin/python -c "import torch" 2>/dev/null; then
+  wheel=$(ls /opt/wheels/torch-2.13.0+cpu-cp311-*.whl 2>/dev/null | head -n 1 || true)
+  if [ -n "$wheel" ]; then
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check "$wheel"
+  else
+    echo "note: no local CPU wheel of torch; the tests that compare with it are skipped."
+  fi
+fi
 
 have_chromium() { [ -x /usr/bin/chromium ] || [ -n "${CHROMIUM_PATH:-}" ]; }
 if ! have_chromium && command -v apt-get >/dev/null 2>&1; then
