@@ -19,19 +19,19 @@ One run builds the mixture of the settings and computes everything the page draw
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
 from calc_core.common import validate
+from calc_core.common.blas_threads import single_blas_thread
 from calc_core.common.gradcheck import GradientCheck
 from calc_core.common.messages import Message
 from calc_core.common.presets import Preset
-from calc_core.common.snapshots import Snapshots, evenly_spaced
+from calc_core.common.snapshots import Snapshots
 from calc_core.diffusion import checks
 from calc_core.diffusion.diagnosis import diagnose
-from calc_core.diffusion.dsm import MODEL_KINDS, ScoreFit, fit_dsm, tweedie_denoise
+from calc_core.diffusion.dsm import MODEL_KINDS, ScoreFit, fit_dsm
 from calc_core.diffusion.langevin import (
     LangevinRun,
     VarianceBias,
@@ -42,7 +42,17 @@ from calc_core.diffusion.langevin import (
 )
 from calc_core.diffusion.mixture import GaussianMixture, mixture_layout
 from calc_core.diffusion.quality import ExactReference, ModeWeights, SampleDistance, mode_weights
-from calc_core.diffusion.vp import VPSchedule, forward_noising, probability_flow, reverse_sde, time_grid
+from calc_core.diffusion.views import (
+    DensityField,
+    Histogram,
+    ReversePaths,
+    Tweedie,
+    density_field,
+    histogram,
+    reverse_paths,
+    tweedie,
+    view_box,
+)
 
 #: (minimum, maximum) of every numeric control, in the page's units; the page's sliders use them.
 LIMITS = {
@@ -62,15 +72,10 @@ LIMITS = {
     "model_width": (2, 64),
     "training_steps": (0, 3000),
 }
-GRID_POINTS = {1: 400, 2: 64}  # the density grid, per axis
-ARROWS = 15  # score arrows per axis (2-D)
-HISTOGRAM_BINS = 48
 DISTANCE_POINTS = 250  # samples per energy distance
 DSM_SAMPLES = 4000  # clean samples the score model learns from (features: the cost is in φᵀφ, once)
 NETWORK_SAMPLES = 1000  # … of which the network uses these (each Adam step costs n × hidden units)
-TWEEDIE_POINTS = 60
-REVERSE_STEPS = 100
-REVERSE_PARTICLES = 500
+HELDOUT_SAMPLES = 1000  # fresh points of p_σ on which the learned score is compared with the true one
 VARIANCE_CURVE_FRACTIONS = np.linspace(0.04, 0.9, 10)  # ε / (2s²)
 VARIANCE_CURVE_PARTICLES = 300
 VARIANCE_CURVE_STEPS = 60
@@ -142,65 +147,7 @@ def _stream(seed: int, k: int) -> int:
     return int(np.random.default_rng([seed, k]).integers(2**32))
 
 
-def view_box(mixture: GaussianMixture, sigma: float):
-    """A square box (low, high) around the modes: 3 widths of p_σ's widest component beyond them."""
-    margin = 3.0 * float(np.sqrt(np.max(mixture.sigmas) ** 2 + sigma**2))
-    low, high = mixture.means.min(axis=0) - margin, mixture.means.max(axis=0) + margin
-    centre, half = (low + high) / 2, float(np.max(high - low)) / 2
-    return centre - half, centre + half
-
-
 # ----------------------------------------------------------------------------- what the page draws
-
-@dataclass(frozen=True)
-class DensityField:
-    """p and p_σ on a grid, and their scores where the arrows go (in 1-D, the grid itself)."""
-
-    axes: tuple  # grid coordinates along x₁ (and x₂)
-    density: np.ndarray  # p: (G,) in 1-D; (G, G) in 2-D, row i along x₂ = axes[1][i]
-    noised_density: np.ndarray  # p_σ, same shape
-    arrow_points: np.ndarray  # (A, d)
-    score: np.ndarray  # (A, d) ∇ log p
-    noised_score: np.ndarray  # (A, d) ∇ log p_σ
-
-
-@dataclass(frozen=True)
-class Histogram:
-    """Samples' x₁ against the exact marginal of p, as densities per bin."""
-
-    edges: np.ndarray  # (B + 1,)
-    samples: np.ndarray  # (B,) count / (n × bin width)
-    target: np.ndarray  # (B,) P(bin) / bin width, exact
-    outside: float  # share of samples outside the edges
-
-
-@dataclass(frozen=True)
-class ReversePaths:
-    """Exact draws noised to t = 1, and noise brought back by the reverse SDE and the ODE."""
-
-    schedule: VPSchedule
-    forward: Snapshots  # "x" (S, n, d), "t" (S,)
-    reverse_sde: Snapshots
-    probability_flow: Snapshots
-    sde_mode_weights: ModeWeights
-    flow_mode_weights: ModeWeights
-    sde_distance: SampleDistance
-    flow_distance: SampleDistance
-    stopped_at: int | None  # a reverse process that blew up (None: neither did)
-
-
-@dataclass(frozen=True)
-class Tweedie:
-    """Noisy points x̃ = x + σξ and E[x | x̃] = x̃ + σ² ∇log p_σ(x̃), with the true and the learned score."""
-
-    clean: np.ndarray  # (M, d)
-    noisy: np.ndarray  # (M, d)
-    denoised: np.ndarray  # (M, d) with ∇ log p_σ
-    denoised_learned: np.ndarray  # (M, d) with s_θ
-    noisy_error: float  # mean ‖x̃ − x‖²  (≈ d σ²)
-    denoised_error: float  # mean ‖E[x|x̃] − x‖²
-    denoised_learned_error: float
-
 
 @dataclass(frozen=True)
 class Result:
@@ -222,21 +169,10 @@ class Result:
     gradient_checks: tuple[GradientCheck, ...]
     diagnosis: tuple[Message, ...] = ()
 
-
-def density_field(mixture: GaussianMixture, noised: GaussianMixture, box) -> DensityField:
-    d = mixture.dimension
-    axes = tuple(np.linspace(lo, hi, GRID_POINTS[d]) for lo, hi in zip(box[0], box[1]))
-    if d == 1:
-        points = axes[0][:, None]
-        shape, arrows = (axes[0].size,), points
-    else:
-        grid = np.stack(np.meshgrid(axes[0], axes[1]), axis=-1)  # (G, G, 2), row i at x₂ = axes[1][i]
-        points, shape = grid.reshape(-1, 2), grid.shape[:2]
-        lines = [np.linspace(lo, hi, ARROWS) for lo, hi in zip(box[0], box[1])]
-        arrows = np.stack(np.meshgrid(*lines), axis=-1).reshape(-1, 2)
-    return DensityField(axes, np.exp(mixture.log_density(points)).reshape(shape),
-                        np.exp(noised.log_density(points)).reshape(shape), arrows, mixture.score(arrows),
-                        noised.score(arrows))
+    @property
+    def snapshots(self) -> Snapshots:
+        """The sampler's particles over sampling steps: what the page's step slider scrubs."""
+        return self.sampler.snapshots
 
 
 def sample(settings: Settings, mixture: GaussianMixture):
@@ -256,15 +192,7 @@ def sample(settings: Settings, mixture: GaussianMixture):
     return run, sigmas, levels[float(sigmas[-1])]
 
 
-def histogram(x, mixture: GaussianMixture, box) -> Histogram:
-    edges = np.linspace(box[0][0], box[1][0], HISTOGRAM_BINS + 1)
-    counts, _ = np.histogram(x[:, 0], bins=edges)
-    width = edges[1] - edges[0]
-    return Histogram(edges, counts / (x.shape[0] * width), mixture.marginal_bin_probabilities(edges) / width,
-                     1.0 - counts.sum() / x.shape[0])
-
-
-def variance_bias(settings: Settings, mixture: GaussianMixture, sampled: GaussianMixture) -> VarianceBias:
+def variance_bias(settings: Settings, sampled: GaussianMixture) -> VarianceBias:
     """The curve on N(0, s²) with s the narrowest width of the density sampled last; the current ε
     is one of its points when it is below 2s²."""
     s = float(np.min(sampled.sigmas))
@@ -275,68 +203,43 @@ def variance_bias(settings: Settings, mixture: GaussianMixture, sampled: Gaussia
                                _stream(settings.seed, 3))
 
 
-def _path_snapshots(path, steps_taken: int, count: int = 41) -> Snapshots:
-    keep = evenly_spaced(path.x.shape[0] - 1, count)
-    return Snapshots(keep, "time step", {"x": path.x[keep], "t": path.times[keep]})
+SCORE_MODEL_FIELDS = ("dimension", "n_modes", "separation", "first_weight", "first_width", "width",
+                      "smoothing_sigma", "model", "model_width", "training_steps", "seed")
 
 
-def reverse_paths(settings: Settings, mixture: GaussianMixture, reference: ExactReference) -> ReversePaths:
-    schedule = VPSchedule()
-    rng = np.random.default_rng([settings.seed, 4])
-    x0, _ = mixture.sample(REVERSE_PARTICLES, rng)
-    forward = forward_noising(x0, time_grid(REVERSE_STEPS), schedule, _stream(settings.seed, 5))
-    marginals = {}
-
-    def score_at(x, t):
-        if t not in marginals:
-            marginals[t] = mixture.vp_marginal(float(schedule.alpha_bar(t)))
-        return marginals[t].score(x)
-
-    x1 = rng.standard_normal(x0.shape)
-    times = time_grid(REVERSE_STEPS, reverse=True)
-    sde = reverse_sde(score_at, x1, times, schedule, _stream(settings.seed, 6))
-    flow = probability_flow(score_at, x1, times, schedule)
-    return ReversePaths(
-        schedule, _path_snapshots(forward, REVERSE_STEPS), _path_snapshots(sde, REVERSE_STEPS),
-        _path_snapshots(flow, REVERSE_STEPS), mode_weights(sde.final, mixture), mode_weights(flow.final, mixture),
-        reference.distance(sde.final), reference.distance(flow.final),
-        sde.stopped_at or flow.stopped_at)
+def score_model_settings(settings: Settings) -> Settings:
+    """The settings with every field :func:`fit_score_model` does not read at its default: the key
+    to cache the fit on, so that moving a sampler control never refits the model."""
+    return replace(Settings(), **{name: getattr(settings, name) for name in SCORE_MODEL_FIELDS})
 
 
 def fit_score_model(settings: Settings) -> ScoreFit:
-    """DSM at σ = smoothing_sigma on exact draws of the settings' mixture (the page may cache this
-    on the fields it reads: the mixture's, smoothing_sigma, model, model_width, training_steps, seed)."""
+    """DSM at σ = smoothing_sigma on exact draws of the settings' mixture. It reads only
+    SCORE_MODEL_FIELDS; the page may cache ``fit_score_model(score_model_settings(s))`` and pass the
+    fit to ``run(s, score_fit=…)``."""
     settings = check_settings(settings)
     mixture = build_mixture(settings)
     noised = mixture.noised(settings.smoothing_sigma)
     rng = np.random.default_rng([settings.seed, 8])
     x_clean, _ = mixture.sample(DSM_SAMPLES, rng)
-    x_heldout, _ = noised.sample(DSM_SAMPLES, rng)
+    x_heldout, _ = noised.sample(HELDOUT_SAMPLES, rng)
     if settings.model == "network":
         x_clean = x_clean[:NETWORK_SAMPLES]
-    return fit_dsm(x_clean, settings.smoothing_sigma, settings.model, settings.model_width,
-                   settings.training_steps, _stream(settings.seed, 9), view_box(mixture, settings.smoothing_sigma),
-                   noised.score, x_heldout)
-
-
-def tweedie(settings: Settings, mixture: GaussianMixture, noised: GaussianMixture, fit: ScoreFit) -> Tweedie:
-    rng = np.random.default_rng([settings.seed, 10])
-    sigma = settings.smoothing_sigma
-    clean, _ = mixture.sample(TWEEDIE_POINTS, rng)
-    noisy = clean + sigma * rng.standard_normal(clean.shape)
-    denoised = tweedie_denoise(noisy, sigma, noised.score)
-    learned = tweedie_denoise(noisy, sigma, fit.model)
-
-    def error(x):
-        return float(np.mean(np.sum((x - clean) ** 2, axis=1)))
-
-    return Tweedie(clean, noisy, denoised, learned, error(noisy), error(denoised), error(learned))
+    with single_blas_thread():
+        return fit_dsm(x_clean, settings.smoothing_sigma, settings.model, settings.model_width,
+                       settings.training_steps, _stream(settings.seed, 9),
+                       view_box(mixture, settings.smoothing_sigma), noised.score, x_heldout)
 
 
 def run(settings: Settings = Settings(), score_fit: ScoreFit | None = None) -> Result:
     """Everything the page draws for these settings, diagnosed. ``score_fit`` (from
-    :func:`fit_score_model` with the same settings) skips refitting the score model."""
-    settings = check_settings(settings)
+    :func:`fit_score_model` with the same settings) skips refitting the score model. Runs on one BLAS
+    thread: its matrix products are small, and OpenBLAS's threads only wait for each other."""
+    with single_blas_thread():
+        return _run(check_settings(settings), score_fit)
+
+
+def _run(settings: Settings, score_fit: ScoreFit | None) -> Result:
     mixture = build_mixture(settings)
     noised = mixture.noised(settings.smoothing_sigma)
     box = view_box(mixture, settings.smoothing_sigma)
@@ -344,11 +247,12 @@ def run(settings: Settings = Settings(), score_fit: ScoreFit | None = None) -> R
     sampler, sigmas, sampled = sample(settings, mixture)
     fit = fit_score_model(settings) if score_fit is None else score_fit
     reference = ExactReference(mixture, min(DISTANCE_POINTS, settings.n_particles), _stream(settings.seed, 7))
+    paths = reverse_paths(mixture, reference, [_stream(settings.seed, k) for k in (4, 5, 6)])
     result = Result(
         settings, mixture, noised, field, sigmas, sampler, sampled, histogram(sampler.x, mixture, box),
-        mode_weights(sampler.x, mixture), reference.distance(sampler.x),
-        variance_bias(settings, mixture, sampled), reverse_paths(settings, mixture, reference), fit,
-        fit.model(field.arrow_points), tweedie(settings, mixture, noised, fit),
+        mode_weights(sampler.x, mixture), reference.distance(sampler.x), variance_bias(settings, sampled),
+        paths, fit, fit.model(field.arrow_points),
+        tweedie(mixture, settings.smoothing_sigma, fit.model, _stream(settings.seed, 10)),
         checks.gradient_checks(mixture, noised, fit, settings.seed))
     return replace(result, diagnosis=diagnose(result))
 
