@@ -219,7 +219,7 @@ def applied_gradients(model: MatrixFactorization, users, items, ratings, epoch=s
 
 
 def sgd_gradient_checks(model: MatrixFactorization, users, items, ratings, seed: int = 0, epoch=sgd_epoch,
-                        n_ratings: int = GRADIENT_CHECK_RATINGS) -> tuple[GradientCheck, ...]:
+                        n_ratings: int = GRADIENT_CHECK_RATINGS, max_coords: int = 48) -> tuple[GradientCheck, ...]:
     """The gradient the SGD update applies (``applied_gradients``) against derivative-free estimates
     of ∇ℓ_ui, on a seeded sample of training ratings, at the model's current parameters."""
     pick = np.sort(np.random.default_rng([seed, 3]).choice(ratings.size, min(n_ratings, ratings.size),
@@ -230,12 +230,8 @@ def sgd_gradient_checks(model: MatrixFactorization, users, items, ratings, seed:
         return ()
     grads, rounding = applied_gradients(model, u, i, r, epoch)
     mu, reg = model.mu, model.reg
-    wide = {name: value.astype(np.longdouble) for name, value in params.items()}
-    return tuple(check_gradients(
-        lambda p: float(per_rating_loss_change(p, params, mu, r, reg)), params, grads, seed=seed,
-        analytic_error=rounding,
-        extended=lambda p: per_rating_loss_change(p, wide, np.longdouble(mu), r.astype(np.longdouble),
-                                                  np.longdouble(reg))))
+    return tuple(check_gradients(lambda p: float(per_rating_loss_change(p, params, mu, r, reg)), params, grads,
+                                 seed=seed, analytic_error=rounding, max_coords=max_coords))
 
 
 # ----------------------------------------------------------------------------- what the page reads
