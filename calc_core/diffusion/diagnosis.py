@@ -43,14 +43,23 @@ def level_widths(result, sigma_level: float) -> np.ndarray:
     return np.sqrt(np.asarray(result.mixture.sigmas, dtype=float) ** 2 + sigma_level**2)
 
 
-def stable_step(result) -> float:
-    """The largest ε for which every mode, at every level, has |1 − α/s²| < 1: min over levels of
-    2 s_min(σ_i)² σ_L² / σ_i² (annealing), or 2 s_min² (one level)."""
+def stability_limit(result) -> tuple[float, float, float]:
+    """(ε_max, σ_i, s): the largest ε for which every mode at every level has |1 − α_i/s²| < 1, the
+    level σ_i where that limit binds (0: no annealing) and the width s of its narrowest mode.
+    With α_i = ε σ_i²/σ_L²: α_i < 2 s_min(σ_i)² ⇔ ε < 2 s_min(σ_i)² σ_L² / σ_i²; without annealing 2 s_min²."""
     sigmas = result.noise_levels
     if sigmas.size == 0:
-        return 2.0 * float(np.min(result.mixture.sigmas)) ** 2
-    # α_i = ε σ_i²/σ_L² < 2 s_min(σ_i)²  ⇔  ε < 2 s_min(σ_i)² σ_L² / σ_i²
-    return float(min(2 * np.min(level_widths(result, s)) ** 2 * sigmas[-1] ** 2 / s**2 for s in sigmas))
+        s = float(np.min(result.mixture.sigmas))
+        return 2.0 * s * s, 0.0, s
+    # ε_max = min_i 2 s_min(σ_i)² σ_L² / σ_i²
+    limits = [2 * float(np.min(level_widths(result, sigma))) ** 2 * float(sigmas[-1] / sigma) ** 2 for sigma in sigmas]
+    i = int(np.argmin(limits))
+    return limits[i], float(sigmas[i]), float(np.min(level_widths(result, float(sigmas[i]))))
+
+
+def stable_step(result) -> float:
+    """The largest ε for which every mode, at every level, is stable (see :func:`stability_limit`)."""
+    return stability_limit(result)[0]
 
 
 def _level_at(result, step: int) -> tuple[float, float]:
@@ -75,10 +84,13 @@ def exploded(result) -> Message | None:
                f"is {alpha:.3g} and even the widest mode of {density} has s = {widest:.3g} (2s² = {2 * widest**2:.3g}), "
                f"so that factor is {1 - alpha / widest**2:.2f}: every step overshoots farther than the last and the "
                "distance grows geometrically.")
+    elif alpha >= 2 * narrowest**2:
+        why = (f"Near a mode of width s, one step multiplies the distance to the mode by 1 − ε/s². With the step "
+               f"{alpha:.3g} that factor is below −1 for the narrowest mode of {density} (s = {narrowest:.3g}, "
+               f"2s² = {2 * narrowest**2:.3g}): particles there overshoot farther at every step.")
     else:
-        why = (f"The step {alpha:.3g} is too large for the curvature of log p along the particles' way: near a mode of "
-               f"width s one step multiplies the distance to it by 1 − ε/s², which is below −1 for the narrowest mode of "
-               f"{density} (s = {narrowest:.3g}, 2s² = {2 * narrowest**2:.3g}).")
+        why = (f"The step {alpha:.3g} is too large for the curvature of log p along the particles' way: where log p "
+               "bends more sharply than any single mode's 1/s², a step overshoots instead of settling.")
     limit = stable_step(result)
     return Message(
         "exploded", "problem", f"The chain exploded at step {run.exploded_at} of {run.n_steps}",
@@ -88,26 +100,29 @@ def exploded(result) -> Message | None:
         why=why,
         try_instead=(f"A step ε below {limit:.3g}, where every mode is stable (|1 − ε/s²| < 1); a tenth of that keeps "
                      "the bias small.",
-                     "MALA: its accept/reject test refuses moves that overshoot (at this step it would refuse "
-                     "nearly all of them, so the cure is still a smaller step)."),
+                     "MALA: its accept/reject test refuses the moves that overshoot, so it cannot explode; at a "
+                     "step this large it refuses most of them, so a smaller step is still the cure."),
         numbers={"exploded_at": run.exploded_at, "n_steps": run.n_steps, "step_at_explosion": alpha,
                  "widest_width": widest, "stable_step": limit})
 
 
 def step_too_large(result) -> Message | None:
-    limit = stable_step(result)
-    if result.sampler.exploded or result.settings.step < limit:
+    limit, sigma, s = stability_limit(result)
+    step = result.settings.step
+    if result.sampler.exploded or step < limit:
         return None
-    s = float(np.min(result.sampled.sigmas))
+    # the step at the binding level: α_i = ε σ_i²/σ_L² (ε itself without annealing)
+    alpha = step if sigma == 0 else step * (sigma / float(result.noise_levels[-1])) ** 2
+    where = "" if sigma == 0 else f" at the noise level σ = {sigma:.3g}, where the step is α = {alpha:.3g},"
     return Message(
         "step_too_large", "warning", "The step is too large for the narrowest mode",
-        what=(f"ε = {result.settings.step:.3g} is above {limit:.3g}, the largest step every mode is stable for. In a "
-              f"mode of width s, standing apart from the others, one step multiplies the distance to its centre by "
-              f"1 − ε/s² ({1 - result.settings.step / s**2:.2f} for s = {s:.3g} at the end), so particles cannot "
-              "settle there: " + ("most moves inside it are refused." if result.settings.mala else
-                                  "they are thrown past it, into the wider modes.")),
+        what=(f"ε = {step:.3g} is at or above {limit:.3g}, the largest step every mode is stable for. In a mode of "
+              f"width s, standing apart from the others, one step multiplies the distance to its centre by 1 − α/s²; "
+              f"for the narrowest mode{where} s = {s:.3g} and that factor is {1 - alpha / s**2:.2f}, so particles "
+              "cannot settle there: " + ("most moves inside it are refused." if result.settings.mala else
+                                         "they are thrown past it, into the wider modes.")),
         try_instead=(f"A step below {limit:.3g}.",),
-        numbers={"step": result.settings.step, "stable_step": limit, "narrowest_width": s})
+        numbers={"step": step, "stable_step": limit, "narrowest_width": s, "level": sigma})
 
 
 def biased_variance(result) -> Message | None:
@@ -214,7 +229,7 @@ def score_fit(result) -> Message:
                "loss_at_true_score": fit.loss_at_true_score, "initial_loss": float(history[0])}
     if fit.relative_error <= FIT_TOLERANCE:
         return Message(
-            "fitted", "success", "The learned score matches the true one",
+            "fitted", "success", "The learned score follows the true one",
             what=(f"On fresh noisy points the learned score differs from ∇log p_σ by {_percent(rms)} "
                   f"(root-mean-square, relative). The DSM loss fell from {history[0]:.3f} to {fit.final_loss:.3f}; "
                   f"the true score itself scores {fit.loss_at_true_score:.3f} on the same pairs, the floor the noise "
