@@ -208,7 +208,7 @@ def scrubber(snapshots: Snapshots, draw_step: Callable[[int], None], *, label: s
                 st.session_state[playing_key] = False
                 st.rerun()
             st.session_state[key] = -1 if at + 1 >= len(steps) - 1 else steps[at + 1]
-        slider, button = st.columns([9, 1], vertical_alignment="bottom")
+        slider, button = st.columns([6, 1], vertical_alignment="bottom")
         value = controls.draw(STEP, container=slider, steps=steps,
                               label=label or f"{snapshots.unit.capitalize()} shown")
         now = bool(st.session_state.get(playing_key))
