@@ -9,7 +9,15 @@ import pytest
 
 from calc_core.common.messages import Message, codes
 from calc_core.common.snapshots import MAX_BYTES, Snapshots
-from calc_core.diffusion import PRESETS, Result, Settings, fit_score_model, preset_diagnosis, run
+from calc_core.diffusion import (
+    PRESETS,
+    Result,
+    Settings,
+    fit_score_model,
+    preset_diagnosis,
+    run,
+    score_model_settings,
+)
 from calc_core.diffusion import checks as diffusion_checks
 from calc_core.diffusion import lab, views
 from calc_core.diffusion.diagnosis import FIT_TOLERANCE, mode_tolerance
@@ -95,6 +103,14 @@ def test_run_with_a_separately_fitted_score_model_gives_the_same_result():
     np.testing.assert_array_equal(a.learned_score, b.learned_score)
     np.testing.assert_array_equal(a.sampler.x, b.sampler.x)
     assert [m.code for m in a.diagnosis] == [m.code for m in b.diagnosis]
+
+
+def test_the_score_model_cache_key_ignores_sampler_controls_only():
+    sampler_change = Settings(step=0.02, annealing=False, mala=True, n_particles=300)
+    assert score_model_settings(sampler_change) == score_model_settings(Settings()) == Settings()
+    a, b = fit_score_model(score_model_settings(sampler_change)), fit_score_model(sampler_change)
+    np.testing.assert_array_equal(a.model.params["W"], b.model.params["W"])
+    assert score_model_settings(Settings(smoothing_sigma=0.3)) != Settings()
 
 
 def test_run_at_defaults_is_fast():

@@ -3,7 +3,8 @@ Metropolis-adjusted), the variance-preserving forward and reverse processes, den
 matching and Tweedie's formula — every score exact, so the methods can be compared with the truth.
 
 The page's entry points are in :mod:`calc_core.diffusion.lab` (``Settings``, ``run``, ``Result``,
-``diagnose``, ``PRESETS``, ``preset_diagnosis``, ``fit_score_model``).
+``diagnose``, ``PRESETS``, ``preset_diagnosis``, and ``fit_score_model`` with
+``score_model_settings``, its cache key); the charts' data in :mod:`calc_core.diffusion.views`.
 """
 
 from calc_core.diffusion.diagnosis import diagnose
@@ -16,10 +17,21 @@ from calc_core.diffusion.dsm import (
     features_loss_gradient,
     fit_dsm,
     network_loss,
+    network_loss_and_gradient,
     network_loss_gradient,
     tweedie_denoise,
 )
-from calc_core.diffusion.lab import PRESETS, Result, Settings, fit_score_model, preset_diagnosis, run
+from calc_core.diffusion.lab import (
+    LIMITS,
+    PRESETS,
+    Result,
+    Settings,
+    check_settings,
+    fit_score_model,
+    preset_diagnosis,
+    run,
+    score_model_settings,
+)
 from calc_core.diffusion.langevin import (
     LangevinRun,
     annealed_langevin_sample,
@@ -44,7 +56,8 @@ __all__ = [
     "annealed_langevin_sample", "diagnose", "dsm_loss_of_scores", "dsm_pairs", "energy_distance",
     "features_loss", "features_loss_gradient", "fit_dsm", "fit_score_model", "forward_noising",
     "geometric_noise_levels", "langevin_sample", "mixture_log_density", "mixture_score", "mode_weights",
-    "network_loss", "network_loss_gradient", "noised_mixture", "preset_diagnosis", "probability_flow",
+    "network_loss", "network_loss_gradient", "LIMITS", "check_settings", "score_model_settings",
+    "network_loss_and_gradient", "noised_mixture", "preset_diagnosis", "probability_flow",
     "reverse_sde", "run", "sample_distance", "time_grid", "tweedie_denoise", "ula_stationary_variance",
     "ula_variance_after", "variance_bias_curve", "vp_marginal_mixture",
 ]

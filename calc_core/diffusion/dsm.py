@@ -172,14 +172,22 @@ def network_loss(params, u, targets, sigma: float):
     return dsm_loss_of_scores(network_forward(params, u)[0], targets, sigma)
 
 
-def network_loss_gradient(params, u, targets, sigma: float) -> dict[str, np.ndarray]:
-    """∂ℓ/∂W₁, ∂ℓ/∂b₁, ∂ℓ/∂W₂, ∂ℓ/∂b₂ by the chain rule, each beside its forward line."""
+def network_loss_and_gradient(params, u, targets, sigma: float):
+    """(ℓ, {∂ℓ/∂W₁, ∂ℓ/∂b₁, ∂ℓ/∂W₂, ∂ℓ/∂b₂}) from one forward pass, backpropagated by hand."""
     scores, h = network_forward(params, u)
+    residual = scores - targets
     # ∂ℓ/∂s = σ²/n (s − y)
-    grad_s = sigma**2 * (scores - targets) / u.shape[0]
+    grad_s = sigma**2 * residual / u.shape[0]
     # ∂ℓ/∂z = (∂ℓ/∂s W₂ᵀ) ⊙ (1 − h²),  z = u W₁ + b₁, tanh′(z) = 1 − tanh²(z)
     grad_z = (grad_s @ params["W2"].T) * (1.0 - h * h)
-    return {"W1": u.T @ grad_z, "b1": grad_z.sum(axis=0), "W2": h.T @ grad_s, "b2": grad_s.sum(axis=0)}
+    # ∂ℓ/∂W₁ = uᵀ ∂ℓ/∂z,  ∂ℓ/∂b₁ = Σ_n ∂ℓ/∂z,  ∂ℓ/∂W₂ = hᵀ ∂ℓ/∂s,  ∂ℓ/∂b₂ = Σ_n ∂ℓ/∂s
+    grads = {"W1": u.T @ grad_z, "b1": grad_z.sum(axis=0), "W2": h.T @ grad_s, "b2": grad_s.sum(axis=0)}
+    return sigma**2 * np.sum(residual * residual) / (2 * u.shape[0]), grads
+
+
+def network_loss_gradient(params, u, targets, sigma: float) -> dict[str, np.ndarray]:
+    """∂ℓ/∂W₁, ∂ℓ/∂b₁, ∂ℓ/∂W₂, ∂ℓ/∂b₂ by the chain rule (see :func:`network_loss_and_gradient`)."""
+    return network_loss_and_gradient(params, u, targets, sigma)[1]
 
 
 def init_network(d: int, hidden: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -197,8 +205,8 @@ def fit_network(params, u, targets, sigma: float, n_steps: int, learning_rate: f
     v = {k: np.zeros_like(p) for k, p in params.items()}
     history = np.empty(n_steps + 1)
     for step in range(1, n_steps + 1):
-        history[step - 1] = float(network_loss(params, u, targets, sigma))
-        grads = network_loss_gradient(params, u, targets, sigma)
+        loss, grads = network_loss_and_gradient(params, u, targets, sigma)
+        history[step - 1] = float(loss)
         for name, g in grads.items():
             m[name] = beta1 * m[name] + (1 - beta1) * g
             v[name] = beta2 * v[name] + (1 - beta2) * g * g
@@ -246,8 +254,8 @@ class ScoreFit:
         return float(self.loss_history[-1])
 
 
-def fit_dsm(x_clean, sigma: float, kind: str, width: int, training_steps: int, seed: int,
-                    box, true_score: Callable, x_heldout=None) -> ScoreFit:
+def fit_dsm(x_clean, sigma: float, kind: str, width: int, training_steps: int, seed: int, box,
+            true_score: Callable, x_heldout=None) -> ScoreFit:
     """Fit s_θ to the DSM targets of ``x_clean`` at noise level σ and measure it.
 
     ``box`` = (low, high) corners the features (or the network's standardization) cover;

@@ -61,7 +61,7 @@ class LangevinRun:
     exploded_at: int | None  # the step whose update left ±max_abs or was not finite
     exploded_fraction: float  # share of particles out of bounds at that step
     max_abs: float
-    acceptance_rate: float | None  # MALA: accepted / proposed over the run; None for ULA
+    acceptance_rate: float | None  # MALA: accepted / proposed over the steps taken; None for ULA
 
     @property
     def exploded(self) -> bool:
@@ -148,46 +148,55 @@ def _mala_step(x, log_p_x, score_x, level: _Level, xi, u):
     return (np.where(keep, y, x), np.where(accept, log_p_y, log_p_x), np.where(keep, score_y, score_x), accept)
 
 
+def _update(level: _Level, x, score_x, log_p_x, rng):
+    """One step of the chain: (x′, ∇log p(x′) or None when not yet computed, log p(x′) or None,
+    accepted proposals or None)."""
+    xi = rng.standard_normal(x.shape)
+    if log_p_x is None:
+        with np.errstate(all="ignore"):
+            return _ula_step(x, score_x, level.step, xi), None, None, None
+    x_new, log_p_new, score_new, accept = _mala_step(x, log_p_x, score_x, level, xi, rng.random(x.shape[0]))
+    return x_new, score_new, log_p_new, int(accept.sum())
+
+
+def _out_of_bounds(x, max_abs: float) -> np.ndarray:
+    """Per particle: a coordinate beyond ±max_abs, or not finite."""
+    return ~np.all(np.abs(x) <= max_abs, axis=1)
+
+
+def _snapshot(k: int, x, level: _Level, kept: int) -> tuple:
+    return k, x[:kept].copy(), float(np.max(level.step)), level.noise_level
+
+
 def _run_levels(levels, x0, seed, snapshot_count, max_abs) -> LangevinRun:
     rng = np.random.default_rng(seed)
     total = sum(level.n_steps for level in levels)
     keep = set(evenly_spaced(total, snapshot_count).tolist())
     kept = min(SNAPSHOT_PARTICLES, x0.shape[0])
-    x, k = x0.copy(), 0
-    rows = [(0, x[:kept].copy(), float(np.max(levels[0].step)), levels[0].noise_level)]
-    exploded_at, exploded_fraction, accepted, proposed = None, 0.0, 0, 0
+    x, k, exploded_at, exploded_fraction, accepted = x0.copy(), 0, None, 0.0, 0
+    rows = [_snapshot(0, x, levels[0], kept)]
     for level in levels:
         score_x = _evaluate(level.score, x, "score")
         log_p_x = _evaluate(level.log_density, x, "log-density") if level.log_density else None
         for _ in range(level.n_steps):
-            xi = rng.standard_normal(x.shape)
-            if log_p_x is None:
-                with np.errstate(all="ignore"):
-                    x_new = _ula_step(x, score_x, level.step, xi)
-            else:
-                x_new, log_p_new, score_new, accept = _mala_step(x, log_p_x, score_x, level, xi, rng.random(x.shape[0]))
-                accepted, proposed = accepted + int(accept.sum()), proposed + accept.size
+            x_new, score_new, log_p_x, n_accepted = _update(level, x, score_x, log_p_x, rng)
             if not np.max(np.abs(x_new)) <= max_abs:  # NaN fails the comparison too
-                exploded_at = k + 1
-                exploded_fraction = float(np.mean(~(np.abs(x_new) <= max_abs).all(axis=1)))
+                exploded_at, exploded_fraction = k + 1, float(np.mean(_out_of_bounds(x_new, max_abs)))
                 break
-            x, k = x_new, k + 1
-            if log_p_x is None:
-                with np.errstate(all="ignore"):
-                    score_x = _evaluate(level.score, x, "score")
-            else:
-                log_p_x, score_x = log_p_new, score_new
+            x, k, accepted = x_new, k + 1, accepted + (n_accepted or 0)
+            score_x = score_new if score_new is not None else _evaluate(level.score, x, "score")
             if k in keep:
-                rows.append((k, x[:kept].copy(), float(np.max(level.step)), level.noise_level))
+                rows.append(_snapshot(k, x, level, kept))
         if exploded_at is not None:
             break
     if rows[-1][0] != k:  # the last finite state of a chain that stopped early
-        rows.append((k, x[:kept].copy(), float(np.max(level.step)), level.noise_level))
+        rows.append(_snapshot(k, x, level, kept))
     snapshots = Snapshots(np.array([r[0] for r in rows]), "sampling step",
                           {"x": np.stack([r[1] for r in rows]), "step_size": np.array([r[2] for r in rows]),
                            "noise_level": np.array([r[3] for r in rows])})
+    adjusted = levels[0].log_density is not None and k > 0
     return LangevinRun(x, snapshots, total, k, exploded_at, exploded_fraction, max_abs,
-                       accepted / proposed if proposed else (None if levels[0].log_density is None else 0.0))
+                       accepted / (k * x.shape[0]) if adjusted else None)
 
 
 def _check_start(x0) -> tuple[np.ndarray, float]:
@@ -285,6 +294,9 @@ def variance_bias_curve(s: float, steps, n_particles: int = 400, n_iterations: i
     step sizes in one vectorized run; the variance is measured after ``n_iterations`` steps."""
     s = validate.real("s", s, positive=True)
     steps = validate.finite_array("the steps ε", steps, ndim=1)
+    if np.any(steps <= 0) or np.any(steps >= 2 * s * s):
+        raise ValueError(f"the steps of the variance curve must lie in (0, 2s²) = (0, {2 * s * s:g}), where "
+                         f"unadjusted Langevin has a stationary variance; got {steps.min():g} … {steps.max():g}")
     n_particles = validate.whole("the particles per step", n_particles, 2)
     per_particle = np.repeat(steps, n_particles)
     x0 = s * np.random.default_rng([seed, 1]).standard_normal((per_particle.size, 1))

@@ -64,6 +64,8 @@ def check_mixture(weights, means, sigmas):
         raise ValueError(f"the mixture weights must sum to a positive number, got {weights.tolist()}")
     if np.any(sigmas <= 0):
         raise ValueError(f"every mixture width σ_k must be > 0, got {sigmas.tolist()}")
+    if not np.all((sigmas * sigmas > 0) & np.isfinite(sigmas * sigmas)):
+        raise ValueError(f"the mixture widths σ_k must have a finite, non-zero square, got {sigmas.tolist()}")
     return weights / weights.sum(), means, sigmas
 
 
@@ -82,7 +84,7 @@ def logsumexp(a, axis: int = -1):
     return top + np.log(np.sum(np.exp(a - np.expand_dims(top, axis)), axis=axis))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class GaussianMixture:
     """p(x) = Σ_k w_k N(x; μ_k, σ_k² I): weights (K,), means (K, d), sigmas (K,) standard deviations."""
 
