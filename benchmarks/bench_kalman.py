@@ -7,10 +7,13 @@ Part 1 filters the same simulated 10,000-step turning drive three ways, each kee
 and covariance: ``run_filter`` (the plain numpy/Python loop, plus NIS, NEES and the consistency
 bands), calc_core's ExtendedKalmanFilter stepped from Python, and filterpy's ExtendedKalmanFilter
 with the same motion model, Jacobian, Q, R and measurements (filterpy does the predict/update
-algebra; the model functions are calc_core's unchecked ``_moved`` and ``_jacobian``, as a filterpy
-user would write their own). The estimates are checked to agree before anything is timed. Part 2
-times the page's uncached calls, and a cold start: a fresh Python process importing the module and
-answering its first call (nothing is compiled, so there is no warm-up to hide).
+algebra; the model functions are calc_core's unchecked ``ctrv_motion`` and ``ctrv_jacobian``, as a
+filterpy user would write their own). The estimates are checked to agree before anything is timed.
+Part 2 times the page's uncached calls — ``lab.run`` (a slider move in the sidebar),
+``lab.step_up_close`` (a move of the step k: the filter replayed up to k, the step taken apart and
+its Jacobian checked), and the Jacobian check alone — and a cold start: a fresh Python process
+importing the module and answering its first call (nothing is compiled, so there is no warm-up to
+hide).
 """
 
 from __future__ import annotations
@@ -24,9 +27,11 @@ import numpy as np
 from filterpy.kalman import ExtendedKalmanFilter as FilterpyEKF
 
 from benchmarks.timing import publish, ratio_table, time_side_by_side
-from calc_core.kalman.ekf import ExtendedKalmanFilter, _jacobian, _moved
+from calc_core.kalman.ekf import ExtendedKalmanFilter, ctrv_jacobian, ctrv_motion
 from calc_core.kalman.consistency import run_filter
-from calc_core.kalman.lab import initial_covariance, jacobian_check, track_vehicle
+from calc_core.kalman import lab
+from calc_core.kalman.checks import jacobian_check
+from calc_core.kalman.lab import Settings, initial_covariance
 from calc_core.kalman.vehicle import simulate_vehicle
 
 RESULTS = Path(__file__).parent / "results" / "kalman.md"
@@ -38,7 +43,7 @@ class FilterpyVehicle(FilterpyEKF):
         self.x, self.P, self.Q, self.R, self.dt = x0.copy(), P0.copy(), Q, R, dt
 
     def predict_x(self, u=0):
-        self.x = _moved(self.x, self.dt)
+        self.x = ctrv_motion(self.x, self.dt)
 
 
 def filterpy_run(sim, x0, P0):
@@ -48,7 +53,7 @@ def filterpy_run(sim, x0, P0):
     covariances = np.empty((len(sim.measurements) + 1, 5, 5))
     estimates[0], covariances[0] = x0, P0
     for k, z in enumerate(sim.measurements):
-        ekf.F = _jacobian(ekf.x, sim.dt)
+        ekf.F = ctrv_jacobian(ekf.x, sim.dt)
         ekf.predict()
         ekf.update(z, HJacobian=lambda x: H, Hx=lambda x: H @ x)
         estimates[k + 1], covariances[k + 1] = ekf.x, ekf.P
@@ -94,8 +99,12 @@ def long_run_rows(n_steps, repeat):
 def page_rows(n_steps_list, repeat):
     calls = {}
     for n_steps in n_steps_list:
-        calls[f"track_vehicle, {n_steps} steps"] = lambda n=n_steps: track_vehicle(n_steps=n)
-    calls["jacobian_check"] = lambda: jacobian_check((3.0, 1.0, 5.0, 0.7, 0.2), 0.1)
+        calls[f"lab.run, {n_steps} steps"] = lambda n=n_steps: lab.run(Settings(n_steps=n))
+        calls[f"lab.step_up_close, {n_steps} steps, k = {n_steps}"] = \
+            lambda n=n_steps: lab.step_up_close(Settings(n_steps=n), n)
+    calls[f"lab.step_up_close at the defaults (k = {lab.INSPECT_STEP})"] = \
+        lambda: lab.step_up_close(Settings(), lab.INSPECT_STEP)
+    calls["jacobian_check"] = lambda: jacobian_check(np.array([3.0, 1.0, 5.0, 0.7, 0.2]), np.eye(5), np.eye(5), 0.1)
     timings = time_side_by_side(calls, repeat=repeat)
     return [(f"page: {name}", t.best_seconds, "uncached") for name, t in timings.items()]
 
@@ -103,20 +112,20 @@ def page_rows(n_steps_list, repeat):
 COLD_START = """
 import time
 start = time.perf_counter()
-from calc_core.kalman.lab import track_vehicle
+from calc_core.kalman import lab
 imported = time.perf_counter()
-track_vehicle()
+lab.run(lab.Settings())
 print(imported - start, time.perf_counter() - imported)
 """
 
 
 def cold_start_rows(repeat):
-    """Import time and first track_vehicle() of a fresh process, best of ``repeat``."""
+    """Import time and first lab.run() of a fresh process, best of ``repeat``."""
     runs = [subprocess.run([sys.executable, "-c", COLD_START], capture_output=True, text=True, check=True,
                            cwd=Path(__file__).resolve().parents[1]).stdout.split() for _ in range(repeat)]
     imported, first = (min(float(run[i]) for run in runs) for i in (0, 1))
     return [("cold start: import calc_core.kalman.lab (numpy, scipy.special)", imported, "fresh process"),
-            ("cold start: the first track_vehicle() after the import", first, "nothing to compile")]
+            ("cold start: the first lab.run() after the import", first, "nothing to compile")]
 
 
 NOTE = """

@@ -1,6 +1,6 @@
-"""calc_core.kalman.ekf, kalman_consistency, vehicle_sim and kalman_lessons: the motion model and its
-Jacobian, agreement with filterpy, the tutorial's numbers, NEES/NIS consistency, bad input and
-divergence."""
+"""calc_core.kalman (ekf, consistency, vehicle, lab): the motion model and its Jacobian, agreement
+with filterpy, the tutorial's numbers, NEES/NIS consistency, what the page draws (run, snapshots,
+one step up close), bad input and divergence."""
 
 import math
 import subprocess
@@ -15,27 +15,27 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import chi2
 
-import calc_core.kalman.ekf as kalman
 import calc_core.kalman.consistency as consistency
-import calc_core.kalman.lab as lessons
+import calc_core.kalman.ekf as kalman
+import calc_core.kalman.lab as lab
 from calc_core.common.gradcheck import numerical_gradient, relative_error
-from calc_core.kalman.ekf import (
-    SERIES_BELOW,
-    ExtendedKalmanFilter,
-    ekf_predict,
-    ekf_update,
-    motion_jacobian,
-    motion_model,
-    solve_right_2x2,
-    turn_factors,
-)
+from calc_core.common.messages import codes
+from calc_core.common.snapshots import MAX_SNAPSHOTS
+from calc_core.kalman import ExtendedKalmanFilter, motion_jacobian, motion_model
 from calc_core.kalman.consistency import run_filter, sum_nees_variance
-from calc_core.kalman.lab import covariance_ellipses, jacobian_check, track_vehicle
+from calc_core.kalman.diagnosis import CHANCE_RATE
+from calc_core.kalman.ekf import SERIES_BELOW, ekf_predict, ekf_update, solve_right_2x2, turn_factors
+from calc_core.kalman.lab import Settings, covariance_ellipses
 from calc_core.kalman.vehicle import simulate_vehicle
 
 TUTORIAL_Q = np.diag([0.1, 0.1, 0.01, 0.01])
 TUTORIAL_R = np.diag([0.5, 0.5])
 TUTORIAL_X0 = np.array([0.0, 0.0, 5.0, math.pi / 6])
+
+
+def track(**settings) -> lab.Result:
+    """lab.run on the defaults with ``settings`` changed (heading_error in degrees, as on the page)."""
+    return lab.run(Settings(**settings))
 
 
 def central_difference_jacobian(x, dt):
@@ -165,7 +165,8 @@ def test_filter_agrees_with_filterpy_extended_kalman_filter(turn_rate, n_state):
         scale = 1.0 + np.abs(oracle.x).max()
         np.testing.assert_allclose(ours.x, oracle.x, rtol=0, atol=1e-9 * scale)
         np.testing.assert_allclose(ours.P, oracle.P, rtol=0, atol=1e-9 * np.abs(oracle.P).max())
-        np.testing.assert_allclose(ours.y, oracle.y, rtol=0, atol=1e-9 * scale)
+        np.testing.assert_allclose(ours.nu, oracle.y, rtol=0, atol=1e-9 * scale)  # ν: filterpy's y
+        assert ours.y is ours.nu
         np.testing.assert_allclose(ours.S, oracle.S, rtol=1e-9)
         np.testing.assert_allclose(run.estimates[k + 1], oracle.x, rtol=0, atol=1e-9 * scale)
         np.testing.assert_allclose(run.covariances[k + 1], oracle.P, rtol=0,
@@ -193,7 +194,7 @@ def test_run_filter_runs_the_predict_and_update_functions_the_page_shows(monkeyp
 
 def test_the_filter_needs_no_compiler():
     # a cold start (fresh clone, new deploy, first CI run) must answer at once: no numba here
-    code = ("import sys, calc_core.kalman.lab as k; k.track_vehicle(n_steps=5); "
+    code = ("import sys, calc_core.kalman.lab as k; k.run(k.Settings(n_steps=5)); k.step_up_close(k.Settings(), 3); "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('numba', 'llvmlite')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[1]).stdout
@@ -269,7 +270,7 @@ def test_tutorial_tuning_is_flagged_underconfident():
 
 @pytest.fixture(scope="module")
 def matched_runs():
-    return [track_vehicle(seed=seed, n_steps=100, turn_rate=0.3) for seed in range(300)]
+    return [track(seed=seed, n_steps=100, turn_rate=0.3) for seed in range(300)]
 
 
 @pytest.mark.parametrize("dof", [1, 2, 4, 5, 3.7, 400, 2e4, 1e6])
@@ -335,25 +336,34 @@ def test_sum_nees_variance_equals_the_sum_over_all_pairs_of_steps():
 
 
 def test_matched_filter_is_called_consistent_in_about_95_percent_of_runs(matched_runs):
-    consistent = sum(run.verdict == "consistent" for run in matched_runs)
+    consistent = sum(run.nees_verdict == "consistent" for run in matched_runs)
     # nominally 95% (285 of 300, sd ≈ 3.8); the naive χ²(K n) band would pass about half
     assert consistent >= 265
+    assert sum(run.nis_verdict == "consistent" for run in matched_runs) >= 265
+
+
+def test_a_tuned_filter_fails_one_of_the_two_tests_in_about_one_run_in_chance_rate(matched_runs):
+    # what the diagnosis tells a user whose settings are all tuned right (binomial sd ≈ 5 of 30)
+    failed = sum(run.verdict != "consistent" for run in matched_runs)
+    assert 300 / CHANCE_RATE / 2 <= failed <= 300 / CHANCE_RATE * 1.6
+    defaults = sum(track(seed=seed).verdict != "consistent" for seed in range(300))
+    assert 300 / CHANCE_RATE / 2 <= defaults <= 300 / CHANCE_RATE * 1.6
 
 
 @pytest.mark.parametrize("scale, verdict", [(0.3, "overconfident"), (3.0, "underconfident")])
 def test_filters_assuming_the_wrong_noise_are_flagged(scale, verdict):
     for seed in range(5):
-        run = track_vehicle(seed=seed, assumed_process_scale=scale, assumed_measurement_scale=scale)
+        run = track(seed=seed, assumed_process_scale=scale, assumed_measurement_scale=scale)
         assert (run.nees_verdict, run.nis_verdict, run.verdict) == (verdict, verdict, verdict)
-        matched = track_vehicle(seed=seed)
+        matched = track(seed=seed)
         # scaling Q and R together leaves the estimate nearly as good: only the belief is wrong
         assert run.mean_position_error < 1.3 * matched.mean_position_error
 
 
 def test_straight_line_filter_on_a_turning_vehicle_is_overconfident_and_lags():
     for seed in range(5):
-        straight = track_vehicle(seed=seed, turn_rate=0.5, filter_model="straight")
-        turning = track_vehicle(seed=seed, turn_rate=0.5)
+        straight = track(seed=seed, turn_rate=0.5, filter_model="straight")
+        turning = track(seed=seed, turn_rate=0.5)
         assert straight.verdict == "overconfident"
         assert straight.mean_position_error > 1.5 * turning.mean_position_error
 
@@ -365,7 +375,7 @@ def test_verdict_without_truth_rests_on_nis():
     assert run.verdict == run.nis_verdict == "overconfident"
 
 
-# --- what the page draws --------------------------------------------------------------------
+# --- what the page draws ------------------------------------------------------------------
 
 def test_ellipse_points_lie_at_mahalanobis_distance_two():
     means = np.array([[1.0, 2.0], [-3.0, 0.5]])
@@ -379,33 +389,46 @@ def test_ellipse_points_lie_at_mahalanobis_distance_two():
         assert np.abs(d[:, 0]).max() == pytest.approx(2 * math.sqrt(cov[0, 0]), rel=1e-2)
 
 
-def test_tracking_run_reports_errors_against_the_truth_it_simulated():
-    run = track_vehicle(seed=7)
-    sim = simulate_vehicle(200, 0.1, 5.0, 0.2, 1.0, 0.5, seed=7)
+def test_run_reports_errors_against_the_truth_it_simulated():
+    run = track(seed=7)
+    sim = simulate_vehicle(200, 0.1, 5.0, 0.2, 1.0, 0.5, seed=7, initial_heading=lab.INITIAL_HEADING)
     np.testing.assert_array_equal(run.truth, sim.truth)
     np.testing.assert_array_equal(run.measurements, sim.measurements)
     manual = np.hypot(*(run.estimates[1:, :2] - sim.truth[1:, :2]).T)
     np.testing.assert_allclose(run.position_error, manual)
     assert run.mean_position_error < 0.6 * run.mean_measurement_error
-    assert run.ellipses.shape == (run.ellipse_steps.size, lessons.ELLIPSE_POINTS + 1, 2)
-    assert run.verdict == "consistent" and run.explanation == lessons.EXPLANATIONS["consistent"]
+    assert run.ellipses.shape == (run.ellipse_steps.size, lab.ELLIPSE_POINTS + 1, 2)
+    assert run.verdict == "consistent" and codes(run.diagnosis) == {"consistent"}
+    assert run.completed == 200 and run.gradient_checks == ()
 
 
-def test_jacobian_check_passes_for_the_hand_derived_jacobian_and_catches_a_wrong_one(monkeypatch):
-    state = (2.0, 1.0, 6.0, 0.8, 1e-10)
-    check = jacobian_check(state, 0.1)
-    assert check.passed and check.relative_error < 1e-8 and len(check.rows) == 5
-    np.testing.assert_allclose(check.analytic, motion_jacobian(state, 0.1))
+def test_run_is_a_function_of_its_settings_alone():
+    a, b = track(seed=3, turn_rate=-0.4), track(seed=3, turn_rate=-0.4)
+    for name in ("truth", "measurements", "estimates", "covariances", "nees", "nis"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+    assert [m.what for m in a.diagnosis] == [m.what for m in b.diagnosis]
 
-    def wrong(x, dt):  # the ∂x'/∂ω entry dropped
-        F = motion_jacobian(x, dt)
-        F[0, 4] = 0.0
-        return F
 
-    monkeypatch.setattr(lessons, "motion_jacobian", wrong)
-    broken = jacobian_check(state, 0.1)
-    assert not broken.passed
-    assert [row.passed for row in broken.rows] == [False, True, True, True, True]
+def test_the_heading_error_is_set_in_degrees_as_on_the_page():
+    tilted, level = track(heading_error=30.0), track()
+    assert tilted.x0[3] - level.x0[3] == pytest.approx(math.radians(30.0))
+    np.testing.assert_array_equal(tilted.x0[[0, 1, 2, 4]], level.x0[[0, 1, 2, 4]])
+
+
+@pytest.mark.parametrize("n_steps", [20, 200, 2000])
+def test_snapshots_hold_estimate_covariance_truth_and_ellipse_at_evenly_spaced_steps(n_steps):
+    run = track(n_steps=n_steps)
+    snaps = run.snapshots
+    assert snaps.unit == "step" and snaps.steps[0] == 0 and snaps.steps[-1] == n_steps
+    assert len(snaps) == min(MAX_SNAPSHOTS, n_steps + 1)
+    for index in (0, len(snaps) // 2, -1):
+        step, at = int(snaps.steps[index]), snaps.at(index)
+        np.testing.assert_array_equal(at["estimate"], run.estimates[step])
+        np.testing.assert_array_equal(at["covariance"], run.covariances[step])
+        np.testing.assert_array_equal(at["truth"], run.truth[step])
+        np.testing.assert_allclose(at["ellipse"], covariance_ellipses(
+            run.estimates[step:step + 1, :2], run.covariances[step:step + 1, :2, :2])[0])
+    assert snaps.nbytes < 8 * 2**20
 
 
 def polygon_area(points) -> float:
@@ -414,45 +437,88 @@ def polygon_area(points) -> float:
 
 
 @pytest.mark.parametrize("filter_model, step", [("turning", 1), ("turning", 60), ("turning", 200), ("straight", 37)])
-def test_fusion_at_step_replays_the_runs_own_predict_and_update(filter_model, step):
-    run = track_vehicle(seed=4, turn_rate=0.4, filter_model=filter_model)
-    f = lessons.fusion_at_step(run, step)
-    n = run.estimates.shape[1]
-    np.testing.assert_allclose(f.posterior, run.estimates[step, :2], rtol=0, atol=1e-12)
+def test_step_up_close_replays_the_runs_own_predict_and_update(filter_model, step):
+    settings = Settings(seed=4, turn_rate=0.4, filter_model=filter_model)
+    run, f = lab.run(settings), lab.step_up_close(settings, step)
+    n = run.n_state
+    np.testing.assert_array_equal(f.posterior, run.estimates[step])  # the same code: the same numbers
+    np.testing.assert_array_equal(f.posterior_covariance, run.covariances[step])
     np.testing.assert_allclose(f.posterior_ellipse, covariance_ellipses(
         run.estimates[step:step + 1, :2], run.covariances[step:step + 1, :2, :2])[0], atol=1e-12)
     np.testing.assert_array_equal(f.linearized_at, run.estimates[step - 1])
     np.testing.assert_allclose(f.F, motion_jacobian(run.estimates[step - 1], 0.1), rtol=1e-15)
-    np.testing.assert_allclose(f.prior, motion_model(run.estimates[step - 1], 0.1)[:2], rtol=1e-15)
+    np.testing.assert_array_equal(f.jacobian.analytic, f.F)
+    np.testing.assert_allclose(f.prior, motion_model(run.estimates[step - 1], 0.1), rtol=1e-15)
     np.testing.assert_array_equal(f.measurement, run.measurements[step - 1])
     np.testing.assert_array_equal(f.truth, run.truth[step, :2])
-    np.testing.assert_allclose(f.innovation, f.measurement - f.prior, rtol=1e-15)
-    np.testing.assert_allclose(f.correction, f.posterior - f.prior, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(f.innovation, f.measurement - f.prior[:2], rtol=1e-15)
+    np.testing.assert_allclose(f.correction, f.gain[:2] @ f.innovation, rtol=1e-12, atol=1e-12)
     assert f.gain.shape == (n, 2) and f.time == pytest.approx(0.1 * step)
+    assert f.jacobian.verdict == "pass" and len(f.jacobian.rows) == n
+    assert len(f.omega_column) == (3 if n == 5 else 0)
+
+
+def test_step_up_close_shows_the_omega_column_and_what_it_did_at_that_step():
+    f = lab.step_up_close(Settings(), 60)
+    (name_x, dx, _), (name_y, dy, _), (name_t, dtheta, meaning) = f.omega_column
+    assert (name_x, name_y, name_t) == ("∂x′/∂ω", "∂y′/∂ω", "∂θ′/∂ω")
+    assert (dx, dy, dtheta) == (f.F[0, 4], f.F[1, 4], f.F[3, 4]) and dtheta == 0.1 and "Δt" in meaning
+    omega = f.words[3]
+    assert f"∂x′/∂ω = {dx:+.4f} m" in omega and f"∂y′/∂ω = {dy:+.4f} m" in omega
+    # the ω row of the gain, and the change of ω̂ this innovation made: K_ω ν = ω̂ − ω̂⁻
+    assert f"K_ω = ({f.gain[4, 0]:+.3g}, {f.gain[4, 1]:+.3g})" in omega
+    assert f.gain[4] @ f.innovation == pytest.approx(f.posterior[4] - f.prior[4], rel=1e-9)
+    assert f"{f.gain[4] @ f.innovation:+.2e} rad/s" in omega
+    assert "ν = z − Hx̂⁻" in f.words[1] and "y = z" not in " ".join(f.words)  # y is the position here
+
+
+def _without_the_omega_column(x, dt, jacobian=kalman.ctrv_jacobian):
+    F = jacobian(x, dt)
+    F[[0, 1, 3], 4] = 0.0
+    return F
+
+
+def test_the_omega_column_is_what_lets_the_filter_learn_the_turn_rate(monkeypatch):
+    # the page's claim, as written: with the column, ω̂ moves toward the true turn rate; without it,
+    # K_ω stays 0 and ω̂ never leaves its first guess
+    learned, frozen = [], []
+    for seed in range(10):
+        settings = Settings(seed=seed, turn_rate=0.5, process_noise=0.0, n_steps=300)
+        with_column = lab.run(settings)
+        learned.append((abs(with_column.x0[4] - 0.5), abs(with_column.estimates[-1, 4] - 0.5)))
+        with monkeypatch.context() as patch:
+            patch.setattr(kalman, "ctrv_jacobian", _without_the_omega_column)
+            without = lab.run(settings)
+        np.testing.assert_array_equal(without.estimates[:, 4], without.x0[4])
+        frozen.append(np.mean(without.position_error) / np.mean(with_column.position_error))
+    start, end = np.array(learned).T
+    assert np.all(end < 0.2 * start + 1e-3) and np.mean(end) < 0.05 * np.mean(start)
+    # and without it, a first guess of ω off by more than 0.01 rad/s leaves the position far worse
+    assert all(ratio > 5 for ratio, off in zip(frozen, start) if off > 0.01)
 
 
 def test_the_fused_ellipse_is_smaller_than_the_prediction_and_the_sensor():
-    run = track_vehicle(seed=1, measurement_noise=1.0)
+    settings = Settings(seed=1, measurement_noise=1.0)
     for step in (1, 5, 50, 200):
-        f = lessons.fusion_at_step(run, step)
+        f = lab.step_up_close(settings, step)
         fused = polygon_area(f.posterior_ellipse)
         assert fused < polygon_area(f.prior_ellipse) and fused < polygon_area(f.measurement_ellipse)
         # the sensor's 2σ ellipse is a circle of radius 2σ_z
         assert polygon_area(f.measurement_ellipse) == pytest.approx(math.pi * 2.0**2, rel=3e-3)
 
 
-def test_fusion_at_step_accepts_only_the_updates_the_filter_completed(monkeypatch):
-    run = track_vehicle(n_steps=30)
-    assert lessons.completed_steps(run) == 30
-    for bad in (0, 31, -1):
-        with pytest.raises(ValueError, match="between 1 and 30"):
-            lessons.fusion_at_step(run, bad)
+def test_step_up_close_accepts_only_the_updates_the_filter_completed(monkeypatch):
+    assert track(n_steps=30).completed == 30
+    for bad, match in ((0, "≥ 1"), (31, "≤ 30"), (-1, "≥ 1"), (2.5, "whole number")):
+        with pytest.raises(ValueError, match=match):
+            lab.step_up_close(Settings(n_steps=30), bad)
     monkeypatch.setattr(consistency, "BLOWUP", 3.0)  # trace P may not exceed 3 × trace Q
-    diverged = track_vehicle(n_steps=30, assumed_process_scale=10.0)
-    assert diverged.diverged_step == 4 and lessons.completed_steps(diverged) == 3
-    lessons.fusion_at_step(diverged, 3)
-    with pytest.raises(ValueError, match="between 1 and 3"):
-        lessons.fusion_at_step(diverged, 4)
+    settings = Settings(n_steps=30, assumed_process_scale=10.0)
+    diverged = lab.run(settings)
+    assert diverged.diverged_step == 4 and diverged.completed == 3
+    lab.step_up_close(settings, 3)
+    with pytest.raises(ValueError, match="completed only 3 updates"):
+        lab.step_up_close(settings, 4)
 
 
 # --- bad input and divergence ---------------------------------------------------------------
@@ -485,16 +551,20 @@ def test_bad_covariances_are_rejected_with_a_message_naming_them(P0, Q, R, match
 
 
 def test_bad_settings_of_the_simulation_and_the_page_run_are_rejected():
-    with pytest.raises(ValueError, match="measurement_noise"):
-        track_vehicle(measurement_noise=0.0)
+    with pytest.raises(ValueError, match="the sensor noise σ must be > 0"):
+        track(measurement_noise=0.0)
     with pytest.raises(ValueError, match="process_noise"):
         simulate_vehicle(10, 0.1, 5.0, 0.0, -1.0, 0.5)
     with pytest.raises(ValueError, match="n_steps"):
         simulate_vehicle(0, 0.1, 5.0, 0.0, 1.0, 0.5)
-    with pytest.raises(ValueError, match="filter_model"):
-        track_vehicle(filter_model="bicycle")
-    with pytest.raises(ValueError, match="assumed_measurement_scale"):
-        track_vehicle(assumed_measurement_scale=0.0)
+    with pytest.raises(ValueError, match="unknown filter model 'bicycle'"):
+        track(filter_model="bicycle")
+    with pytest.raises(ValueError, match="assumed ÷ true sensor noise must be > 0"):
+        track(assumed_measurement_scale=0.0)
+    for field, value in (("seed", math.inf), ("n_steps", 1e400), ("dt", math.nan), ("heading_error", 1e9),
+                         ("speed", -1.0), ("n_steps", 2.5)):
+        with pytest.raises(ValueError):  # one message style, never an OverflowError
+            track(**{field: value})
     with pytest.raises(ValueError, match="shape"):
         motion_model([1.0, 2.0, 3.0], 0.1)
     with pytest.raises(ValueError, match="measurement"):

@@ -1,73 +1,179 @@
-"""calc_core.kalman.diagnosis: the causes named for an inconsistent run are the ones its settings hold."""
+"""calc_core.kalman.diagnosis and the lessons (lab.PRESETS): the verdicts and the causes named are
+the ones the run and its settings hold, and every lesson's claim holds on seeds 0–19, asserted on
+calc_core's results."""
 
 import math
 from dataclasses import replace
 
+import numpy as np
+import pytest
+
 import calc_core.kalman.consistency as consistency
-from calc_core.kalman.diagnosis import diagnose
-from calc_core.kalman.lab import track_vehicle
+from calc_core.common.messages import codes
+from calc_core.kalman import diagnosis, lab
+from calc_core.kalman.lab import PRESETS, Settings
 
-DEFAULTS = dict(turn_rate=0.2, heading_error=0.0, process_noise=1.0, assumed_process_scale=1.0,
-                assumed_measurement_scale=1.0, filter_model="turning")
-
-
-def diagnosis_of(**changes):
-    settings = {**DEFAULTS, **changes}
-    run = track_vehicle(**settings)
-    return run, diagnose(run, settings)
+SEEDS = range(20)
+LESSONS = {p.name: p for p in PRESETS}
 
 
-def test_a_consistent_run_needs_no_diagnosis():
-    run, found = diagnosis_of()
-    assert run.verdict == "consistent" and found is None
+def run(**changes) -> lab.Result:
+    return lab.run(Settings(**changes))
+
+
+def message(result, code):
+    return next(m for m in result.diagnosis if m.code == code)
+
+
+def test_a_consistent_run_says_so_with_both_tests_numbers():
+    r = run()
+    assert r.verdict == "consistent" and codes(r.diagnosis) == {"consistent"}
+    text = message(r, "consistent").what
+    assert f"{r.mean_nees:.3g}, inside its 95% band" in text and f"{r.mean_nis:.3g}, inside its own" in text
 
 
 def test_too_little_assumed_process_noise_is_named_as_the_cause_of_overconfidence():
-    run, found = diagnosis_of(assumed_process_scale=0.3)
-    assert run.verdict == "overconfident" and found.title == "The filter is overconfident"
-    assert f"{run.mean_nees:.3g}" in found.what and "above its 95% band" in found.what
+    r = run(assumed_process_scale=0.3)
+    found = message(r, "overconfident")
+    assert r.verdict == "overconfident" and found.title == "The filter is overconfident"
+    assert f"{r.mean_nees:.3g}, above its 95% band" in found.what
     # errors ≈ √(mean NEES / n) times what P admits
-    assert f"{math.sqrt(run.mean_nees / 5):.2g}×" in found.what
+    assert f"{math.sqrt(r.mean_nees / 5):.2g}×" in found.what
     assert "3.33× steadier" in found.why and "sensor" not in found.why
     assert any("process noise back to 1×" in tip for tip in found.try_instead)
 
 
 def test_too_much_assumed_sensor_noise_is_named_as_the_cause_of_underconfidence():
-    run, found = diagnosis_of(assumed_measurement_scale=3.0)
-    assert run.verdict == "underconfident" and "below its 95% band" in found.what
+    r = run(assumed_measurement_scale=3.0)
+    found = message(r, "underconfident")
+    assert "below its 95% band" in found.what or "below its own" in found.what
     assert "3× noisier" in found.why and "R̃ = 9 R" in found.why
     assert found.try_instead == ("Set the filter's assumed sensor noise back to 1× the true one.",)
 
 
+def test_more_assumed_process_noise_on_a_noiseless_vehicle_is_not_blamed():
+    # Q̃ = s² Q = 0 when q = 0: the scale changes nothing, so it is no cause
+    causes, _ = diagnosis.underconfidence_causes(Settings(process_noise=0.0, assumed_process_scale=5.0))
+    assert causes == []
+
+
 def test_the_straight_model_on_a_turning_vehicle_is_blamed_on_the_missing_turn_rate():
-    _, found = diagnosis_of(filter_model="straight", turn_rate=0.5)
+    found = message(run(filter_model="straight", turn_rate=0.5), "overconfident")
     assert "cannot turn" in found.why and "ω = 0.5 rad/s" in found.why
-    assert any("turning model" in tip for tip in found.try_instead)
+    assert any("turning model" in tip and "ω column" in tip for tip in found.try_instead)
 
 
-def test_an_unmodelled_initial_heading_error_is_named():
-    run, found = diagnosis_of(heading_error=math.radians(60))
-    assert run.verdict == "overconfident" and "+60° off in heading" in found.why
+def test_an_unmodelled_initial_heading_error_is_named_in_degrees():
+    r = run(heading_error=60.0)
+    assert r.verdict == "overconfident" and "+60° off in heading" in message(r, "overconfident").why
+    assert "recovered" in codes(r.diagnosis)
 
 
 def test_a_miss_with_nothing_mis_tuned_is_put_down_to_chance():
-    run = track_vehicle()
-    unlucky = replace(run, verdict="underconfident", mean_nees=run.nees_mean_band[0] * 0.9)
-    found = diagnose(unlucky, DEFAULTS)
-    assert "one run in twenty" in found.why and found.try_instead == (
-        "Try another seed: a chance miss goes away, a real problem stays.",)
+    r = run()
+    unlucky = replace(r, verdict="underconfident", nees_verdict="underconfident", mean_nees=r.nees_mean_band[0] * 0.9)
+    found = message(replace(unlucky, diagnosis=lab.diagnose(unlucky)), "underconfident")
+    assert f"about one run in {diagnosis.CHANCE_RATE}" in found.why
+    assert found.try_instead == ("Try another seed: a chance miss goes away, a real problem stays.",)
 
 
 def test_a_diverged_run_is_reported_with_its_step_and_reason(monkeypatch):
     monkeypatch.setattr(consistency, "BLOWUP", 3.0)
-    run, found = diagnosis_of(assumed_process_scale=10.0)
-    assert found.title == "The filter diverged at step 4"
-    assert "blew up" in found.what
-    assert any("Reset all controls" in tip for tip in found.try_instead)
+    r = run(assumed_process_scale=10.0)
+    assert codes(r.diagnosis) == {"diverged"}
+    found = r.diagnosis[0]
+    assert found.title == "The filter diverged at step 4" and found.kind == "problem"
+    assert "blew up" in found.what and any("Reset all controls" in tip for tip in found.try_instead)
 
 
-def test_innovations_outside_their_band_are_reported_even_when_nees_is_inside_its_own():
-    run, found = diagnosis_of(assumed_measurement_scale=10.0)
-    assert (run.verdict, run.nis_verdict) == ("consistent", "underconfident")
-    assert found.title == "The innovations say underconfident"
-    assert f"{run.mean_nis:.3g}, below its 95% band" in found.what and "10× noisier" in found.why
+def test_when_only_the_innovations_see_it_the_verdict_rests_on_nis_and_says_why_nees_did_not():
+    r = run(assumed_measurement_scale=10.0)
+    assert (r.nees_verdict, r.nis_verdict, r.verdict) == ("consistent", "underconfident", "underconfident")
+    assert codes(r.diagnosis) == {"underconfident", "innovations_disagree"}
+    assert f"{r.mean_nis:.3g}, below its own" in message(r, "underconfident").what
+    assert "10× noisier" in message(r, "underconfident").why
+    assert "band is wide" in message(r, "innovations_disagree").what
+
+
+def test_innovations_that_look_fine_while_nees_does_not_are_pointed_out():
+    # with Q̃ = Q/11 some drives keep NIS inside its band while NEES is far above its own
+    quiet = [r for r in (run(assumed_process_scale=0.3, seed=seed) for seed in SEEDS) if r.nis_verdict == "consistent"]
+    assert quiet
+    for r in quiet:
+        assert r.verdict == "overconfident" and "would not notice" in message(r, "innovations_disagree").what
+
+
+def test_the_overall_verdict_prefers_nees_and_falls_back_on_nis():
+    v = diagnosis.overall_verdict
+    assert v("overconfident", "underconfident") == "overconfident"
+    assert v("consistent", "underconfident") == "underconfident"
+    assert v("consistent", "consistent") == "consistent"
+    assert v("diverged", "consistent") == v("consistent", "diverged") == "diverged"
+    assert v(None, "overconfident") == "overconfident"
+
+
+# --- the lessons, on every seed ---------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def lessons():
+    """(preset name → [Result] over seeds 0–19), and the tuned filter on the same drives."""
+    results = {p.name: [lab.run(p.apply(Settings(), seed=seed)) for seed in SEEDS] for p in PRESETS}
+    tuned = {turn: [lab.run(Settings(seed=seed, turn_rate=turn)) for seed in SEEDS] for turn in (0.2, 0.5)}
+    return results, tuned
+
+
+def test_there_are_at_least_three_lessons_with_the_two_the_workshop_needs():
+    assert len(PRESETS) >= 3 and {"overconfident", "straight_on_turn"} <= set(LESSONS)
+    assert LESSONS["overconfident"].title == "Mis-tuned filter: overconfident"
+    assert LESSONS["straight_on_turn"].title == "Straight-line model on a turn"
+    assert all(p.expect for p in PRESETS)
+
+
+@pytest.mark.parametrize("preset", PRESETS, ids=[p.name for p in PRESETS])
+def test_every_lesson_shows_its_diagnosis_on_every_seed(preset):
+    for seed in SEEDS:
+        found = codes(lab.preset_diagnosis(preset, seed))
+        assert set(preset.expect) <= found and not found & set(preset.avoid), (preset.name, seed, found)
+
+
+def test_mis_tuned_overconfident_nees_is_more_than_ten_times_its_band_and_the_estimate_worse(lessons):
+    results, tuned = lessons
+    for r, t in zip(results["overconfident"], tuned[0.2]):
+        assert r.mean_nees > 10 * r.nees_mean_band[1]
+        assert r.mean_position_error > t.mean_position_error
+    assert "more than ten times the top of its band" in LESSONS["overconfident"].lesson
+
+
+def test_the_straight_model_on_a_turn_has_half_again_the_turning_filters_error(lessons):
+    results, tuned = lessons
+    for r, t in zip(results["straight_on_turn"], tuned[0.5]):
+        assert r.n_state == 4 and r.nees_verdict == "overconfident"
+        assert r.mean_position_error > 1.5 * t.mean_position_error
+    assert "at least half again the turning filter's" in LESSONS["straight_on_turn"].lesson
+
+
+def test_sensor_noise_assumed_five_times_larger_is_underconfident_by_nis_on_every_seed(lessons):
+    # the old hint ("5 on the sensor noise makes it underconfident") held by NEES on seed 0 only
+    results, tuned = lessons
+    nees_inside = 0
+    for r, t in zip(results["underconfident"], tuned[0.2]):
+        assert r.nis_verdict == "underconfident" and r.verdict == "underconfident"
+        assert r.nees_verdict in ("underconfident", "consistent")
+        nees_inside += r.nees_verdict == "consistent"
+        assert r.mean_position_error > t.mean_position_error
+    assert nees_inside > 0  # hence "may stay inside its own"
+    assert "NEES" in LESSONS["underconfident"].lesson and "may stay inside" in LESSONS["underconfident"].lesson
+
+
+def test_a_bad_start_spikes_then_settles(lessons):
+    results, _ = lessons
+    for r in results["bad_start"]:
+        early, late = np.mean(r.nees[:diagnosis.TRANSIENT_STEPS]), np.mean(r.nees[r.completed // 2:])
+        assert early > r.nees_step_band[1] > late  # "spikes far above … then settles"
+        assert r.mean_nees > r.nees_mean_band[1]  # "leaves the run's mean NEES above its band"
+        assert f"{early:.3g}" in message(r, "recovered").what
+
+
+def test_lessons_keep_the_steps_so_the_step_shown_up_close_needs_no_clamping():
+    # a lesson that shortened the drive below INSPECT_STEP would drag k into the link too
+    assert all(p.apply(Settings()).n_steps >= lab.INSPECT_STEP for p in PRESETS)

@@ -1,23 +1,16 @@
-"""ui.tracking: the plane and consistency specs are valid Vega-Lite, on equal axes, and robust to
-non-finite data (validated here because the page skips validation for speed)."""
+"""ui.charts.tracking: the plane and consistency specs are valid Vega-Lite, on equal axes, robust to
+non-finite data, mark the scrubbed step, and are built on ui.charts.core (validated here because the
+page skips validation for speed)."""
 
-import jsonschema
+import inspect
+
 import numpy as np
 import pytest
-from altair.vegalite.v6.schema.core import load_schema
 
-from ui import tracking
+from tests.vega_schema import valid
+from ui.charts import core, to_csv, tracking
 
-VALIDATOR = jsonschema.Draft7Validator(load_schema())
-COLORS = {"path": "#000000", "dots": "#ff0000", "ring": "#0000ff"}
-
-
-def valid(spec: dict) -> dict:
-    """The spec with its DataFrames as rows, checked against the Vega-Lite schema."""
-    spec = {**spec, "datasets": {name: frame.to_dict("records") for name, frame in spec["datasets"].items()}}
-    errors = sorted(VALIDATOR.iter_errors(spec), key=str)
-    assert not errors, errors[0].message
-    return spec
+COLORS = {"path": "#000000", "dots": "#ff0000", "ring": "#0000ff", "now": "#222222"}
 
 
 def ring(centre, radius, n=24):
@@ -85,9 +78,45 @@ def test_consistency_spec_is_valid_with_the_bands_the_mean_and_ticks_reaching_pa
     ticks = spec["layer"][1]["encoding"]["y"]["axis"]["values"]
     assert ticks[0] == 0 and max(ticks) >= 300 and 1000 not in ticks
     assert spec["layer"][1]["encoding"]["y"]["scale"]["type"] == "symlog"
-    assert "mean NEES = 76.8" in spec["layer"][1]["encoding"]["color"]["scale"]["domain"]
+    assert "mean NEES" in spec["layer"][1]["encoding"]["color"]["scale"]["domain"]
+    assert "76" not in str(spec["layer"])  # no live number in the legend: the data changes, the spec stays
 
 
 def test_consistency_with_nothing_finite_returns_none():
     assert tracking.consistency([0, 1], [np.nan, np.nan], name="NIS", step_band=(0.05, 7.4), mean=np.nan,
                                 mean_band=(1.5, 2.6), x_title="t") is None
+
+
+def test_the_plane_marks_one_step_with_a_larger_point_and_a_thicker_ring():
+    path = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 0.0]])
+    spec = valid(tracking.plane(paths={"path": path}, marked={"now": path[1:2]}, rings={"now": np.array([ring((1, 1), 0.3)])},
+                                colors=COLORS))
+    marks = {layer["data"]["name"]: layer["mark"] for layer in spec["layer"]}
+    assert marks["marked"]["size"] > 100 and marks["rings"]["strokeWidth"] > marks.get("outlines", {"strokeWidth": 1})["strokeWidth"]
+    assert spec["datasets"]["marked"] == [{"x": 1.0, "y": 1.0, "series": "now", "group": 0, "order": 0}]
+    assert spec["layer"][0]["encoding"]["color"]["scale"]["domain"] == ["path", "now"]  # one legend entry for both
+
+
+def test_moving_the_marked_step_changes_the_data_not_the_spec():
+    path = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 0.0]])
+    specs = [tracking.plane(paths={"path": path}, marked={"now": path[i:i + 1]}, colors=COLORS, focus=path, title="t")
+             for i in (0, 2)]
+    assert {k: v for k, v in specs[0].items() if k != "datasets"} == {k: v for k, v in specs[1].items() if k != "datasets"}
+    curves = [tracking.consistency(np.arange(5), np.ones(5), name="NIS", step_band=(0.05, 7.4), mean=1.0,
+                                   mean_band=(0.5, 1.5), x_title="t", title="NIS at each step", marker=m) for m in (1, 3)]
+    assert {k: v for k, v in curves[0].items() if k != "datasets"} == {k: v for k, v in curves[1].items() if k != "datasets"}
+    assert valid(curves[1])["datasets"]["marker"] == [{"x": 3.0, "label": "now"}]
+
+
+def test_the_download_holds_exactly_the_charted_rows():
+    values = np.array([1.0, np.nan, 3.0])
+    spec = tracking.consistency(np.arange(3), values, name="NEES", step_band=(0.8, 12.8), mean=2.0,
+                                mean_band=(1.5, 2.5), x_title="t")
+    csv = to_csv(spec)
+    assert csv.splitlines()[0].startswith("x,y,series") and csv.count("NEES at each step") == 2
+
+
+def test_the_builders_use_the_chart_kit_not_pandas():
+    source = inspect.getsource(tracking)
+    assert "pandas" not in source and "pd." not in source
+    assert tracking.chart is core.chart and tracking.table is core.table and tracking.layer is core.layer

@@ -5,7 +5,7 @@ errors test that (Bar-Shalom, Li & Kirubarajan, *Estimation with Applications to
 Navigation*, §5.4):
 
     NEES_k = (x_k − x̂_k)ᵀ P_k⁻¹ (x_k − x̂_k)     ~ χ²(n)   (needs the truth: simulation only)
-    NIS_k  = y_kᵀ S_k⁻¹ y_k                      ~ χ²(m)   (innovation y = z − H x̂⁻; available live)
+    NIS_k  = ν_kᵀ S_k⁻¹ ν_k                      ~ χ²(m)   (innovation ν = z − H x̂⁻; available live)
 
 with n the state dimension and m = 2 measured coordinates. The innovations of a consistent filter
 are white, so averaged over K steps K·mean NIS ~ χ²(K m) and the 95% band of the average is
@@ -77,10 +77,10 @@ def nees(truth, estimates, covariances) -> np.ndarray:
 
 
 def nis(innovations, innovation_covariances) -> np.ndarray:
-    """yᵀ S⁻¹ y per row for 2×2 S = [[a, b], [b, d]]: (d y₀² − 2 b y₀ y₁ + a y₁²) / (a d − b²)."""
+    """νᵀ S⁻¹ ν per row for 2×2 S = [[a, b], [b, d]]: (d ν₀² − 2 b ν₀ ν₁ + a ν₁²) / (a d − b²)."""
     a, b, d = (innovation_covariances[:, i, j] for i, j in ((0, 0), (0, 1), (1, 1)))
-    y0, y1 = innovations[:, 0], innovations[:, 1]
-    return (d * y0 * y0 - 2.0 * b * y0 * y1 + a * y1 * y1) / (a * d - b * b)
+    nu0, nu1 = innovations[:, 0], innovations[:, 1]
+    return (d * nu0 * nu0 - 2.0 * b * nu0 * nu1 + a * nu1 * nu1) / (a * d - b * b)
 
 
 def nees_cross_terms(P, A):

@@ -22,9 +22,11 @@ their Taylor series, above it from the closed forms, and the two agree to roundi
 The filter (H = [I₂ 0] picks the position out of the state):
 
     predict   x̂⁻ = f(x̂, dt)                 P⁻ = F P Fᵀ + Q
-    update    y = z − H x̂⁻                   S = H P⁻ Hᵀ + R
+    update    ν = z − H x̂⁻  (the innovation)  S = H P⁻ Hᵀ + R
               K = P⁻ Hᵀ S⁻¹  (solving K S = P⁻ Hᵀ, never forming S⁻¹)
-              x̂ = x̂⁻ + K y                   P = (I − K H) P⁻ (I − K H)ᵀ + K R Kᵀ   (Joseph form)
+              x̂ = x̂⁻ + K ν                   P = (I − K H) P⁻ (I − K H)ᵀ + K R Kᵀ   (Joseph form)
+
+(ν, not filterpy's y: on the page y is the vehicle's second coordinate.)
 
 The Joseph form is a sum of two positive semi-definite terms, so rounding cannot make P lose its
 positive variances; the tutorial's (I − K H) P⁻ cancels to 0 when the sensor is far more precise
@@ -36,6 +38,10 @@ the rest. On 5×5 matrices a numpy call costs more than its arithmetic, so a ste
 few: H is never multiplied (H x̂ = x̂[:2], P Hᵀ = P[:, :2], H P Hᵀ = P[:2, :2]), products use
 np.dot (about a third of the overhead of ``@`` on matrices this small), and the 2×2 algebra and the
 motion model work on Python floats. benchmarks/bench_kalman.py times it against filterpy.
+
+The motion model (``turn_factors``, ``ctrv_motion``) also runs on np.longdouble: the Jacobian check
+(calc_core.kalman.checks) differentiates the very function the filter steps with, in extended
+precision.
 """
 
 from __future__ import annotations
@@ -56,8 +62,21 @@ def identity(n: int) -> np.ndarray:
     return _IDENTITIES[n].copy()
 
 
+def _trig(value):
+    """math's sin and cos for a float; numpy's (which keep the precision) for an np.longdouble."""
+    return _WIDE_TRIG if isinstance(value, np.longdouble) else math
+
+
+class _WideTrig:
+    sin, cos = staticmethod(np.sin), staticmethod(np.cos)
+
+
+_WIDE_TRIG = _WideTrig()
+
+
 def turn_factors(a: float) -> tuple[float, float, float, float]:
-    """s(a) = sin a / a, c(a) = (1 − cos a)/a and their derivatives s'(a), c'(a)."""
+    """s(a) = sin a / a, c(a) = (1 − cos a)/a and their derivatives s'(a), c'(a) (a float, or an
+    np.longdouble for extended precision)."""
     if abs(a) < SERIES_BELOW:
         a2 = a * a
         # s = 1 − a²/6 + a⁴/120 − a⁶/5040 + a⁸/362880 − a¹⁰/39916800
@@ -69,19 +88,22 @@ def turn_factors(a: float) -> tuple[float, float, float, float]:
         # c' = 1/2 − a²/8 + a⁴/144 − a⁶/5760 + a⁸/403200 − a¹⁰/43545600
         dc = 0.5 * (1 - a2 / 4 * (1 - a2 / 18 * (1 - a2 / 40 * (1 - a2 / 70 * (1 - a2 / 108)))))
         return s, c, ds, dc
-    s = math.sin(a) / a
+    trig = _trig(a)
+    s = trig.sin(a) / a
     # 1 − cos a = 2 sin²(a/2), without cancellation
-    c = 2.0 * math.sin(0.5 * a) ** 2 / a
+    c = 2.0 * trig.sin(0.5 * a) ** 2 / a
     # s' = (cos a − s) / a,   c' = s − c / a
-    return s, c, (math.cos(a) - s) / a, s - c / a
+    return s, c, (trig.cos(a) - s) / a, s - c / a
 
 
-def _moved(x: np.ndarray, dt: float) -> np.ndarray:
-    """x' = f(x, dt) for a float array x of length 4 or 5 (unchecked: see motion_model)."""
+def ctrv_motion(x: np.ndarray, dt: float) -> np.ndarray:
+    """x' = f(x, dt) for an array x of length 4 or 5, float64 or np.longdouble (unchecked: see
+    motion_model)."""
     px, py, v, theta, *turn = x.tolist()
     omega = turn[0] if turn else 0.0
     s, c, _, _ = turn_factors(omega * dt)
-    cos_t, sin_t = math.cos(theta), math.sin(theta)
+    trig = _trig(theta)
+    cos_t, sin_t = trig.cos(theta), trig.sin(theta)
     out = x.copy()
     # x' = x + v dt (cos θ s − sin θ c),   y' = y + v dt (sin θ s + cos θ c)
     out[0] = px + v * dt * (cos_t * s - sin_t * c)
@@ -91,7 +113,7 @@ def _moved(x: np.ndarray, dt: float) -> np.ndarray:
     return out
 
 
-def _jacobian(x: np.ndarray, dt: float) -> np.ndarray:
+def ctrv_jacobian(x: np.ndarray, dt: float) -> np.ndarray:
     """F = ∂f/∂x at a float array x of length n = 4 or 5 (unchecked: see motion_jacobian)."""
     _, _, v, theta, *turn = x.tolist()
     omega = turn[0] if turn else 0.0
@@ -115,32 +137,32 @@ def _jacobian(x: np.ndarray, dt: float) -> np.ndarray:
 def ekf_predict(x, P, Q, dt):
     """One predict step: returns the prior (x̂⁻, P⁻) and the Jacobian F it used."""
     # F = ∂f/∂x at the current estimate (before it moves)
-    F = _jacobian(x, dt)
+    F = ctrv_jacobian(x, dt)
     # x̂⁻ = f(x̂, dt)
-    x_prior = _moved(x, dt)
+    x_prior = ctrv_motion(x, dt)
     # P⁻ = F P Fᵀ + Q
     P_prior = dot(dot(F, P), F.T) + Q
     return x_prior, P_prior, F
 
 
 def ekf_update(x, P, R, z):
-    """One update with z = [x, y]: returns (x̂, P, y, S, K, ok); ok is False when S is singular.
+    """One update with z = [x, y]: returns (x̂, P, ν, S, K, ok); ok is False when S is singular.
     H = [I₂ 0] picks the position, so H x̂⁻ = x̂⁻[:2], P⁻ Hᵀ = P⁻[:, :2], H P⁻ Hᵀ = P⁻[:2, :2]."""
-    # y = z − H x̂⁻
-    y = z - x[:2]
+    # ν = z − H x̂⁻: the innovation, what the measurement says that the prediction did not
+    nu = z - x[:2]
     # S = H P⁻ Hᵀ + R
     S = P[:2, :2] + R
     # K = P⁻ Hᵀ S⁻¹: solve K S = P⁻ Hᵀ
     K, ok = solve_right_2x2(P[:, :2], S)
-    # x̂ = x̂⁻ + K y
-    x_post = x + dot(K, y)
+    # x̂ = x̂⁻ + K ν
+    x_post = x + dot(K, nu)
     # I − K H: the identity with K subtracted from its first two columns
     I_KH = identity(len(x))
     I_KH[:, :2] -= K
     # P = (I − K H) P⁻ (I − K H)ᵀ + K R Kᵀ, made exactly symmetric (as it is in exact arithmetic)
     P_post = dot(dot(I_KH, P), I_KH.T) + dot(dot(K, R), K.T)
     P_post = 0.5 * (P_post + P_post.T)
-    return x_post, P_post, y, S, K, ok
+    return x_post, P_post, nu, S, K, ok
 
 
 def solve_right_2x2(B, S):
@@ -187,12 +209,12 @@ def check_dt(dt) -> float:
 
 def motion_model(x, dt) -> np.ndarray:
     """x' = f(x, dt): constant speed and turn rate for dt seconds (state of length 4 or 5)."""
-    return _moved(_state(x), check_dt(dt))
+    return ctrv_motion(_state(x), check_dt(dt))
 
 
 def motion_jacobian(x, dt) -> np.ndarray:
     """F = ∂f/∂x at x, derived by hand (see the module docstring); shape (n, n) for n = len(x)."""
-    return _jacobian(_state(x), check_dt(dt))
+    return ctrv_jacobian(_state(x), check_dt(dt))
 
 
 def singular_innovation_message(S) -> str:
@@ -242,8 +264,9 @@ class ExtendedKalmanFilter:
     R : array_like, shape (2, 2)
         Measurement noise covariance, positive definite.
 
-    After ``update`` the filter keeps the innovation ``y``, its covariance ``S`` and the gain ``K``;
-    after ``predict`` it keeps the Jacobian ``F`` it used.
+    After ``update`` the filter keeps the innovation ``nu`` (ν = z − H x̂⁻; filterpy calls it ``y``,
+    which is kept as an alias), its covariance ``S`` and the gain ``K``; after ``predict`` it keeps
+    the Jacobian ``F`` it used.
     """
 
     def __init__(self, x0, P0, Q, R):
@@ -253,13 +276,18 @@ class ExtendedKalmanFilter:
         self.Q = check_covariance("Q", Q, n, definite=False)
         self.R = check_covariance("R", R, N_MEASURED, definite=True)
         self.F = np.eye(n)
-        self.y = np.zeros(N_MEASURED)
+        self.nu = np.zeros(N_MEASURED)
         self.S = self.R.copy()
         self.K = np.zeros((n, N_MEASURED))
 
     @property
     def dim_x(self) -> int:
         return self.x.shape[0]
+
+    @property
+    def y(self) -> np.ndarray:
+        """The innovation ν under filterpy's name."""
+        return self.nu
 
     def predict(self, dt) -> np.ndarray:
         """Move the estimate forward by dt seconds (see ekf_predict); returns the prior x̂⁻."""
@@ -272,12 +300,12 @@ class ExtendedKalmanFilter:
         z = np.asarray(z, dtype=float)
         if z.shape != (N_MEASURED,) or not all(map(math.isfinite, z.tolist())):
             raise ValueError(f"a measurement must be a finite [x, y] pair, got {z!r}")
-        x, P, y, S, K, ok = ekf_update(self.x, self.P, self.R, z)
+        x, P, nu, S, K, ok = ekf_update(self.x, self.P, self.R, z)
         if not ok:
             raise ValueError(singular_innovation_message(S))
         if not all(map(math.isfinite, x.tolist())):
             raise ValueError("the update made the estimate non-finite: the filter diverged")
-        self.x, self.P, self.y, self.S, self.K = x, P, y, S, K
+        self.x, self.P, self.nu, self.S, self.K = x, P, nu, S, K
         return self.x
 
 
@@ -285,16 +313,16 @@ class ExtendedKalmanFilter:
 COMPLETED, SINGULAR_S, NONFINITE_STATE, COVARIANCE_BLOWUP = 0, 1, 2, 3
 
 
-def filter_loop(x, P, Q, R, measurements, dt, limit, xs, Ps, ys, Ss, Fs, Ks):
+def filter_loop(x, P, Q, R, measurements, dt, limit, xs, Ps, nus, Ss, Fs, Ks):
     """ekf_predict then ekf_update for each measurement, writing step k's posterior into row k + 1
-    of xs, Ps and its y, S, F, K into row k of the others. Returns (step, code): (0, COMPLETED),
+    of xs, Ps and its ν, S, F, K into row k of the others. Returns (step, code): (0, COMPLETED),
     or the 1-based step at which S was singular, the state went non-finite or trace(P) > limit."""
     for k, z in enumerate(measurements):
         try:
             x, P, F = ekf_predict(x, P, Q, dt)
         except (ValueError, OverflowError):  # sin/cos of an angle that overflowed
             return k + 1, NONFINITE_STATE
-        x, P, y, S, K, ok = ekf_update(x, P, R, z)
+        x, P, nu, S, K, ok = ekf_update(x, P, R, z)
         Ss[k] = S
         if not ok:
             return k + 1, SINGULAR_S
@@ -303,5 +331,5 @@ def filter_loop(x, P, Q, R, measurements, dt, limit, xs, Ps, ys, Ss, Fs, Ks):
             return k + 1, NONFINITE_STATE
         if not sum(P.diagonal().tolist()) <= limit:  # trace P; NaN fails too
             return k + 1, COVARIANCE_BLOWUP
-        xs[k + 1], Ps[k + 1], ys[k], Fs[k], Ks[k] = x, P, y, F, K
+        xs[k + 1], Ps[k + 1], nus[k], Fs[k], Ks[k] = x, P, nu, F, K
     return 0, COMPLETED
