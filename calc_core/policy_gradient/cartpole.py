@@ -30,18 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-try:  # numba compiles the step; without it the same loop runs as plain Python.
-    from numba import njit
-
-    def _compile(function):
-        return njit(cache=True, nogil=True)(function)
-
-    HAVE_NUMBA = True
-except ImportError:  # pragma: no cover - numba is in requirements.txt
-    HAVE_NUMBA = False
-
-    def _compile(function):
-        return function
+from calc_core.common.jit import HAVE_NUMBA, compile as _compile  # noqa: F401 - numba, or the loop as Python
 
 
 GRAVITY = 9.8

@@ -1,238 +1,349 @@
-r"""What the policy-gradient page draws besides the training curve.
+r"""The Policy Gradient page: Settings → :func:`run` → a :class:`Result` and its diagnosis.
 
-* :func:`gradient_variance` — the baseline lesson. At fixed parameters θ, the REINFORCE estimate
-  ĝ = (1/N) Σ_t ∇θ log π(a_t|s_t) · A_t is computed on many independent batches of episodes, with
-  each baseline on the *same* episodes. A baseline b(s) leaves the expected gradient unchanged,
+REINFORCE (calc_core.policy_gradient.reinforce.train) learns to balance gymnasium's CartPole-v1 and
+stops once solved (the last 100 episodes average ≥ 475, as reference implementations do); what the
+page draws: the returns and their 100-episode average, the policy's entropy, ‖ĝ‖ of every update,
+P(push right) over (θ, θ̇) at every kept snapshot, a replay of the policy at any snapshot
+(:func:`replay_at`, the scrubber's fragment), the baseline lesson at θ₀ (calc_core.policy_gradient.
+variance), and the gradient check of the code that trained (calc_core.policy_gradient.checks).
 
-      E[∇θ log π(a|s) · b(s)] = b(s) Σ_a π(a|s) ∇θ log π(a|s) = b(s) ∇θ Σ_a π(a|s) = b(s) ∇θ 1 = 0,
-
-  but it changes the spread. Normalizing rescales ĝ, so the comparison uses the scale-free
-  relative spread √(tr Cov ĝ) / ‖E ĝ‖ (noise ÷ signal) next to the raw gradient norms.
-* :func:`policy_map` — P(push right) over pole angle θ × angular velocity θ̇ (x = ẋ = 0).
-* :func:`replay_episode` — one episode of a policy as a state sequence, for drawing frame by frame.
-* :func:`log_prob_gradient_checks` — ∇θ log π by hand against central differences.
+Which quantity ĝ estimates is a setting: ``gradient_form = "reward_to_go"`` is the usual estimator
+Σ_t ∇log π(a_t|s_t)(G_t − b), which for γ < 1 is not ∇J; ``"discounted"`` multiplies step t by γ^t
+and is an unbiased estimate of ∇J = ∇E[G₀] (see calc_core.policy_gradient.reinforce).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Callable
 
 import numpy as np
 
-from calc_core.policy_gradient import cartpole
-from calc_core.common.blas_threads import single_blas_thread
-from calc_core.common.gradcheck import DEFAULT_STEP, GradientCheck, check_gradients
-from calc_core.policy_gradient.reinforce import BASELINES, advantages, adam_step, _check_gamma, _positive_int
-from calc_core.policy_gradient.network import (
-    PARAMETER_NAMES,
-    init_policy,
-    init_value,
-    log_prob,
-    log_prob_gradient,
-    policy_backward,
-    policy_forward,
-    value_loss_gradient,
-)
-from calc_core.policy_gradient.rollout import (
-    draw_episode_noise,
-    right_logit,
-    right_logit_weights,
-    rollout_batched,
-)
+from calc_core.common.gradcheck import GradientCheck
+from calc_core.common.messages import Message
+from calc_core.common.presets import Preset
+from calc_core.common.snapshots import MAX_SNAPSHOTS, Snapshots
+from calc_core.common.validate import choice, real, seed as check_seed, whole
+from calc_core.policy_gradient.checks import checked_params, log_prob_checks, training_gradient_checks
+from calc_core.policy_gradient.network import PARAMETER_NAMES
+from calc_core.policy_gradient.reinforce import (BASELINES, CLASSIC_AVERAGE, COLLAPSE_ENTROPY, GRADIENT_FORMS,
+                                                 OPTIMIZERS, SOLVED_AVERAGE, TrainResult, train)
+from calc_core.policy_gradient.variance import GradientVariance, gradient_variance
+from calc_core.policy_gradient.views import PolicyMap, Replay, initial_params, policy_map, policy_maps, replay_episode
 
+__all__ = ["BASELINES", "GRADIENT_FORMS", "OPTIMIZERS", "PRESETS", "GradientVariance", "Milestones", "PolicyMap",
+           "Replay", "Result", "Settings", "checked_params", "diagnose", "gradient_variance", "initial_params",
+           "log_prob_checks", "policy_map", "policy_map_at", "preset_diagnosis", "replay_at", "replay_episode", "run"]
 
-def _check_params(params) -> dict[str, np.ndarray]:
-    missing = [name for name in PARAMETER_NAMES if name not in params]
-    if missing:
-        raise ValueError(f"params must hold {list(PARAMETER_NAMES)}; missing {missing}")
-    params = {name: np.asarray(params[name], dtype=float) for name in PARAMETER_NAMES}
-    if not all(np.all(np.isfinite(value)) for value in params.values()):
-        raise ValueError("params contain NaN or infinite values (training diverged)")
-    return params
-
-
-def initial_params(hidden_units: int = 16, seed: int = 0) -> dict[str, np.ndarray]:
-    """The policy ``train`` starts from with these settings (same generator, same first draws)."""
-    hidden_units = _positive_int("hidden_units", hidden_units)
-    return init_policy(hidden_units, np.random.default_rng(_positive_int("seed", seed, 0)))
+MAX_EPISODES = 2000
+FINAL_EPISODES = 20  # the entropy "at the end" is the mean over these last episodes
+VARIANCE_BATCHES = 60
 
 
 @dataclass(frozen=True)
-class GradientVariance:
-    """Spread of the REINFORCE estimate ĝ at fixed θ, one row per baseline, same episodes."""
+class Settings:
+    """One field per control of the page (its units)."""
 
-    baselines: tuple[str, ...]
-    grad_norms: np.ndarray  # (baselines, batches) ‖ĝ‖ of each batch
-    mean_gradient_norm: np.ndarray  # (baselines,) ‖mean ĝ‖
-    total_std: np.ndarray  # (baselines,) √(tr Cov ĝ)
-    relative_std: np.ndarray  # (baselines,) √(tr Cov ĝ) / ‖mean ĝ‖ — noise per unit of signal
-    cosine_to_none: np.ndarray  # (baselines,) cos∠(mean ĝ, mean ĝ without baseline)
-    mean_return: float  # average episode length at θ
+    optimizer: str = "adam"  # "adam" or "sgd"
+    learning_rate: float = 0.02  # η of Adam
+    sgd_learning_rate: float = 0.005  # η of plain SGD (its own control: SGD needs a far smaller η)
+    gamma: float = 0.99  # γ
+    gradient_form: str = "reward_to_go"  # "reward_to_go": Σ ∇log π · A_t; "discounted": Σ γ^t ∇log π · A_t
+    baseline: str = "normalize"  # "none", "normalize" or "value"
+    hidden_units: int = 16
+    episodes: int = 1000  # at most: training stops once solved when stop_when_solved
+    episodes_per_update: int = 5  # M
+    stop_when_solved: bool = True
+    seed: int = 0
 
     @property
-    def relative_grad_norms(self) -> np.ndarray:
-        """(baselines, batches) ‖ĝ_k‖ / ‖mean ĝ‖: every baseline's spread on one scale, 1 = the mean's
-        length (NaN for a baseline whose estimates are all zero, as normalizing does when γ = 0)."""
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = self.grad_norms / self.mean_gradient_norm[:, None]
-        return np.where(self.mean_gradient_norm[:, None] > 0, ratio, np.nan)
-
-
-def fit_value_baseline(params, gamma: float, hidden_units: int, seed: int = 0, episodes: int = 20,
-                       max_states: int = 3000, steps: int = 200,
-                       learning_rate: float = 0.03) -> dict[str, np.ndarray]:
-    """V_φ fitted (Adam on ½ mean (V − G)²) to the returns of ``episodes`` episodes run with θ
-    (at most ``max_states`` of their steps, drawn at random, to keep it fast)."""
-    rng = np.random.default_rng([seed, 7])
-    batch = rollout_batched(params, *draw_episode_noise(rng, episodes))
-    states, _, returns, _ = advantages(batch, gamma, "none")
-    if returns.size > max_states:
-        keep = rng.choice(returns.size, max_states, replace=False)
-        states, returns = states[keep], returns[keep]
-    value_params, state = init_value(hidden_units, rng), {}
-    for t in range(1, steps + 1):
-        adam_step(value_params, value_loss_gradient(value_params, states, returns)[1], state, t,
-                  learning_rate, ascent=False)
-    return value_params
-
-
-def gradient_variance(params, gamma: float = 0.99, seed: int = 0, batches: int = 30,
-                      episodes_per_batch: int = 5) -> GradientVariance:
-    """ĝ with baselines none / normalize / value on ``batches`` batches of episodes at θ = params.
-
-    The value baseline is fitted to separate episodes first. The spread is clearest early in
-    training (``initial_params`` or a snapshot from ``TrainResult.snapshots``): once the policy
-    balances, E ĝ is close to 0 and every relative spread is large.
-    """
-    params = _check_params(params)
-    gamma = _check_gamma(gamma)
-    batches = _positive_int("batches", batches, 2)
-    episodes_per_batch = _positive_int("episodes_per_batch", episodes_per_batch)
-    with single_blas_thread():  # many thin matrix products (see calc_core.common.blas_threads)
-        value_params = fit_value_baseline(params, gamma, params["W1"].shape[1], seed)
-        rng = np.random.default_rng([seed, 11])
-        estimates = np.empty((len(BASELINES), batches, sum(params[n].size for n in PARAMETER_NAMES)))
-        lengths = []
-        for k in range(batches):
-            batch = rollout_batched(params, *draw_episode_noise(rng, episodes_per_batch))
-            lengths.append(batch.lengths.mean())
-            h, probs = policy_forward(params, batch.states)
-            for b, baseline in enumerate(BASELINES):
-                states, actions, _, A = advantages(batch, gamma, baseline, value_params)
-                # ĝ = (1/N) Σ_t ∇θ log π(a_t|s_t) · A_t
-                grads = policy_backward(params, states, h, probs, actions, A / A.size)
-                estimates[b, k] = np.concatenate([grads[n].ravel() for n in PARAMETER_NAMES])
-    mean = estimates.mean(axis=1)
-    # tr Cov ĝ = mean over batches of ‖ĝ − mean ĝ‖²  (unbiased: ÷ (batches − 1))
-    total_var = np.sum((estimates - mean[:, None]) ** 2, axis=(1, 2)) / (batches - 1)
-    mean_norm = np.linalg.norm(mean, axis=1)
-    cosine = mean @ mean[0] / np.maximum(mean_norm * mean_norm[0], 1e-300)
-    return GradientVariance(
-        baselines=BASELINES,
-        grad_norms=np.linalg.norm(estimates, axis=2),
-        mean_gradient_norm=mean_norm,
-        total_std=np.sqrt(total_var),
-        relative_std=np.sqrt(total_var) / np.maximum(mean_norm, 1e-300),
-        cosine_to_none=cosine,
-        mean_return=float(np.mean(lengths)),
-    )
+    def step_size(self) -> float:
+        """The η of the chosen optimizer."""
+        return self.learning_rate if self.optimizer == "adam" else self.sgd_learning_rate
 
 
 @dataclass(frozen=True)
-class PolicyMap:
-    """P(push right) on a grid: rows = angular velocities, columns = angles."""
+class Milestones:
+    """When training reached what (1-based episodes; None: never)."""
 
-    angles: np.ndarray  # (n_angles,) θ in radians, within ±12°
-    angular_velocities: np.ndarray  # (n_velocities,) θ̇ in rad/s
-    p_right: np.ndarray  # (n_velocities, n_angles)
-
-
-def policy_map(params, n_angles: int = 41, n_velocities: int = 41,
-               max_angular_velocity: float = 2.0) -> PolicyMap:
-    """π(right | x = 0, ẋ = 0, θ, θ̇) over θ ∈ [−12°, 12°] and θ̇ ∈ [−max, max]."""
-    params = _check_params(params)
-    n_angles = _positive_int("n_angles", n_angles, 2)
-    n_velocities = _positive_int("n_velocities", n_velocities, 2)
-    if not (np.isfinite(max_angular_velocity) and max_angular_velocity > 0):
-        raise ValueError(f"max_angular_velocity must be > 0, got {max_angular_velocity}")
-    angles = np.linspace(-cartpole.THETA_THRESHOLD, cartpole.THETA_THRESHOLD, n_angles)
-    velocities = np.linspace(-max_angular_velocity, max_angular_velocity, n_velocities)
-    theta, theta_dot = np.meshgrid(angles, velocities)
-    zeros = np.zeros(theta.size)
-    states = np.column_stack([zeros, zeros, theta.ravel(), theta_dot.ravel()])
-    p_right = policy_forward(params, states)[1][:, 1]
-    return PolicyMap(angles, velocities, p_right.reshape(theta.shape))
+    episodes_run: int
+    classic_episode: int | None  # first 100-episode average ≥ 195
+    solved_episode: int | None  # … ≥ 475
+    collapse_episode: int | None  # first episode of a batch gone deterministic while failing
+    recovered_episode: int | None  # after a collapse: a 100-episode average ≥ 195 again
+    diverged_episode: int | None
+    diverged_reason: str | None
+    stopped_early: bool  # stopped because it was solved
 
 
 @dataclass(frozen=True)
-class Replay:
-    """One episode, frame by frame: states[t] is the state before action t; the last is final."""
-
-    states: np.ndarray  # (length + 1, 4)
-    actions: np.ndarray  # (length,)
-    p_right: np.ndarray  # (length,) π(right | s_t)
-    length: int  # = return
-    terminated: bool  # False: truncated at 500 steps
+class Result:
+    settings: Settings
+    returns: np.ndarray  # (episodes_run,) = episode lengths
+    moving_average: np.ndarray  # (episodes_run,) of the last ≤ 100 returns
+    mean_entropy: np.ndarray  # (episodes_run,) mean H(π(·|s_t)) over each episode, nats
+    grad_norms: np.ndarray  # (updates,) ‖ĝ‖ before clipping
+    update_episodes: np.ndarray  # (updates,) episodes done at each update
+    milestones: Milestones
+    params: dict  # the trained θ (the last finite one if training diverged)
+    snapshots: Snapshots  # θ (W1, b1, W2, b2) after the kept episodes, 0 = the start
+    policy_maps: PolicyMap  # P(push right) over (θ̇, θ) at every snapshot: p_right (snapshots, 41, 41)
+    variance: GradientVariance  # the baseline lesson at θ₀
+    gradient_checks: tuple[GradientCheck, ...]
+    gradient_check_steps: int
+    diagnosis: tuple[Message, ...] = ()
 
     @property
-    def ended_by(self) -> str:
-        """"time limit" (500 steps), "pole angle" (|θ| > 12°) or "cart position" (|x| > 2.4 m)."""
-        if not self.terminated:
-            return "time limit"
-        return "pole angle" if abs(self.states[-1, 2]) > cartpole.THETA_THRESHOLD else "cart position"
+    def episodes(self) -> np.ndarray:
+        return np.arange(1, self.returns.size + 1)
+
+    @property
+    def last_average(self) -> float:
+        return float(self.moving_average[-1]) if self.moving_average.size else float("nan")
+
+    @property
+    def best_average(self) -> float:
+        """The best 100-episode average (of full windows; of all episodes when there are fewer)."""
+        full = self.moving_average[99:] if self.moving_average.size >= 100 else self.moving_average[-1:]
+        return float(full.max()) if full.size else float("nan")
+
+    @property
+    def final_entropy(self) -> float:
+        return float(self.mean_entropy[-FINAL_EPISODES:].mean()) if self.mean_entropy.size else float("nan")
 
 
-def replay_episode(params, seed: int = 0, greedy: bool = False) -> Replay:
-    """Run one episode with the policy (sampled, or greedy: push right when π(right|s) > ½)."""
-    params = _check_params(params)
-    rng = np.random.default_rng([_positive_int("seed", seed, 0), 3])
-    batch = rollout_batched(params, *draw_episode_noise(rng, 1), greedy=bool(greedy))
-    d = right_logit(right_logit_weights(params), batch.states)
-    return Replay(
-        states=np.vstack([batch.states, batch.final_states]),
-        actions=batch.actions,
-        # π(right|s) = σ(d) = 1 / (1 + e^−d)
-        p_right=1.0 / (1.0 + np.exp(-d)),
-        length=int(batch.lengths[0]),
-        terminated=bool(batch.terminated[0]),
-    )
+def _validated(s: Settings) -> Settings:
+    choice("optimizer", s.optimizer, OPTIMIZERS)
+    real("the learning rate η", s.learning_rate, positive=True, maximum=10.0)
+    real("the SGD learning rate η", s.sgd_learning_rate, positive=True, maximum=100.0)
+    real("the discount γ", s.gamma, 0.0, 1.0)
+    choice("gradient form", s.gradient_form, GRADIENT_FORMS)
+    choice("baseline", s.baseline, BASELINES)
+    whole("the number of hidden units", s.hidden_units, 1, 256)
+    whole("the number of episodes", s.episodes, 1, MAX_EPISODES)
+    whole("the number of episodes per update", s.episodes_per_update, 1, 100)
+    if not isinstance(s.stop_when_solved, (bool, np.bool_)):
+        raise ValueError(f"stop_when_solved must be true or false, got {s.stop_when_solved!r}")
+    check_seed(s.seed)
+    return s
 
 
-def log_prob_gradient_checks(params=None, hidden_units: int = 16, seed: int = 0, n_states: int = 5,
-                             max_coords: int | None = 40) -> list[GradientCheck]:
-    """∇θ Σ_t w_t log π(a_t|s_t) by hand against central differences, one check per parameter.
-
-    States are drawn over the whole region an episode can visit, actions and weights w_t at random.
-    ``params=None`` checks the freshly initialized policy of ``hidden_units`` / ``seed``.
-
-    Each f(θ ± h) is rounded to about ε·F, F = Σ_t |w_t log π(a_t|s_t)|, so a central difference
-    is only good to ~ε·F/h per coordinate. Where tanh units saturate (a collapsed policy with
-    large weights) the gradient of W1 and b1 shrinks to that floor, and no relative error below
-    it can be measured: the tolerance of such a parameter is raised to twice its rounding floor
-    √k·ε·F / (h (‖g_analytic‖ + ‖g_numeric‖)) over its k checked coordinates (never below the
-    default 1e-6).
-    """
-    params = initial_params(hidden_units, seed) if params is None else _check_params(params)
-    n_states = _positive_int("n_states", n_states)
-    rng = np.random.default_rng([seed, 5])
-    high = np.array([cartpole.X_THRESHOLD, 2.0, cartpole.THETA_THRESHOLD, 2.0])
-    states = rng.uniform(-high, high, size=(n_states, 4))
-    actions = rng.integers(0, 2, n_states)
-    weights = rng.normal(size=n_states)
-
-    def objective(p):
-        return float(weights @ log_prob(p, states, actions))
-
-    checks = check_gradients(objective, params, log_prob_gradient(params, states, actions, weights),
-                             max_coords=max_coords, step=DEFAULT_STEP, seed=seed)
-    # rounding error of each f(θ ± h): ε · Σ_t |w_t log π(a_t|s_t)|
-    f_rounding = np.finfo(float).eps * float(np.abs(weights * log_prob(params, states, actions)).sum())
-    return [replace(c, tolerance=max(c.tolerance, 2 * _rounding_floor(c, f_rounding, DEFAULT_STEP)))
-            for c in checks]
+def train_settings(s: Settings) -> dict:
+    """The arguments of ``train`` for these settings."""
+    return dict(learning_rate=s.step_size, gamma=s.gamma, hidden_units=s.hidden_units, episodes=s.episodes,
+                episodes_per_update=s.episodes_per_update, baseline=s.baseline, optimizer=s.optimizer,
+                gradient_form=s.gradient_form, seed=s.seed, stop_at_average=SOLVED_AVERAGE if s.stop_when_solved
+                else None)
 
 
-def _rounding_floor(check: GradientCheck, f_rounding: float, step: float) -> float:
-    """The smallest relative error central differences can show for this parameter:
-    √k · (rounding of f)/h against ‖g_analytic‖ + ‖g_numeric‖."""
-    scale = np.linalg.norm(check.analytic) + np.linalg.norm(check.numeric)
-    return float(np.sqrt(check.n_checked) * f_rounding / step / max(scale, 1e-300))
+def kept(run: TrainResult, count: int = MAX_SNAPSHOTS) -> Snapshots:
+    """At most ``count`` of the run's snapshots, evenly spaced over its updates (first and last kept)."""
+    n = len(run.snapshots)
+    pick = np.unique(np.linspace(0, n - 1, min(count, n)).round().astype(int))
+    return Snapshots(run.snapshots.steps[pick], "episode", {k: v[pick] for k, v in run.snapshots.states.items()})
+
+
+def run(settings: Settings, progress: Callable[[float], None] | None = None) -> Result:
+    """Train, keep ≤ 41 snapshots with their policy maps, measure the baseline lesson at θ₀, check
+    the gradient at the trained θ, and diagnose the run."""
+    s = _validated(settings)
+    trained = train(**train_settings(s), progress=progress)
+    snapshots = kept(trained)
+    start = {name: snapshots.states[name][0] for name in PARAMETER_NAMES}
+    checks, steps = training_gradient_checks(trained.params, s.gamma, s.baseline, s.gradient_form,
+                                             s.episodes_per_update, s.seed, trained.value_params)
+    result = Result(
+        settings=s, returns=trained.returns, moving_average=trained.moving_average,
+        mean_entropy=trained.mean_entropy, grad_norms=trained.grad_norms, update_episodes=trained.update_episodes,
+        milestones=Milestones(trained.episodes_run, trained.classic_episode, trained.solved_episode,
+                              trained.collapse_episode, trained.recovered_episode, trained.diverged_episode,
+                              trained.diverged_reason, trained.stopped_early),
+        params=trained.params, snapshots=snapshots, policy_maps=policy_maps(snapshots.states),
+        variance=gradient_variance(start, s.gamma, s.seed, VARIANCE_BATCHES, s.episodes_per_update, s.gradient_form),
+        gradient_checks=checks, gradient_check_steps=steps)
+    return replace(result, diagnosis=diagnose(result))
+
+
+# ----------------------------------------------------------------------------- the scrubber's fragment
+
+def params_at(result: Result, index: int = -1) -> dict[str, np.ndarray]:
+    """θ at snapshot ``index``."""
+    return {name: value for name, value in result.snapshots.at(index).items()}
+
+
+def policy_map_at(result: Result, index: int = -1) -> PolicyMap:
+    """P(push right) over (θ̇, θ) of the policy at snapshot ``index``."""
+    return result.policy_maps.at(index)
+
+
+def replay_at(result: Result, index: int = -1, greedy: bool = False) -> Replay:
+    """One episode of the policy at snapshot ``index``: the same start state and the same uniforms
+    at every snapshot (seeded by the run's seed), so replays differ only by what was learned."""
+    return replay_episode(params_at(result, index), result.settings.seed, greedy)
+
+
+# ----------------------------------------------------------------------------- the words
+
+def episode_title(result: Result, index: int) -> str:
+    episodes = int(result.snapshots.steps[index])
+    return "before training (θ₀)" if episodes == 0 else f"after {episodes:,} episodes"
+
+
+def variance_text(result: Result) -> str:
+    """What the baseline lesson shows, with its numbers and their ranges (see calc_core.policy_gradient.variance)."""
+    v, s = result.variance, result.settings
+    none, norm, value = (v.index(b) for b in ("none", "normalize", "value"))
+
+    def cosine(b):
+        lo, hi = v.cosine_range[b]
+        if not v.cosine_resolved[b]:
+            return f"not resolved by {v.batches} batches (90% range {lo:.2f} to {hi:.2f})"
+        return f"{v.cosine_to_none[b]:.2f} (90% range {lo:.2f}–{hi:.2f})"
+
+    return (f"The same {v.batches} batches of {v.episodes_per_batch} episodes at θ₀ (average return "
+            f"{v.mean_return:.0f}), ĝ computed with each baseline. The value baseline b(s) = V(s) does not depend on "
+            f"the action, so it leaves E ĝ unchanged and narrows the spread: √(tr Cov ĝ) is {v.total_std[none]:.3g} "
+            f"without a baseline and {v.total_std[value]:.3g} with it. Normalizing is not such a baseline: dividing "
+            f"by σ_G rescales ĝ (‖E ĝ‖ ≈ {v.signal[none]:.3g} without a baseline, {v.signal[norm]:.3g} normalized) "
+            "and the batch's mean and σ include each step's own return — so the middle chart compares the noise "
+            "per unit of signal, which no rescaling changes. Direction of mean ĝ against no baseline's, as a "
+            f"cosine: value {cosine(value)}, normalized {cosine(norm)}."
+            + (" With γ = 0 every return is 1: normalized, A = 0 and ĝ = 0." if s.gamma == 0 else ""))
+
+
+def gradient_check_subject(result: Result) -> str:
+    weight = "γᵗ A_t / M" if result.settings.gradient_form == "discounted" else "A_t / M"
+    return (f"$\\sum_t w_t \\log \\pi(a_t|s_t)$ on {result.gradient_check_steps} steps of a batch the trained "
+            f"policy ran, $w_t$ = {weight} as training weighs them — the gradient from `policy_backward`, the code "
+            "training calls")
+
+
+def _batch_return(result: Result, episode: int) -> float:
+    """Mean return of the batch starting at ``episode`` (1-based)."""
+    m = result.settings.episodes_per_update
+    return float(result.returns[episode - 1: episode - 1 + m].mean())
+
+
+def _optimizer(s: Settings) -> str:
+    return "Adam" if s.optimizer == "adam" else "SGD"
+
+
+def diagnose(result: Result) -> tuple[Message, ...]:
+    """What the page says about a run: diverged, collapsed (or recovered), solved, fell back, not
+    balancing or not solved, nothing to learn from, noisy gradients, which gradient is estimated."""
+    s, m, messages = result.settings, result.milestones, []
+    collapsed = m.collapse_episode is not None and m.recovered_episode is None
+    if m.diverged_episode is not None:
+        messages.append(Message(
+            "diverged", "problem", f"Training diverged at episode {m.diverged_episode}",
+            f"{m.diverged_reason[0].upper()}{m.diverged_reason[1:]} stopped being finite, so training stopped; the "
+            f"charts show the {m.episodes_run} episodes before it and the last finite θ.",
+            "An update was so large that a weight or a gradient overflowed the largest floating-point number.",
+            ("Lower the learning rate.", "Switch to Adam: its steps are about η whatever ‖ĝ‖ is."),
+            {"episode": m.diverged_episode}))
+    elif collapsed:
+        why = ("With γ = 0 every return G_t is 1, so each update made whatever actions were taken more likely, "
+               "until one action was taken almost always." if s.gamma == 0 else
+               f"The updates (η = {s.step_size:g} with {_optimizer(s)}) pushed the logits far apart before the "
+               "returns had told the two actions apart.")
+        messages.append(Message(
+            "collapsed", "problem", f"The policy collapsed at episode {m.collapse_episode}",
+            f"Its entropy fell below {COLLAPSE_ENTROPY:g} nats — in each state one action about 98% of the time — "
+            f"while episodes lasted {_batch_return(result, m.collapse_episode):.0f} steps on average, and it never "
+            f"recovered: the last 100 episodes averaged {result.last_average:.0f}.",
+            why + " Once π(a|s) ≈ 1, ∇ log π(a|s) ∝ eₐ − π ≈ 0: the gradient vanishes, the other action is almost "
+                  "never tried, and there is nothing left to learn from.",
+            ("Lower the learning rate (with Adam 0.01–0.05 works here).",
+             "SGD: ĝ sums over an episode's steps, so its step η‖ĝ‖ grows with the episodes' length; with no "
+             f"baseline A_t = G_t is up to 1/(1 − γ) = {1 / max(1 - s.gamma, 1e-12):.0f} times a normalized A_t.",
+             "Use more episodes per update: their mean gradient is less noisy."),
+            {"collapse_episode": m.collapse_episode, "last_average": result.last_average}))
+    elif m.collapse_episode is not None:
+        messages.append(Message(
+            "recovered", "info", "Collapsed, then recovered.",
+            f"The policy went almost deterministic at episode {m.collapse_episode}, but the other action was still "
+            f"tried now and then: the 100-episode average reached 195 at episode {m.recovered_episode}.",
+            numbers={"collapse_episode": m.collapse_episode, "recovered_episode": m.recovered_episode}))
+    if m.diverged_episode is None and not collapsed:
+        messages.append(_outcome(result))
+    if s.baseline == "none" and result.variance.noisier("none", "value"):
+        v = result.variance
+        none, value = v.index("none"), v.index("value")
+        messages.append(Message(
+            "noisy", "info", "Noisy gradients without a baseline.",
+            f"At θ₀, ĝ's noise per unit of signal √(tr Cov ĝ)/‖E ĝ‖ is {v.relative_std[none]:.2g} (90% range "
+            f"{v.relative_std_range[none, 0]:.2g}–{v.relative_std_range[none, 1]:.2g}) with A_t = G_t against "
+            f"{v.relative_std[value]:.2g} ({v.relative_std_range[value, 0]:.2g}–{v.relative_std_range[value, 1]:.2g})"
+            " with the value baseline, on the same episodes.",
+            "Every return is positive, so every ∇log π(a_t|s_t) is scaled by a large number of one sign: their sum "
+            "is right only on average and scatters from batch to batch. Subtracting V(s) leaves the mean and "
+            "takes most of that away.",
+            numbers={"relative_std_none": float(v.relative_std[none]),
+                     "relative_std_value": float(v.relative_std[value])}))
+    if s.gradient_form == "discounted" and s.gamma < 1:
+        messages.append(Message(
+            "discounted_form", "info", "Estimating ∇E[G₀].",
+            f"With the γᵗ form, a step at t = 100 counts γ¹⁰⁰ = {s.gamma ** 100:.2g} of a first step and one at "
+            f"t = 300 counts {s.gamma ** 300:.2g}: late steps barely move θ.",
+            "This is an unbiased estimate of ∇J for J = E[G₀]. The usual form counts every step fully — as if each "
+            "step began an episode — which for γ < 1 is not the gradient of J.",
+            numbers={"weight_100": s.gamma ** 100, "weight_300": s.gamma ** 300}))
+    return tuple(messages)
+
+
+def _outcome(result: Result) -> Message:
+    s, m = result.settings, result.milestones
+    n, best, last = m.episodes_run, result.best_average, result.last_average
+    if m.solved_episode is not None and last >= SOLVED_AVERAGE:
+        how = ("training stopped there, as reference implementations do: training on would only risk what was "
+               "learned." if m.stopped_early else f"it kept it to the end of the {n:,} episodes.")
+        return Message("solved", "success", f"Solved at episode {m.solved_episode:,}.",
+                       f"The last 100 episodes averaged {last:.0f} ≥ {SOLVED_AVERAGE:.0f} (CartPole-v1's threshold); "
+                       + how, numbers={"solved_episode": m.solved_episode, "last_average": last})
+    if m.solved_episode is not None:
+        return Message("fell_back", "warning", "Solved, then fell back.",
+                       f"The 100-episode average reached {SOLVED_AVERAGE:.0f} at episode {m.solved_episode:,} and "
+                       f"training went on: the last 100 episodes averaged {last:.0f}.",
+                       "Updates keep moving θ after it is good, and a noisy one can undo what was learned; stopping "
+                       "once solved keeps it.", numbers={"solved_episode": m.solved_episode, "last_average": last})
+    if s.gamma == 0:
+        return Message("no_signal", "info", "Nothing to learn from with γ = 0.",
+                       f"Every return G_t = r_t = 1, so no action looks better than the other: in {n:,} episodes the "
+                       f"100-episode average reached {best:.0f}."
+                       + (" Normalized, every A_t = 0 and ĝ = 0: θ never moved." if s.baseline == "normalize" else ""),
+                       numbers={"best_average": best})
+    if m.classic_episode is None:
+        return Message("not_balancing", "info", "Not balancing yet.",
+                       f"In {n:,} episodes the 100-episode average reached {best:.0f} of the {CLASSIC_AVERAGE:.0f} that "
+                       "counts as balancing. Try more episodes or a larger η.", numbers={"best_average": best})
+    return Message("not_solved", "info", "Balancing, not solved.",
+                   f"The 100-episode average reached {CLASSIC_AVERAGE:.0f} at episode {m.classic_episode:,} and at most "
+                   f"{best:.0f} in {n:,} episodes ({SOLVED_AVERAGE:.0f} counts as solved); the last 100 averaged "
+                   f"{last:.0f}.", numbers={"classic_episode": m.classic_episode, "best_average": best})
+
+
+# ----------------------------------------------------------------------------- lessons
+
+PRESETS = (
+    Preset("collapse", "Learning rate too high: policy collapse",
+           "At η = 0.5 Adam moves every weight by about 0.5 per update: within a few dozen episodes the policy "
+           "pushes one way almost always (entropy near 0), the gradient eₐ − π vanishes with it, and the return "
+           "never recovers.",
+           settings={"learning_rate": 0.5}, expect=("collapsed",), avoid=("solved",)),
+    Preset("no_baseline", "No baseline: noisy gradients",
+           "With A_t = G_t every ∇log π is scaled by a large positive return: at θ₀, on the same episodes, ĝ "
+           "scatters far more around its mean than with the value baseline.",
+           settings={"baseline": "none"}, expect=("noisy",)),
+    Preset("discounted", "The γᵗ form: the gradient of E[G₀]",
+           "Multiplying step t by γᵗ makes ĝ an unbiased estimate of ∇E[G₀]; the usual form, which reference "
+           "implementations use, is not that gradient for γ < 1. Watch how little the late steps count.",
+           settings={"gradient_form": "discounted"}, expect=("discounted_form",)),
+    Preset("gamma_zero", "γ = 0: nothing to learn from",
+           "Every return is 1, whatever the policy does: no action looks better, the normalized advantages are all "
+           "0 and θ never moves.",
+           settings={"gamma": 0.0}, expect=("no_signal",), avoid=("solved",)),
+)
+
+
+def preset_diagnosis(preset: Preset, seed: int) -> tuple[Message, ...]:
+    return run(preset.apply(Settings(), seed=seed)).diagnosis

@@ -13,7 +13,7 @@ gradient of an expectation into an expectation of ∇θ log π, and the softmax 
     log π(a|s) = z_a − log Σ_b exp(z_b)
     ∂ log π(a|s) / ∂z = e_a − π(·|s)                 (one-hot of a minus the probabilities)
     ∂/∂W2 = hᵀ (e_a − π)        ∂/∂b2 = e_a − π
-    ∂/∂h  = (e_a − π) W2ᵀ       ∂/∂u  = ∂/∂h ⊙ (1 − h²)      (tanh′ = 1 − tanh²)
+    ∂/∂h  = (e_a − π) W2ᵀ       ∂/∂u  = ∂/∂h ⊙ (1 − h²)      (tanh′ = 1 − tanh² = sech²)
     ∂/∂W1 = sᵀ ∂/∂u             ∂/∂b1 = ∂/∂u
 
 Over a batch of steps with weights w_t, everything is summed: ∇θ Σ_t w_t log π(a_t|s_t).
@@ -57,14 +57,27 @@ def policy_forward(params, states) -> tuple[np.ndarray, np.ndarray]:
 
 
 def policy_backward(params, states, h, probs, actions, weights) -> dict[str, np.ndarray]:
-    """∇θ Σ_t w_t log π(a_t|s_t) from the forward pass's h and π (see the module docstring)."""
-    # ∂ log π(a|s)/∂z = e_a − π, weighted by w_t
-    dz = -probs
-    dz[np.arange(actions.size), actions] += 1.0
-    dz *= weights[:, None]
-    # ∂/∂h = (e_a − π) W2ᵀ,   ∂/∂u = ∂/∂h ⊙ (1 − h²)
-    du = (dz @ params["W2"].T) * (1.0 - h * h)
+    """∇θ Σ_t w_t log π(a_t|s_t) from the forward pass's h and π (see the module docstring).
+
+    Written to keep its digits where the policy is sure of itself: the a-th entry of e_a − π is
+    1 − π_a = Σ_{b≠a} π_b, summed from the small π_b (1 − π_a would be 0 once π_a rounds to 1), and
+    tanh′ = 1 − h² is computed from u as sech² u = 4e^{−2|u|} / (1 + e^{−2|u|})² (1 − h² loses every
+    digit when |u| is large: a saturated unit)."""
+    rows = np.arange(actions.size)
+    chosen = np.zeros(probs.shape, dtype=bool)
+    chosen[rows, actions] = True
+    # ∂ log π(a|s)/∂z = e_a − π:  −π_b for b ≠ a,  Σ_{b≠a} π_b for b = a;  weighted by w_t
+    others = np.where(chosen, 0.0, probs).sum(axis=1, keepdims=True)
+    dz = np.where(chosen, others, -probs) * weights[:, None]
+    # ∂/∂h = (e_a − π) W2ᵀ,   ∂/∂u = ∂/∂h ⊙ (1 − h²),   1 − h² = sech² u
+    du = (dz @ params["W2"].T) * tanh_derivative(states @ params["W1"] + params["b1"])
     return {"W1": states.T @ du, "b1": du.sum(axis=0), "W2": h.T @ dz, "b2": dz.sum(axis=0)}
+
+
+def tanh_derivative(u):
+    """tanh′(u) = 1 − tanh² u = sech² u = 4e^{−2|u|} / (1 + e^{−2|u|})², accurate for every u."""
+    e = np.exp(-2.0 * np.abs(u))
+    return 4.0 * e / ((1.0 + e) * (1.0 + e))
 
 
 def _check_states(states) -> np.ndarray:
@@ -89,15 +102,20 @@ def action_probs(params, states) -> np.ndarray:
 
 
 def log_prob(params, states, actions) -> np.ndarray:
-    """log π(a_t|s_t) per step, computed stably as z_a − logsumexp(z)."""
+    """log π(a_t|s_t) per step, z_a − logsumexp(z) computed as (z_a − m) − log1p(Σ_{b≠top} e^{z_b − m})
+    with m = z_top the largest logit: exact to rounding even when π(a|s) is within 1e-300 of 1.
+    Dtype-generic: np.longdouble parameters give np.longdouble log-probabilities."""
     states = _check_states(states)
     actions = _check_actions(actions, states.shape[0])
     h = np.tanh(states @ params["W1"] + params["b1"])
     z = h @ params["W2"] + params["b2"]
-    z_max = z.max(axis=1)
-    # log π(a|s) = z_a − log Σ_b exp(z_b)
-    log_norm = z_max + np.log(np.exp(z - z_max[:, None]).sum(axis=1))
-    return z[np.arange(actions.size), actions] - log_norm
+    rows = np.arange(actions.size)
+    top = z.argmax(axis=1)
+    m = z[rows, top]
+    e = np.exp(z - m[:, None])
+    e[rows, top] = 0.0
+    # log π(a|s) = z_a − log Σ_b e^{z_b} = (z_a − m) − log(1 + Σ_{b≠top} e^{z_b − m})
+    return (z[rows, actions] - m) - np.log1p(e.sum(axis=1))
 
 
 def log_prob_gradient(params, states, actions, weights=None) -> dict[str, np.ndarray]:
