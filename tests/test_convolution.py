@@ -1,4 +1,4 @@
-"""calc_core.convolution.core, calc_core.convolution.learning and calc_core.convolution.kernels.
+"""calc_core.convolution.core, .checks, .learning and .kernels.
 
 Oracles: scipy.signal (forward at stride 1, the full-convolution rule), a direct loop over the
 definition (forward at any stride, the patch matrix), central differences from calc_core.common.gradcheck
@@ -13,14 +13,9 @@ from scipy import signal
 
 import calc_core.convolution.core as convolution
 import calc_core.convolution.learning as kernel_learning
-from calc_core.convolution.core import (
-    LOSSES,
-    conv2d_backward,
-    conv2d_forward,
-    gradient_checks,
-    output_shape,
-    run_convolution,
-)
+from calc_core.convolution import conv2d_backward, conv2d_forward
+from calc_core.convolution.checks import layer_gradient_checks
+from calc_core.convolution.core import LOSSES, output_shape, run_convolution
 from calc_core.common.gradcheck import check_gradients, numerical_gradient, relative_error
 from calc_core.convolution.learning import (
     fit_kernel,
@@ -276,8 +271,8 @@ def test_run_convolution_gives_the_gradients_of_the_named_loss(loss):
 @pytest.mark.parametrize("loss", sorted(LOSSES))
 def test_gradient_checks_sample_large_images_and_agree_with_plain_central_differences(loss):
     x = add_noise(synthetic_image("circle", (120, 90)), 0.1, seed=3)
-    checks = gradient_checks(x, KERNELS["sobel_x"], stride=2, padding=1, loss=loss, seed=5,
-                             max_coords=40)
+    checks = layer_gradient_checks(run_convolution(x, KERNELS["sobel_x"], 2, 1, loss, seed=5), seed=5,
+                                   max_pixels=40)
     assert [c.n_checked for c in checks] == [40, 9]
     assert all(c.passed for c in checks), checks
     G_random = np.random.default_rng(5).standard_normal(output_shape(x.shape, (3, 3), 2, 1))
@@ -293,8 +288,8 @@ def test_gradient_check_fails_for_the_tutorials_double_flipped_input_gradient(mo
     flipped = convolution.input_gradient
     monkeypatch.setattr(convolution, "input_gradient",
                         lambda G, w, *args: flipped(G, np.rot90(w, 2), *args))
-    check_input, check_kernel = gradient_checks(x, KERNELS["sobel_x"], padding=1, loss="random")
-    assert not check_input.passed and check_input.relative_error > 0.99
+    check_input, check_kernel = layer_gradient_checks(run_convolution(x, KERNELS["sobel_x"], 1, 1, "random"))
+    assert check_input.failed and check_input.relative_error > 0.99
     assert check_kernel.passed
 
 
@@ -321,12 +316,12 @@ def test_fit_kernel_recovers_a_sobel_kernel_with_stride_2_from_a_noisy_synthetic
 def test_one_step_of_fit_kernel_moves_the_kernel_by_lr_times_the_numerical_gradient():
     x, _, _ = random_problem(9, (10, 7), (2, 3), 2, 1)
     target = np.random.default_rng(1).standard_normal(output_shape(x.shape, (2, 3), 2, 1))
-    fit = fit_kernel(x, target, (2, 3), 0.01, 1, stride=2, padding=1, n_snapshots=2)
-    w0, w1 = fit.snapshots
+    fit = fit_kernel(x, target, (2, 3), 0.01, 1, stride=2, padding=1)
+    w0, w1 = fit.kernels
     grad = numerical_gradient(
         lambda w: 0.5 * float(np.sum((direct_conv(x, w, 2, 1) - target) ** 2)), w0)
     np.testing.assert_allclose(w1, w0 - 0.01 * grad, rtol=1e-6, atol=1e-9)
-    np.testing.assert_array_equal(fit.snapshot_steps, [0, 1])
+    np.testing.assert_array_equal(fit.snapshots().steps, [0, 1])
 
 
 def test_fit_kernel_takes_the_same_steps_with_and_without_the_patch_matrix(monkeypatch):
@@ -336,7 +331,7 @@ def test_fit_kernel_takes_the_same_steps_with_and_without_the_patch_matrix(monke
     monkeypatch.setattr(kernel_learning, "PATCH_MATRIX_LIMIT", 0)  # shifted slices every step
     with_slices = fit_kernel(x, target, (3, 2), 0.02, 40, stride=2, padding=1)
     np.testing.assert_allclose(with_slices.loss_history, with_patches.loss_history, rtol=1e-12)
-    np.testing.assert_allclose(with_slices.snapshots, with_patches.snapshots, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(with_slices.kernels, with_patches.kernels, rtol=1e-12, atol=1e-14)
 
 
 def test_gram_matrix_equals_the_patch_matrix_product_and_bounds_follow_its_eigenvalues():
@@ -378,18 +373,23 @@ def test_fit_kernel_with_an_absurd_learning_rate_stops_without_returning_nan(blu
     x, target, _ = blur_problem
     fit = fit_kernel(x, target, (3, 3), 1e300, 50, blowup=np.inf)
     assert fit.diverged and fit.diverged_step <= 3
-    for array in (fit.loss_history, fit.snapshots, fit.final_kernel):
+    for array in (fit.loss_history, fit.kernels, fit.final_kernel):
         assert np.all(np.isfinite(array))
-    np.testing.assert_array_equal(fit.snapshots[-1], fit.final_kernel)
-    assert fit.snapshot_steps[-1] == fit.steps_run
+    snapshots = fit.snapshots()
+    np.testing.assert_array_equal(snapshots.at(-1)["kernel"], fit.final_kernel)
+    assert snapshots.steps[-1] == fit.steps_run and snapshots.at(-1)["loss"] == fit.loss_history[-1]
 
 
 def test_fit_kernel_snapshots_are_evenly_spaced_from_first_to_last_step(blur_problem):
     x, target, bounds = blur_problem
-    fit = fit_kernel(x, target, (3, 3), bounds.optimal, 90, n_snapshots=10)
-    np.testing.assert_array_equal(fit.snapshot_steps, np.arange(0, 91, 10))
-    assert fit.snapshots.shape == (10, 3, 3)
-    np.testing.assert_array_equal(fit.snapshots[-1], fit.final_kernel)
+    fit = fit_kernel(x, target, (3, 3), bounds.optimal, 90)
+    snapshots = fit.snapshots(10)
+    np.testing.assert_array_equal(snapshots.steps, np.arange(0, 91, 10))
+    assert snapshots.unit == "step" and snapshots.states["kernel"].shape == (10, 3, 3)
+    np.testing.assert_array_equal(snapshots.at(-1)["kernel"], fit.final_kernel)
+    np.testing.assert_array_equal(snapshots.states["kernel"][3], fit.kernels[30])
+    assert len(fit.snapshots()) == 41  # the one format's most: a slider's worth of stops
+    np.testing.assert_array_equal(fit.snapshots().steps[[0, -1]], [0, 90])
 
 
 def test_kernel_lesson_recovers_the_hidden_kernel_and_shows_the_too_high_run_diverge():
@@ -398,7 +398,7 @@ def test_kernel_lesson_recovers_the_hidden_kernel_and_shows_the_too_high_run_div
     np.testing.assert_allclose(lesson.target, direct_conv(x, KERNELS["sobel_y"], 1, 1), atol=1e-12)
     assert lesson.fit.learning_rate == pytest.approx(0.9 * lesson.bounds.stable_limit)
     assert not lesson.fit.diverged and lesson.kernel_error[-1] < 1e-3 < lesson.kernel_error[0]
-    assert lesson.kernel_error.shape == lesson.fit.snapshot_steps.shape
+    assert lesson.kernel_error.shape == lesson.fit.loss_history.shape  # one per step
     assert lesson.too_high.diverged
     assert lesson.too_high.learning_rate == pytest.approx(1.2 * lesson.bounds.stable_limit)
     for fraction in (0.0, -0.5, np.inf):

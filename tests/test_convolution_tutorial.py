@@ -1,12 +1,13 @@
 """calc_core.convolution.tutorial: the tutorial's backward pass, measured against the correct rule.
 
-Oracle for the correct rule: central differences (through calc_core.convolution.core.gradient_checks).
+Oracle for the correct rule: central differences (through calc_core.convolution.checks).
 """
 
 import numpy as np
 import pytest
 
-from calc_core.convolution.core import gradient_checks, run_convolution
+from calc_core.convolution.checks import layer_gradient_checks
+from calc_core.convolution.core import run_convolution
 from calc_core.convolution.tutorial import compare_with_tutorial, tutorial_backward
 from calc_core.common.gradcheck import numerical_gradient
 from calc_core.convolution.kernels import KERNELS, add_noise, make_kernel, synthetic_image
@@ -25,15 +26,18 @@ def test_tutorial_input_gradient_for_sobel_is_exactly_the_negative_of_central_di
                                                  ("gaussian", 0.0, 1.0), ("laplacian", 0.0, 1.0)])
 def test_the_double_flip_negates_antisymmetric_kernels_and_cancels_on_symmetric_ones(name, error, cosine):
     result = run_convolution(X, make_kernel(name), 1, 1)
-    assert all(check.passed for check in gradient_checks(X, make_kernel(name), 1, 1))
+    assert all(check.passed for check in layer_gradient_checks(result))
     comparison = compare_with_tutorial(result)
     assert comparison.input_error == pytest.approx(error, abs=1e-12)
     assert comparison.input_cosine == pytest.approx(cosine, abs=1e-12)
+    assert comparison.negated == (cosine < 0) and comparison.right == (cosine > 0)
+    assert (comparison.negated_error < 1e-12) == (cosine < 0)
 
 
 def test_a_random_kernel_gets_a_partly_wrong_input_gradient():
     comparison = compare_with_tutorial(run_convolution(X, make_kernel("random", 5), 1, 0))
     assert 0.05 < comparison.input_error < 1.0 and -1.0 < comparison.input_cosine < 1.0
+    assert not comparison.negated and not comparison.right
 
 
 def test_the_tutorial_returns_the_padded_shape_and_cannot_be_cropped_at_stride_2():

@@ -1,4 +1,5 @@
-"""ui.images: decoding uploads defensively, the sample photograph, and arrays drawn as images.
+"""ui.images: decoding uploads defensively, the sample photograph, and arrays drawn as images; the
+kernels' value cells (ui.charts.matrix, which replaced ui.images.matrix_spec).
 
 Oracles: PIL itself (round trips of what it wrote), matplotlib's colour maps, the Vega-Lite JSON schema.
 """
@@ -7,14 +8,15 @@ import io
 import struct
 import zlib
 
-import jsonschema
+import time
+
 import numpy as np
 import pytest
-from altair.vegalite.v6.schema.core import load_schema
 from matplotlib import colormaps
 from PIL import Image
 
-from ui import images
+from tests.vega_schema import valid
+from ui import charts, images
 
 
 def encoded(array_or_image, fmt="PNG", **options) -> bytes:
@@ -94,6 +96,34 @@ def test_files_over_the_size_limit_are_refused_before_decoding():
     assert images.decode_image(encoded(RGB), max_bytes=None).shape == RGB.shape
 
 
+def step_edge_png(width: int, height: int, edge: int) -> bytes:
+    """A gray PNG, black left of column ``edge`` and white from it on: tiny on disk however wide."""
+    pixels = np.zeros((height, width), np.uint8)
+    pixels[:, edge:] = 255
+    return encoded(pixels)
+
+
+def test_a_10_megapixel_strip_is_prepared_in_well_under_a_second_with_its_edge_in_place():
+    data = step_edge_png(100_000, 100, 30_000)  # 10 Mpixel in about 10 kB
+    assert len(data) < 100_000
+    images.gray_image.clear()
+    start = time.perf_counter()
+    strip = images.gray_image(images.UPLOAD, 96, data)
+    assert time.perf_counter() - start < 1.0  # was 18 s: a Gaussian of σ ≈ 520 pixels over all 10 Mpixel
+    assert strip.shape == (4, 96)  # the longer side shrunk to 96, the shorter kept at the smallest allowed
+    # the edge at 30% of the width: output column 28.8 (columns 0–28 black but the one it cuts, 29– white)
+    assert np.all(strip[:, :28] < 0.01) and np.all(strip[:, 30:] > 0.99)
+    assert 0.05 < strip[0, 28] < 0.95 and np.ptp(strip, axis=0).max() < 1e-12  # every row alike
+
+
+def test_a_large_square_png_is_box_reduced_while_decoding():
+    big = np.kron(RGB[:20, :25], np.ones((100, 100, 1), np.uint8))  # 2000 × 2500, blocks of 100 pixels
+    decoded = images.decode_image(encoded(big), shrink_to=192)
+    assert decoded.shape == (200, 250, 3)  # reduced by 10: still ≥ 192 on the longer side
+    np.testing.assert_array_equal(decoded[::10, ::10], RGB[:20, :25])  # each block is one colour: kept exactly
+    assert images.decode_image(encoded(big)).shape == big.shape  # without shrink_to: every pixel
+
+
 # ----------------------------------------------------------------------------- images for the pages
 
 def test_the_sample_photograph_is_installed_and_loads_gray_in_0_1():
@@ -157,31 +187,28 @@ def test_to_png_enlarges_by_whole_pixels_and_adds_a_colour_bar():
     assert np.asarray(Image.open(io.BytesIO(plain))).shape[0] == 30
 
 
-VALIDATOR = jsonschema.Draft7Validator(load_schema())
+# ----------------------------------------------------------------------------- kernels as value cells
 
-
-def test_matrix_spec_is_valid_vega_lite_with_values_and_symmetric_limits():
+def test_a_kernel_is_drawn_as_valid_vega_lite_cells_with_values_and_symmetric_limits():
     kernel = np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
-    spec = images.matrix_spec(kernel)
-    errors = sorted(VALIDATOR.iter_errors(spec), key=str)
-    assert not errors, errors[0].message
-    cells = spec["datasets"][spec["data"]["name"]]
+    spec = valid(charts.matrix(kernel))
+    cells = spec["datasets"]["cells"]
     assert [row["value"] for row in cells] == kernel.reshape(-1).tolist()
     assert {(row["m"], row["n"]) for row in cells} == {(m, n) for m in range(3) for n in range(3)}
     rect, text = spec["layer"]
     assert rect["encoding"]["color"]["scale"]["domain"] == [-2.0, 2.0]
     assert text["encoding"]["text"]["format"] == ".2f"
-    assert images.matrix_spec(kernel, domain=(-5, 5))["layer"][0]["encoding"]["color"]["scale"]["domain"] == [-5, 5]
+    assert charts.matrix(kernel, domain=(-5, 5))["layer"][0]["encoding"]["color"]["scale"]["domain"] == [-5, 5]
 
 
 @pytest.mark.parametrize("largest, fmt", [(540.0, ".0f"), (12.3, ".1f"), (2.0, ".2f"), (0.0625, ".3f")])
-def test_matrix_values_get_digits_that_suit_their_size(largest, fmt):
-    spec = images.matrix_spec(np.array([[largest, 1e-14]]))
+def test_kernel_values_get_digits_that_suit_their_size(largest, fmt):
+    spec = charts.matrix(np.array([[largest, 1e-14]]))
     assert spec["layer"][1]["encoding"]["text"]["format"] == fmt
 
 
-def test_matrix_spec_refuses_what_it_cannot_draw():
-    assert images.matrix_spec(np.array([[1.0, np.nan]])) is None
-    assert images.matrix_spec(np.zeros((0, 3))) is None
-    assert images.matrix_spec(np.zeros(3)) is None
-    assert images.matrix_spec(np.zeros((2, 2)))["layer"][0]["encoding"]["color"]["scale"]["domain"] == [-1.0, 1.0]
+def test_a_kernel_that_cannot_be_drawn_gives_none():
+    assert charts.matrix(np.array([[1.0, np.nan]])) is None
+    assert charts.matrix(np.zeros((0, 3))) is None
+    assert charts.matrix(np.zeros(3)) is None
+    assert charts.matrix(np.zeros((2, 2)))["layer"][0]["encoding"]["color"]["scale"]["domain"] == [-1.0, 1.0]

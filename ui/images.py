@@ -1,6 +1,8 @@
 """Images on the pages: sample photographs that installed packages ship, the user's PNG/JPEG upload
 (decoded defensively), and 2-D arrays drawn as colour-mapped PNGs with their value range.
 
+Kernels and other small matrices are drawn as value cells by ``ui.charts.matrix``.
+
 Drawing: an array becomes RGB through a 256-entry colour table (matplotlib's colour maps), is
 enlarged by whole-pixel repetition so small images stay crisp, gets a colour bar strip below, and
 is sent as one PNG — a few milliseconds for a 256 × 256 array, against ≈ 100 ms for ``st.pyplot``.
@@ -20,7 +22,6 @@ from matplotlib import cbook, colormaps
 from PIL import Image, ImageOps
 
 from calc_core.convolution import kernels
-from ui import charts
 
 MAX_UPLOAD_MB = 5
 MAX_UPLOAD_PIXELS = 25_000_000  # a 6000 × 4000 camera photo; far more pixels is a decompression bomb
@@ -57,8 +58,10 @@ def decode_image(data: bytes, *, max_bytes: int | None = MAX_UPLOAD_MB * 2**20,
     """The pixels of a PNG or JPEG file: uint8 rows × columns (gray) or rows × columns × 3 (RGB).
 
     Transparent pixels are put on white, and a phone photo's EXIF orientation is applied.
-    ``shrink_to`` lets a JPEG decode at a reduced scale (still at least that many pixels a side):
-    fast for large photos that will be shrunk anyway. Raises ValueError with a message for the
+    ``shrink_to`` lets a large picture be made smaller while it is decoded, still at least that many
+    pixels a side: a JPEG decodes at a reduced scale, then any picture is box-averaged by a whole
+    factor (PIL's ``reduce``) — fast, and the pixel array stays small, for pictures that will be
+    shrunk anyway. (A long thin strip keeps its size here; calc_core's resize handles it.) Raises ValueError with a message for the
     person who uploaded the file: empty, too large, not an image, another format, too many pixels,
     damaged or cut short.
     """
@@ -83,10 +86,19 @@ def decode_image(data: bytes, *, max_bytes: int | None = MAX_UPLOAD_MB * 2**20,
         if shrink_to and FORMATS[image.format] == "JPEG":
             image.draft("RGB", (shrink_to, shrink_to))
         image.load()
-        image = ImageOps.exif_transpose(image)
-        return np.asarray(_plain(image))
+        image = _plain(ImageOps.exif_transpose(image))
+        if shrink_to:
+            image = _reduced(image, shrink_to)
+        return np.asarray(image)
     except Exception as exc:  # noqa: BLE001 - truncated data, broken chunks, bad EXIF
         raise ValueError(f"The image could not be decoded: it is damaged or cut short ({exc}).") from None
+
+
+def _reduced(image: Image.Image, side: int) -> Image.Image:
+    """The image box-averaged by the largest whole factor that keeps both sides ≥ ``side`` (as a
+    JPEG's draft mode does; one factor for both, so the aspect ratio stays)."""
+    factor = min(image.size) // side
+    return image.reduce(factor) if factor >= 2 else image
 
 
 def _plain(image: Image.Image) -> Image.Image:
@@ -202,50 +214,3 @@ def show_array(values, *, diverging: bool | None = None, caption: str | None = N
     text = f"{caption} — {scale.describe()}" if caption else scale.describe()
     (container or st).image(png, caption=text, width="stretch", output_format="PNG")  # "auto" would re-encode as JPEG
     return scale
-
-
-def _cell_format(limit: float) -> str:
-    """Digits that suit the largest value: 540 → "540", 12.3 → "12.3", 2 → "2.00", 0.0625 → "0.063";
-    an entry far below the largest (a rounding-level 9.6e-14) reads 0."""
-    return ".0f" if limit >= 100 else ".1f" if limit >= 10 else ".2f" if limit >= 1 else ".3f"
-
-
-def matrix_spec(matrix, *, domain: tuple[float, float] | None = None, value_format: str | None = None,
-                cell: int | None = None, row_title: str = "m", col_title: str = "n") -> dict | None:
-    """A small matrix (a kernel, its gradient) as red–blue cells with the values written on them,
-    limits symmetric about zero (±max|value| unless ``domain`` is given). A plain Vega-Lite spec,
-    built without Altair: ≈ 1 ms instead of ≈ 15 ms, which matters with several on a page.
-    None when there is nothing finite to draw."""
-    matrix = np.asarray(matrix, dtype=float)
-    if matrix.ndim != 2 or matrix.size == 0 or not np.all(np.isfinite(matrix)):
-        return None
-    limit = float(max(map(abs, domain))) if domain is not None else float(np.max(np.abs(matrix)))
-    limit = limit or 1.0
-    rows, cols = matrix.shape
-    cell = cell or max(16, min(32, 112 // max(rows, cols)))
-    value_format = value_format or _cell_format(float(np.max(np.abs(matrix))))
-    values = [{"m": int(r), "n": int(c), "value": float(matrix[r, c])} for r in range(rows) for c in range(cols)]
-    color_scale = {"scheme": "redblue", "domain": [-limit, limit], "reverse": True}
-    return {
-        "data": {"name": "cells"}, "datasets": {"cells": values},  # Streamlit ships named datasets as Arrow
-        "width": cell * cols, "height": cell * rows, "autosize": {"type": "pad"},  # the cells get the size, axes add to it
-        "encoding": {"x": {"field": "n", "type": "ordinal", "title": col_title, "axis": {"labelAngle": 0}},
-                     "y": {"field": "m", "type": "ordinal", "title": row_title}},
-        "layer": [
-            {"mark": {"type": "rect"},
-             "encoding": {"color": {"field": "value", "type": "quantitative", "scale": color_scale, "legend": None},
-                          "tooltip": [{"field": "m", "type": "ordinal"}, {"field": "n", "type": "ordinal"},
-                                      {"field": "value", "type": "quantitative", "format": ".4g"}]}},
-            {"mark": {"type": "text", "fontSize": 12 if cell >= 40 else 10 if cell >= 28 else 8, "limit": cell},
-             "encoding": {"text": {"field": "value", "type": "quantitative", "format": value_format},
-                          "color": {"condition": {"test": f"abs(datum.value) > {0.6 * limit!r}", "value": "white"},
-                                    "value": "black"}}},
-        ],
-    }
-
-
-def show_matrix(matrix, *, domain: tuple[float, float] | None = None, value_format: str | None = None,
-                cell: int | None = None, empty_message: str = "Nothing finite to draw.", container=None) -> None:
-    """Draw ``matrix_spec`` (or say why there is nothing to draw)."""
-    charts.show(matrix_spec(matrix, domain=domain, value_format=value_format, cell=cell), empty_message,
-                container=container)

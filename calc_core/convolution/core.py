@@ -1,4 +1,4 @@
-r"""2-D convolution layer: forward pass, the exact backward pass, and its gradient check.
+r"""2-D convolution layer: forward pass and the exact backward pass.
 
 Notation (the page shows the same formulas):
 
@@ -22,8 +22,8 @@ G[i, j] · x̃[i·s + m, j·s + n] to w[m, n]:
 where w is 0 outside its k_h × k_w entries, G ↑ s is G dilated by the stride (its entries s apart,
 s − 1 zeros between them), and the full convolution (a ∗ w)[a, b] = Σ_{m,n} a[a − m, b − n] · w[m, n]
 flips the kernel exactly once: the input gradient of a cross-correlation is a true convolution.
-Rows and columns of x̃ past the last window (when s does not divide H + 2p − k_h) were never
-read, and get gradient 0.
+Rows and columns of x̃ no window reads — past the last window when s does not divide H + 2p − k_h,
+and between windows when s > k — get gradient exactly 0.
 
 The tutorial's ``conv2d_backward`` gets four things wrong:
 
@@ -43,7 +43,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from calc_core.common.gradcheck import GradientCheck, check_gradient
+from calc_core.common.validate import whole
 
 #: The scalar losses the page can put on top of y. G = ∂L/∂y is what flows into the backward pass.
 LOSSES = {
@@ -54,16 +54,6 @@ LOSSES = {
 
 
 # ----------------------------------------------------------------------------- checks
-
-def _whole(name: str, value, minimum: int) -> int:
-    try:
-        number = None if isinstance(value, (bool, np.bool_)) else float(value)
-    except (TypeError, ValueError):
-        number = None
-    if number is None or not number.is_integer() or number < minimum:
-        raise ValueError(f"{name} must be a whole number ≥ {minimum}, got {value!r}")
-    return int(number)
-
 
 def as_image(name: str, values) -> np.ndarray:
     """A finite, non-empty 2-D float64 array, or a ValueError that says what is wrong."""
@@ -84,8 +74,8 @@ def as_image(name: str, values) -> np.ndarray:
 
 def output_shape(image_shape, kernel_shape, stride: int = 1, padding: int = 0) -> tuple[int, int]:
     """(H_out, W_out) = (⌊(H + 2p − k_h)/s⌋ + 1, ⌊(W + 2p − k_w)/s⌋ + 1), after checking that it fits."""
-    stride = _whole("stride", stride, 1)
-    padding = _whole("padding", padding, 0)
+    stride = whole("stride", stride, 1)
+    padding = whole("padding", padding, 0)
     (H, W), (kh, kw) = image_shape, kernel_shape
     if kh > H + 2 * padding or kw > W + 2 * padding:
         raise ValueError(
@@ -218,7 +208,7 @@ def conv2d_backward(grad_output, x, kernel, stride: int = 1, padding: int = 0):
     return grad_input, grad_kernel
 
 
-# ----------------------------------------------------------------------------- the page's panel
+# ----------------------------------------------------------------------------- a loss on top, and one layer
 
 def upstream_gradient(y: np.ndarray, loss: str = "energy", seed: int = 0) -> np.ndarray:
     """G = ∂L/∂y for one of the ``LOSSES``."""
@@ -267,32 +257,3 @@ def run_convolution(x, kernel, stride=1, padding=0, loss="energy", seed=0) -> Co
     grad_input, grad_kernel = conv2d_backward(G, x, kernel, stride, padding)
     return ConvolutionResult(x, x_pad, kernel, y, G, grad_input, grad_kernel,
                              loss_value(y, G, loss), loss, stride, padding)
-
-
-def gradient_checks(x, kernel, stride=1, padding=0, loss="energy", seed=0, max_coords=64,
-                    step=1e-3, tolerance=1e-6) -> list[GradientCheck]:
-    """Central differences against ∂L/∂x (at most ``max_coords`` sampled pixels) and ∂L/∂w (all entries).
-
-    L is the chosen loss on y = conv(x, w); G is held fixed for "random" and "sum". The difference
-    quotient is taken of L(x′, w′) − L(x, w) = loss_change(conv(x′, w′) − y), computed from the
-    perturbation alone (conv is linear in x and in w), so the large sum L(x, w) never enters and
-    a zero gradient (Sobel under L = Σ y) checks as exactly zero. L is at most quadratic in each
-    coordinate, where the central difference has no truncation error, so a step of 1e-3 is exact
-    up to rounding.
-    """
-    result = run_convolution(x, kernel, stride, padding, loss, seed)
-    x, w, G = result.image, result.kernel, result.grad_output
-    s, p = result.stride, result.padding
-
-    def change_from_input(x_new):
-        return loss_change(correlate(pad_image(x_new - x, p), w, s), G, loss)
-
-    def change_from_kernel(w_new):
-        return loss_change(correlate(result.padded_image, w_new - w, s), G, loss)
-
-    return [
-        check_gradient(change_from_input, x, result.grad_input, name="∂L/∂x", step=step,
-                       tolerance=tolerance, max_coords=max_coords, seed=seed),
-        check_gradient(change_from_kernel, w, result.grad_kernel, name="∂L/∂w", step=step,
-                       tolerance=tolerance, seed=seed + 1),
-    ]

@@ -153,14 +153,37 @@ def to_grayscale(image) -> np.ndarray:
     return array
 
 
+def block_average(x, axis: int, blocks: int) -> np.ndarray:
+    """x averaged over ``blocks`` runs of neighbouring pixels along ``axis``, each ⌊n/blocks⌋ or
+    ⌈n/blocks⌉ pixels long (block k covers pixels ⌊k·n/blocks⌉ … ⌊(k + 1)·n/blocks⌉ − 1): an area
+    average that keeps every pixel, in time proportional to the image's size."""
+    n = x.shape[axis]
+    edges = np.round(np.linspace(0, n, blocks + 1)).astype(np.intp)
+    sums = np.add.reduceat(x, edges[:-1], axis=axis)
+    widths = np.diff(edges).astype(float)
+    return sums / (widths[:, None] if axis == 0 else widths[None, :])
+
+
 def resize_image(x, shape) -> np.ndarray:
-    """Resample a 2-D array to ``shape`` (rows, columns); a Gaussian blur first, when shrinking,
-    keeps fine detail from aliasing into stripes."""
+    """Resample a 2-D array to ``shape`` (rows, columns).
+
+    Shrinking by a large factor f first averages blocks of ⌊f⌋ pixels (cost ∝ the pixels, whatever
+    f is), leaving an image between 1 and 2 times the target on each axis; only that small image is
+    smoothed by a Gaussian (σ = (f′ − 1)/2 for the remaining factor f′ < 2, so fine detail does not
+    alias into stripes) and interpolated to the final shape. A Gaussian of σ ≈ f/2 on the full image
+    instead costs ∝ pixels × σ: 18 s for a 100,000 × 100 upload.
+    """
     x = np.asarray(x, dtype=float)
     rows, cols = _image_shape(shape)
+    for axis, target in sorted(((0, rows), (1, cols)), key=lambda a: -x.shape[a[0]] / a[1]):  # most shrunk first
+        factor = x.shape[axis] // target
+        if factor >= 2:
+            x = block_average(x, axis, x.shape[axis] // factor)
     factors = np.array(x.shape, float) / (rows, cols)
     sigma = np.maximum(0.0, (factors - 1.0) / 2.0)
     smooth = ndimage.gaussian_filter(x, sigma, mode="nearest") if np.any(sigma > 0) else x
+    if smooth.shape == (rows, cols):
+        return smooth
     return ndimage.zoom(smooth, (rows / x.shape[0], cols / x.shape[1]), order=1,
                         mode="nearest", grid_mode=True)
 

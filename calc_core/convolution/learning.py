@@ -39,13 +39,15 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from calc_core.common.blas_threads import single_blas_thread
-from calc_core.convolution.core import _whole, as_image, correlate, kernel_gradient, output_shape, pad_image
+from calc_core.common.snapshots import MAX_SNAPSHOTS, Snapshots, evenly_spaced
+from calc_core.common.validate import whole
+from calc_core.convolution.core import as_image, correlate, kernel_gradient, output_shape, pad_image
 
 
 def _kernel_shape(kernel_shape) -> tuple[int, int]:
     if np.ndim(kernel_shape) != 1 or len(kernel_shape) != 2:
         raise ValueError(f"kernel_shape must be a pair (rows, columns), got {kernel_shape!r}")
-    return _whole("kernel rows", kernel_shape[0], 1), _whole("kernel columns", kernel_shape[1], 1)
+    return whole("kernel rows", kernel_shape[0], 1), whole("kernel columns", kernel_shape[1], 1)
 
 
 #: Largest patch matrix A (in entries; 32 MB of float64) that ``fit_kernel`` builds. Beyond it each
@@ -116,9 +118,7 @@ class KernelFit:
     """A gradient-descent run on ½‖conv(x, w) − t‖². Every array is finite."""
 
     loss_history: np.ndarray  # L(w_t) for t = 0, 1, …, steps_run
-    snapshot_steps: np.ndarray  # t of each snapshot, ≈ evenly spaced, always 0 and steps_run
-    snapshots: np.ndarray  # w_t at those steps, shape (n, k_h, k_w)
-    final_kernel: np.ndarray  # w at the last entry of loss_history
+    kernels: np.ndarray  # w_t for the same t, shape (steps_run + 1, k_h, k_w)
     learning_rate: float
     stable_limit: float  # 2 / λ_max for this image, stride and padding
     diverged_step: int | None  # first t whose loss exceeded blow-up × L(w_0) or overflowed
@@ -131,10 +131,19 @@ class KernelFit:
     def steps_run(self) -> int:
         return int(self.loss_history.size - 1)
 
+    @property
+    def final_kernel(self) -> np.ndarray:
+        """w at the last entry of loss_history."""
+        return self.kernels[-1]
+
+    def snapshots(self, count: int = MAX_SNAPSHOTS) -> Snapshots:
+        """The learned kernel and its loss at ≤ ``count`` evenly spaced steps, first and last included."""
+        steps = evenly_spaced(self.steps_run, count)
+        return Snapshots(steps, "step", {"kernel": self.kernels[steps], "loss": self.loss_history[steps]})
+
 
 def fit_kernel(x, target, kernel_shape, lr: float, steps: int, stride: int = 1, padding: int = 0,
-               seed: int = 0, *, init_std: float = 0.1, n_snapshots: int = 10,
-               blowup: float = 1e6) -> KernelFit:
+               seed: int = 0, *, init_std: float = 0.1, blowup: float = 1e6) -> KernelFit:
     """Gradient descent w ← w − η ∇L(w) on L(w) = ½‖conv(x, w) − t‖², from w_0 ~ N(0, init_std²).
 
     Stops early, with ``diverged_step`` set, at the first step t where L(w_t) is not finite or
@@ -144,7 +153,7 @@ def fit_kernel(x, target, kernel_shape, lr: float, steps: int, stride: int = 1, 
     x, target = as_image("x", x), as_image("target", target)
     kernel_shape = _kernel_shape(kernel_shape)
     shape = output_shape(x.shape, kernel_shape, stride, padding)
-    stride, padding, steps = int(stride), int(padding), _whole("steps", steps, 0)
+    stride, padding, steps = int(stride), int(padding), whole("steps", steps, 0)
     if target.shape != shape:
         raise ValueError(f"target has shape {target.shape}, but conv(x, w) has shape {shape} "
                          f"for a {x.shape} image, a {kernel_shape} kernel, stride {stride}, "
@@ -153,9 +162,7 @@ def fit_kernel(x, target, kernel_shape, lr: float, steps: int, stride: int = 1, 
         raise ValueError(f"the learning rate must be a finite number > 0, got {lr}")
     forward, gradient = _forward_and_gradient(pad_image(x, padding), kernel_shape, stride)
     w = np.random.default_rng(seed).normal(0.0, init_std, kernel_shape)
-    wanted = set(np.linspace(0, steps, max(2, n_snapshots)).round().astype(int).tolist())
-    losses, snapshot_steps, snapshots = [], [], []
-    diverged_step, last_good = None, w
+    losses, kernels, diverged_step = [], [], None
     with np.errstate(over="ignore", invalid="ignore"), single_blas_thread():
         for t in range(steps + 1):
             # r = conv(x, w) − t
@@ -166,10 +173,7 @@ def fit_kernel(x, target, kernel_shape, lr: float, steps: int, stride: int = 1, 
                 diverged_step = t
                 break
             losses.append(loss)
-            last_good = w
-            if t in wanted:
-                snapshot_steps.append(t)
-                snapshots.append(w)
+            kernels.append(w)
             if loss > blowup * max(losses[0], np.finfo(float).tiny):
                 diverged_step = t
                 break
@@ -177,13 +181,8 @@ def fit_kernel(x, target, kernel_shape, lr: float, steps: int, stride: int = 1, 
                 break
             # w ← w − η ∇L(w),  ∇L(w) = Σ r[i, j] x̃[i·s + m, j·s + n]
             w = w - lr * gradient(residual)
-    if snapshot_steps[-1] != len(losses) - 1:
-        snapshot_steps.append(len(losses) - 1)
-        snapshots.append(last_good)
-    return KernelFit(
-        np.array(losses), np.array(snapshot_steps), np.array(snapshots), last_good, float(lr),
-        learning_rate_bounds(x, kernel_shape, stride, padding).stable_limit, diverged_step,
-    )
+    return KernelFit(np.array(losses), np.array(kernels), float(lr),
+                     learning_rate_bounds(x, kernel_shape, stride, padding).stable_limit, diverged_step)
 
 
 @dataclass(frozen=True)
@@ -194,7 +193,7 @@ class KernelLesson:
     target: np.ndarray  # t = conv(x, w_true)
     bounds: LearningRateBounds
     fit: KernelFit  # at η = lr_fraction · 2/λ_max
-    kernel_error: np.ndarray  # max |w_t − w_true| at fit.snapshot_steps
+    kernel_error: np.ndarray  # max |w_t − w_true| at every step of fit
     too_high: KernelFit  # the same run at η = too_high_fraction · 2/λ_max
 
 
@@ -221,5 +220,6 @@ def kernel_lesson(x, true_kernel, lr_fraction: float, steps: int, stride: int = 
             raise ValueError("the image is all zeros, so the loss does not depend on the kernel")
         fits = [fit_kernel(x, target, true_kernel.shape, fraction * bounds.stable_limit, steps,
                            stride, padding, seed) for fraction in (lr_fraction, too_high_fraction)]
-    error = np.abs(fits[0].snapshots - true_kernel).max(axis=(1, 2))
+    # max |w_t − w_true|
+    error = np.abs(fits[0].kernels - true_kernel).max(axis=(1, 2))
     return KernelLesson(true_kernel, target, bounds, fits[0], error, fits[1])

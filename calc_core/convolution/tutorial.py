@@ -25,8 +25,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import signal
 
-from calc_core.convolution.core import ConvolutionResult
 from calc_core.common.gradcheck import relative_error
+from calc_core.convolution.core import ConvolutionResult
+
+EXACT = 1e-9  # a relative difference this small is rounding: "exactly"
 
 
 #: The four defects, in the words the page uses: name → why the correct rule differs.
@@ -68,9 +70,20 @@ class TutorialComparison:
     padded_shape: tuple[int, int]  # x̃
     tutorial_shape: tuple[int, int]  # what the tutorial's input gradient has
     input_error: float | None  # rel. error of its input gradient cropped by p; None if it cannot be cropped
-    input_cosine: float | None  # cosine with the correct ∂L/∂x: −1 means exactly the negative
+    input_cosine: float | None  # cosine with the correct ∂L/∂x: −1 means it points the opposite way
+    negated_error: float | None  # ‖its ∂L/∂x + the correct one‖ / ‖the correct one‖: 0 means exactly −∂L/∂x
     integer_kernel: bool  # every entry of w is a whole number, so the tutorial would store it as int
     kernel_truncation: float  # max |its ∂L/∂w − correct| with w stored as integers (0 if w is not)
+
+    @property
+    def negated(self) -> bool:
+        """Its input gradient is exactly −∂L/∂x (to rounding): the double flip on a kernel with rot180(w) = −w."""
+        return self.negated_error is not None and self.negated_error < EXACT
+
+    @property
+    def right(self) -> bool:
+        """Its input gradient, cropped, is ∂L/∂x (to rounding): a kernel unchanged by a half-turn."""
+        return self.input_error is not None and self.input_error < EXACT
 
     def findings(self) -> dict[str, str]:
         """What the comparison found, in words, one entry per defect (the page's table)."""
@@ -80,9 +93,9 @@ class TutorialComparison:
             sign = f"relative error {self.input_error:.2f}"
             if self.input_cosine is not None:
                 sign += f", cosine {self.input_cosine:+.2f}"
-                if self.input_cosine < -0.9999:
+                if self.negated:
                     sign += " — exactly −∂L/∂x"
-            if self.input_error < 1e-9:
+            if self.right:
                 sign += " — right by luck: this kernel is unchanged by a half-turn"
         shape = "×".join(map(str, self.tutorial_shape))
         shape += " = x̃'s shape" if self.tutorial_shape == self.padded_shape else " (the stride is ignored)"
@@ -97,16 +110,18 @@ def compare_with_tutorial(result: ConvolutionResult) -> TutorialComparison:
     x, w, G, p = result.image, result.kernel, result.grad_output, result.padding
     H, W = x.shape
     grad_input, _ = tutorial_backward(G, x, w, result.stride, p)
-    input_error = input_cosine = None
+    input_error = input_cosine = negated_error = None
     if grad_input.shape == result.padded_image.shape:
         cropped = grad_input[p:p + H, p:p + W]
         input_error = relative_error(cropped, result.grad_input)
         norms = float(np.linalg.norm(cropped) * np.linalg.norm(result.grad_input))
         input_cosine = float(np.sum(cropped * result.grad_input)) / norms if norms > 0 else None
+        correct = float(np.linalg.norm(result.grad_input))
+        negated_error = float(np.linalg.norm(cropped + result.grad_input)) / correct if correct > 0 else None
     integer_kernel = bool(np.all(w == np.round(w)))
     truncation = 0.0
     if integer_kernel:
         _, grad_kernel = tutorial_backward(G, x, w.astype(np.int64), result.stride, p)
         truncation = float(np.max(np.abs(grad_kernel - result.grad_kernel)))
     return TutorialComparison(x.shape, result.padded_image.shape, grad_input.shape, input_error,
-                              input_cosine, integer_kernel, truncation)
+                              input_cosine, negated_error, integer_kernel, truncation)
