@@ -160,10 +160,10 @@ def mala(result) -> Message | None:
             try_instead=(f"A smaller ε (below {stable_step(result):.3g}; MALA works best accepting about 60%).",),
             numbers={"acceptance_rate": rate})
     return Message(
-        "mala_exact", "success", "MALA samples p exactly",
-        what=(f"The Metropolis test accepted {_percent(rate)} of the proposals. With it, the target is the chain's "
-              "exact stationary distribution for any step: the variance chart shows MALA flat at s² where the "
-              "unadjusted chain grows."),
+        "mala_exact", "success", "MALA removes the step-size bias",
+        what=(f"The Metropolis test accepted {_percent(rate)} of the proposals. With it, the density being sampled "
+              "is the chain's exact stationary distribution for any step: the variance chart shows MALA flat at s² "
+              "where the unadjusted chain grows. (It does not help particles cross between far-apart modes.)"),
         numbers={"acceptance_rate": rate})
 
 
