@@ -106,3 +106,9 @@ def _optimistic(field, eta, x, y, memory):
 
 _STEPPERS = {"simultaneous": _simultaneous, "alternating": _alternating,
              "extragradient": _extragradient, "optimistic": _optimistic}
+
+
+def stepper(method: str) -> Callable:
+    """The function that takes one step of ``method`` — ``(field, η, x, y, memory) → (x′, y′, memory′)``,
+    the code :func:`play` runs (and the page shows)."""
+    return _STEPPERS[check_method(method)]

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -161,6 +162,12 @@ class _Plain:
 
 
 _OPTIMIZERS = {"adam": _Adam, "sgd": _Plain}
+
+
+def optimizer_step(optimizer: str) -> Callable:
+    """The method that applies one update of ``optimizer`` ("adam" or "sgd") to a player's
+    parameters, the code :func:`train_gan_1d` runs (and the page shows)."""
+    return _OPTIMIZERS[choice("optimizer", optimizer, OPTIMIZERS)].step
 
 
 def train_gan_1d(data_mean=4.0, data_std=2.0, *, steps=800, batch_size=128, lr_d=0.03, lr_g=0.03,
