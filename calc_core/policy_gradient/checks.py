@@ -116,6 +116,8 @@ def training_gradient_checks(params, gamma: float, baseline: str, form: str, epi
     params = checked_params(params)
     rng = np.random.default_rng([seed, 5])
     batch = rollout_compiled(params, *draw_episode_noise(rng, episodes_per_update))
+    if baseline == "value" and value_params is None:  # no value network to hand: the weights are held fixed anyway
+        baseline = "none"
     states, actions, _, _, weights = step_weights(batch, gamma, baseline, form, value_params)
     pick = np.sort(rng.choice(weights.size, min(steps, weights.size), replace=False))
     states, actions, weights = states[pick], actions[pick], weights[pick]

@@ -229,8 +229,9 @@ def _optimizer(s: Settings) -> str:
 
 
 def diagnose(result: Result) -> tuple[Message, ...]:
-    """What the page says about a run: diverged, collapsed (or recovered), solved, fell back, not
-    balancing or not solved, nothing to learn from, noisy gradients, which gradient is estimated."""
+    """What the page says about a run: diverged; collapsed (a problem while stuck, an info once it
+    recovered); solved, fell back, nothing to learn from, not balancing or not solved; noisy gradients
+    without a baseline; which gradient the γᵗ form estimates."""
     s, m, messages = result.settings, result.milestones, []
     collapsed = m.collapse_episode is not None and m.recovered_episode is None
     if m.diverged_episode is not None:
@@ -260,9 +261,10 @@ def diagnose(result: Result) -> tuple[Message, ...]:
             {"collapse_episode": m.collapse_episode, "last_average": result.last_average}))
     elif m.collapse_episode is not None:
         messages.append(Message(
-            "recovered", "info", "Collapsed, then recovered.",
-            f"The policy went almost deterministic at episode {m.collapse_episode}, but the other action was still "
-            f"tried now and then: the 100-episode average reached 195 at episode {m.recovered_episode}.",
+            "collapsed", "info", "Collapsed, then recovered.",
+            f"The policy went almost deterministic at episode {m.collapse_episode} while the pole still fell "
+            f"(entropy below {COLLAPSE_ENTROPY:g} nats), but the other action was still tried now and then: the "
+            f"100-episode average reached 195 at episode {m.recovered_episode}.",
             numbers={"collapse_episode": m.collapse_episode, "recovered_episode": m.recovered_episode}))
     if m.diverged_episode is None and not collapsed:
         messages.append(_outcome(result))
@@ -327,9 +329,9 @@ def _outcome(result: Result) -> Message:
 PRESETS = (
     Preset("collapse", "Learning rate too high: policy collapse",
            "At η = 0.5 Adam moves every weight by about 0.5 per update: within a few dozen episodes the policy "
-           "pushes one way almost always (entropy near 0), the gradient eₐ − π vanishes with it, and the return "
-           "never recovers.",
-           settings={"learning_rate": 0.5}, expect=("collapsed",), avoid=("solved",)),
+           "pushes one way almost always (entropy near 0) while the pole still falls. The gradient eₐ − π vanishes "
+           "with the entropy, so the other action is hardly ever tried again and the return rarely recovers.",
+           settings={"learning_rate": 0.5}, expect=("collapsed",), avoid=("diverged",)),
     Preset("no_baseline", "No baseline: noisy gradients",
            "With A_t = G_t every ∇log π is scaled by a large positive return: at θ₀, on the same episodes, ĝ "
            "scatters far more around its mean than with the value baseline.",

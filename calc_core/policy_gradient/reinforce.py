@@ -206,7 +206,7 @@ class TrainResult:
     grad_norms: np.ndarray  # (updates,) ‖ĝ‖ before clipping
     update_episodes: np.ndarray  # (updates,) episodes finished when each update was made
     params: dict  # trained W1, b1, W2, b2 (the last finite ones if training diverged)
-    value_params: dict | None  # the value network V_φ at the end (baseline "value"), else None
+    value_params: dict | None  # the value network V_φ at the end, its last finite one (baseline "value"), else None
     snapshots: Snapshots  # θ at the start (episode 0) and after every update, by episodes done
     episodes_run: int  # = episodes, unless training diverged or stopped at stop_at_average
     classic_episode: int | None  # first episode (1-based) whose 100-episode average ≥ 195
@@ -373,12 +373,12 @@ def train(
             kept_episodes.append(len(returns))
             kept_params.append(params)
             if value_params is not None:
-                value_params = _fit_value(value_params, value_state, estimate.states, estimate.returns,
-                                          s["value_steps"], (update - 1) * s["value_steps"] + 1,
-                                          s["value_learning_rate"])
-                if not _finite(value_params):
+                fitted = _fit_value(value_params, value_state, estimate.states, estimate.returns,
+                                    s["value_steps"], (update - 1) * s["value_steps"] + 1, s["value_learning_rate"])
+                if not _finite(fitted):
                     diverged, reason = first_episode, "the value network's parameters φ"
                     break
+                value_params = fitted
             if progress is not None:
                 progress(len(returns) / s["episodes"])
             if s["stop_at_average"] is not None and first_episode_reaching(returns[-WINDOW:], s["stop_at_average"]):
@@ -396,7 +396,7 @@ def train(
         grad_norms=np.asarray(grad_norms),
         update_episodes=np.asarray(update_episodes),
         params=params,
-        value_params=value_params if value_params is not None and _finite(value_params) else None,
+        value_params=value_params,
         snapshots=Snapshots.collect("episode", kept_episodes, kept_params),
         episodes_run=int(returns.size),
         classic_episode=first_episode_reaching(returns, CLASSIC_AVERAGE),
