@@ -118,6 +118,9 @@ def render_close_up(settings: lab.Settings, last: int) -> None:
     if last < 1:
         st.info("The filter stopped before its first update: there is no step to show.", icon=":material/info:")
         return
+    remembered = ui.controls.state_key(K)  # kit workaround: a new range makes a new widget, which forgets the
+    if remembered in st.session_state:  # value unless it is set again before the widget exists
+        st.session_state[remembered] = st.session_state[remembered]
     k, f = ui.controls.draw(K, container=st, max_value=last), None
     with ui.guard("replay this step", stop=False):  # the formulas and code below still show on a failure
         f = close_up(settings, int(k))

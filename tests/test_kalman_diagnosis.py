@@ -80,7 +80,8 @@ def test_a_miss_with_nothing_mis_tuned_is_put_down_to_chance():
 def test_a_diverged_run_is_reported_with_its_step_and_reason(monkeypatch):
     monkeypatch.setattr(consistency, "BLOWUP", 3.0)
     r = run(assumed_process_scale=10.0)
-    assert codes(r.diagnosis) == {"diverged"}
+    assert codes(r.diagnosis) == {"diverged"} and r.verdict == "diverged"
+    assert r.nees_verdict != "diverged"  # the tests judged the steps before it
     found = r.diagnosis[0]
     assert found.title == "The filter diverged at step 4" and found.kind == "problem"
     assert "blew up" in found.what and any("Reset all controls" in tip for tip in found.try_instead)
@@ -110,6 +111,7 @@ def test_the_overall_verdict_prefers_nees_and_falls_back_on_nis():
     assert v("consistent", "consistent") == "consistent"
     assert v("diverged", "consistent") == v("consistent", "diverged") == "diverged"
     assert v(None, "overconfident") == "overconfident"
+    assert v("consistent", "consistent", diverged=True) == "diverged"
 
 
 # --- the lessons, on every seed ---------------------------------------------------------

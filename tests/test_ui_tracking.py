@@ -52,10 +52,12 @@ def test_plane_frames_the_focus_and_clips_the_rest_and_drops_non_finite_points()
     assert len(spec["datasets"]["paths"]) == 3  # NaN dropped, the far point kept (and clipped)
 
 
-def test_a_name_shared_by_a_point_and_an_outline_gets_one_legend_entry():
-    spec = valid(tracking.plane(points={"ring": np.array([[0.0, 0.0]])}, outlines={"ring": np.array([ring((0, 0), 1)])},
+def test_a_name_shared_by_a_point_and_an_outline_gets_one_legend_entry_and_both_are_framed():
+    spec = valid(tracking.plane(points={"ring": np.array([[0.0, 0.0]])}, outlines={"ring": np.array([ring((0, 0), 4)])},
                                 colors=COLORS))
     assert spec["layer"][0]["encoding"]["color"]["scale"]["domain"] == ["ring"]
+    x_domain = spec["layer"][0]["encoding"]["x"]["scale"]["domain"]
+    assert x_domain[0] < -4 and x_domain[1] > 4  # the outline is in view, not only its centre
 
 
 @pytest.mark.parametrize("points", [{}, {"dots": np.full((3, 2), np.nan)}, {"dots": np.empty((0, 2))}])

@@ -37,9 +37,10 @@ CHANCE_RATE = 10  # a tuned filter fails NEES or NIS in about one run in this ma
 TRANSIENT_STEPS = 10  # "early on": the first updates
 
 
-def overall_verdict(nees_verdict: str | None, nis_verdict: str) -> str:
-    """The filter's verdict from its two tests (see the module docstring)."""
-    if "diverged" in (nees_verdict, nis_verdict):
+def overall_verdict(nees_verdict: str | None, nis_verdict: str, diverged: bool = False) -> str:
+    """The filter's verdict from its two tests (see the module docstring); "diverged" for a run that
+    stopped early, whatever the tests said about the steps before."""
+    if diverged or "diverged" in (nees_verdict, nis_verdict):
         return "diverged"
     if nees_verdict not in (None, "consistent"):
         return nees_verdict

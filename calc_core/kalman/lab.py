@@ -177,7 +177,7 @@ def run(settings: Settings) -> Result:
         nees=fr.nees[1:], nis=fr.nis, nees_step_band=fr.nees_step_band, nis_step_band=fr.nis_step_band,
         mean_nees=fr.mean_nees, mean_nis=fr.mean_nis, nees_mean_band=fr.nees_mean_band,
         nis_mean_band=fr.nis_mean_band, nees_verdict=fr.nees_verdict, nis_verdict=fr.nis_verdict,
-        verdict=diagnosis.overall_verdict(fr.nees_verdict, fr.nis_verdict), diverged_step=fr.diverged_step,
+        verdict=diagnosis.overall_verdict(fr.nees_verdict, fr.nis_verdict, fr.diverged), diverged_step=fr.diverged_step,
         divergence_reason=fr.divergence_reason, completed=done, x0=d.x0, P0=d.P0, Q=d.Q, R=d.R,
         true_Q=sim.Q, true_R=sim.R, snapshots=_snapshots(fr, sim, done))
     return replace(result, diagnosis=diagnose(result))

@@ -70,8 +70,8 @@ def plane(*, paths: dict[str, np.ndarray] | None = None, points: dict[str, np.nd
              "rings": _rows(rings or {}, outline=True), "points": _rows(points or {}),
              "marked": _rows(marked or {})}
     kinds = {kind: data for kind, data in kinds.items() if len(data)}
-    named = {**(paths or {}), **(outlines or {}), **(rings or {}), **(points or {}), **(marked or {})}
-    everything = [np.asarray(xy, dtype=float).reshape(-1, 2) for xy in named.values()]
+    everything = [np.asarray(xy, dtype=float).reshape(-1, 2)
+                  for group in (paths, outlines, rings, points, marked) for xy in (group or {}).values()]
     domains = equal_domains(np.concatenate(everything) if focus is None else focus) if kinds else None
     if domains is None:
         return None
