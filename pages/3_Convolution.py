@@ -137,7 +137,8 @@ def render_learning(settings: lab.Settings, image) -> None:
         cols[3].metric("Kernel error", f"{fit.final_error:.1e}", help="max |w − w_true| after the last step")
         ui.panels.show_messages(fit.diagnosis, st.container())
         ui.workshop.scrubber(fit.snapshots, lambda index: render_step(fit, index), label="Step shown")
-        st.caption(fit.note)
+        if fit.note:
+            st.caption(fit.note)
         ui.panels.formula_and_code(UPDATE_RULE, [learning.fit_kernel])
         ui.panels.gradient_check(fit.gradient_checks, what=fit.check_what, symbols={"w": "∂L/∂w"})
 

@@ -18,12 +18,14 @@ exactly 0; border pixels, whose windows reach into the padding or the edge; and 
 from __future__ import annotations
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from calc_core.common.gradcheck import GradientCheck, check_gradient, check_gradients
 from calc_core.convolution.core import ConvolutionResult, correlate, input_gradient, loss_change, output_shape
 
 GROUPS = ("unread", "border", "interior")  # the structurally different parts of ∂L/∂x
 MAX_PIXELS = 64  # pixels of ∂L/∂x checked one by one
+SMALL_BLOCK = 400  # blocks of x̃ up to this size (one moved pixel's reach) are convolved by the definition
 
 
 def read_counts(image_shape, kernel_shape, stride: int, padding: int) -> np.ndarray:
@@ -73,8 +75,18 @@ def _input_change(layer: ConvolutionResult):
         a0, a1, b0, b1 = max(top - p, 0), min(bottom - p, H), max(left - p, 0), min(right - p, W)
         block[a0 + p - top:a1 + p - top, b0 + p - left:b1 + p - left] = delta[a0:a1, b0:b1]
         # d = conv(δ, w) on that block;  ΔL from d alone
-        return loss_change(correlate(block, w, s), G[i0:i1 + 1, j0:j1 + 1], loss)
+        d = by_definition(block, w, s) if block.size <= SMALL_BLOCK else correlate(block, w, s)
+        return loss_change(d, G[i0:i1 + 1, j0:j1 + 1], loss)
     return change
+
+
+def by_definition(x_pad, w, stride: int) -> np.ndarray:
+    """y[i, j] = Σ_{m,n} x̃[i·s + m, j·s + n] · w[m, n], every window at once (a view of x̃, no copy):
+    the definition, independent of ``correlate``'s shifted slices, and faster on a small block."""
+    (kh, kw), (rows, cols) = w.shape, x_pad.strides
+    shape = ((x_pad.shape[0] - kh) // stride + 1, (x_pad.shape[1] - kw) // stride + 1, kh, kw)
+    windows = as_strided(x_pad, shape, (rows * stride, cols * stride, rows, cols), writeable=False)
+    return (windows * w).sum(axis=(2, 3))
 
 
 def _kernel_change(x_pad, w, G, loss: str, stride: int):

@@ -309,6 +309,11 @@ def diagnose_learning(fit: Learning) -> tuple[Message, ...]:
                         f"descent never moves along it and max |w − w_true| stays at {fit.final_error:.1e}.",
                         "More pixels (a larger image, a smaller stride) or noise excite every direction of w.",
                         numbers={"kernel_error": fit.final_error}),)
+    if f == 1:
+        return (Message("at_stable_limit", "info", f"Not converged (error {fit.final_error:.1e}): η is exactly 2/λ_max.",
+                        "Along the steepest direction each step multiplies the error by 1 − ηλ_max = −1: it flips "
+                        "sign and keeps its size, so more steps do not help.", "Any η below the limit converges "
+                        "(0.9 × 2/λ_max is fast).", numbers={"kernel_error": fit.final_error}),)
     shrink = 1 - fit.learning_rate * b.lambda_min
     faster = "more steps, a larger η (up to 0.9 × 2/λ_max)" if f < 0.9 else "more steps"
     return (Message("not_converged", "info", f"Not converged yet (error {fit.final_error:.1e}).",

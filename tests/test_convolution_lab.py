@@ -1,0 +1,352 @@
+"""calc_core.convolution.lab: the page's run and learn, the gradient checks of the layer (on every
+part of x) and of the code that trained, the diagnosis, the lessons — the statements the page
+makes, tested as numbers. Also the fast resize of huge uploads (calc_core.convolution.kernels).
+
+Oracles: the layer's own definition (exact zeros where no window reads), central differences of the
+plain loss, the gradient-descent factor 1 − ηλ, and deliberately wrong gradients that must not pass.
+"""
+
+import itertools
+import time
+from dataclasses import fields
+
+import numpy as np
+import pytest
+
+import calc_core.convolution.learning as kernel_learning
+from calc_core.common.gradcheck import numerical_gradient, summarize
+from calc_core.common.messages import codes
+from calc_core.convolution import checks, lab
+from calc_core.convolution.core import conv2d_forward, kernel_gradient
+from calc_core.convolution.kernels import KERNELS, add_noise, block_average, prepare_image, resize_image, synthetic_image
+
+
+def message(messages, code):
+    return next(m for m in messages if m.code == code)
+
+
+# ----------------------------------------------------------------------------- run
+
+def test_run_on_the_defaults_of_a_synthetic_image_draws_the_layer_and_passes_its_check():
+    result = lab.run(lab.Settings(source="bars"))
+    layer = result.layer
+    assert layer.image.shape == (96, 96) and layer.padded_image.shape == (98, 98) and layer.output.shape == (96, 96)
+    np.testing.assert_array_equal(layer.kernel, KERNELS["sobel_x"])
+    np.testing.assert_array_equal(layer.image, add_noise(synthetic_image("bars", 96), 0.1, 0))
+    np.testing.assert_allclose(layer.output, conv2d_forward(layer.image, KERNELS["sobel_x"], 1, 1))
+    assert layer.loss_value == pytest.approx(0.5 * np.sum(layer.output ** 2))
+    assert [c.verdict for c in result.gradient_checks] == ["pass", "pass"]
+    assert [c.n_checked for c in result.gradient_checks] == [64, 9]
+    assert result.pixel_groups == {"unread": 0, "border": 96 * 96 - 92 * 92, "interior": 92 * 92}
+    assert "64 of its 9,216 pixels" in result.check_note and "all 9 entries" in result.check_note
+    assert codes(result.diagnosis) == {"tutorial_sign_flipped"}
+    assert result.findings["∂L/∂x, cropped by p"].endswith("exactly −∂L/∂x")
+
+
+def test_a_picture_from_a_file_is_passed_in_shrunk_and_scaled_and_the_upload_is_required():
+    picture = np.linspace(0, 1, 120 * 160).reshape(120, 160)
+    result = lab.run(lab.Settings(source="upload", upload=b"the file's bytes", size=64), image=picture)
+    assert result.layer.image.shape == (48, 64)
+    np.testing.assert_allclose(result.layer.image, add_noise(prepare_image(picture, 64), 0.1, 0))
+    with pytest.raises(ValueError, match="Upload a PNG or JPEG"):
+        lab.run(lab.Settings(source="upload"))
+    with pytest.raises(ValueError, match="image layer decodes it"):
+        lab.run(lab.Settings(source="photo"))
+
+
+@pytest.mark.parametrize("bad", [dict(stride=0), dict(stride=1.5), dict(padding=-1), dict(noise=float("inf")),
+                                 dict(noise=-0.1), dict(size=2), dict(size=float("nan")), dict(seed=-1),
+                                 dict(source="spiral"), dict(kernel_name="emboss"), dict(loss="hinge"),
+                                 dict(kernel_text=None)])
+def test_bad_settings_raise_a_clear_value_error(bad):
+    with pytest.raises(ValueError):
+        lab.run(lab.Settings(**{"source": "bars", **bad}))
+
+
+@pytest.mark.parametrize("text", ["1, 2, 3; 4, 5", "1, two, 3", "", "1;" * 6])
+def test_a_typed_kernel_that_does_not_parse_is_a_message_and_the_default_kernel_is_used(text):
+    result = lab.run(lab.Settings(source="circle", kernel_name="custom", kernel_text=text))
+    np.testing.assert_array_equal(result.layer.kernel, [[0, 1, 2], [-1, 0, 1], [-2, -1, 0]])
+    warning = message(result.diagnosis, "kernel_not_used")
+    assert warning.kind == "warning" and lab.DEFAULT_KERNEL_TEXT in warning.what
+    assert summarize(result.gradient_checks).verdict == "pass"
+
+
+def test_a_typed_kernel_is_used_and_a_negated_sobel_shows_the_tutorials_sign_slip():
+    result = lab.run(lab.Settings(source="bars", kernel_name="custom", kernel_text="1, 0, -1; 2, 0, -2; 1, 0, -1"))
+    np.testing.assert_array_equal(result.layer.kernel, -KERNELS["sobel_x"])
+    assert "kernel_not_used" not in codes(result.diagnosis) and "tutorial_sign_flipped" in codes(result.diagnosis)
+
+
+# ----------------------------------------------------------------------------- the check reaches every part
+
+def test_at_stride_4_the_check_reaches_pixels_no_window_reads_whose_gradient_is_exactly_zero():
+    result = lab.run(lab.Settings(source="bars", stride=4, loss="random", kernel_name="random"))  # no zero entries
+    layer = result.layer
+    groups = checks.pixel_groups(layer.image.shape, (3, 3), 4, 1)
+    # x̃ has 98 rows; windows start at rows 0, 4, …, 92 and read 3: x̃ rows 3, 7, …, 95 and 96, 97 are never read
+    unread_rows = [r - 1 for r in range(1, 97) if r % 4 == 3 or r > 94]  # x row = x̃ row − p
+    mask = np.zeros((96, 96), bool)
+    mask[unread_rows, :] = mask[:, unread_rows] = True
+    np.testing.assert_array_equal(np.sort(groups["unread"]), np.flatnonzero(mask))
+    assert np.all(layer.grad_input[mask] == 0.0) and np.all(layer.grad_input[~mask] != 0.0)
+    assert all(n > 0 for n in result.checked_per_group.values()), result.checked_per_group
+    assert sum(result.checked_per_group.values()) == result.gradient_checks[0].n_checked == 64
+    assert f"of the {mask.sum():,} pixels no window reads" in result.check_note
+    unread = message(result.diagnosis, "unread_pixels")
+    assert unread.numbers["unread"] == mask.sum() and unread.numbers["largest_gradient"] == 0.0
+    assert "exactly 0" in unread.what and "skip 1 row(s) and 1 column(s)" in unread.why
+
+
+def test_pixel_groups_split_x_into_unread_border_and_interior():
+    groups = checks.pixel_groups((10, 12), (3, 2), 1, 0)
+    assert sum(g.size for g in groups.values()) == 120 and groups["unread"].size == 0
+    assert np.intersect1d(groups["border"], groups["interior"]).size == 0
+    rows, cols = np.divmod(groups["interior"], 12)
+    assert rows.min() == 2 and rows.max() == 7 and cols.min() == 2 and cols.max() == 9
+    # at stride 2 with a 3-row kernel on 10 rows and no padding, the last row is read by no window
+    assert set(np.divmod(checks.pixel_groups((10, 12), (3, 2), 2, 0)["unread"], 12)[0]) == {9}
+
+
+def test_the_checked_change_of_one_pixel_equals_the_change_of_the_plain_loss():
+    layer = lab.run(lab.Settings(source="circle", size=24, stride=3, padding=2, loss="energy")).layer
+    change = checks._input_change(layer)
+    for k in (0, 37, 200, layer.image.size - 1):
+        moved = layer.image.copy()
+        moved.flat[k] += 0.01
+        plain = 0.5 * np.sum(conv2d_forward(moved, layer.kernel, 3, 2) ** 2) - layer.loss_value
+        assert change(moved) == pytest.approx(plain, rel=1e-9, abs=1e-12)
+    dense = layer.image + np.random.default_rng(0).normal(0, 0.01, layer.image.shape)
+    plain = 0.5 * np.sum(conv2d_forward(dense, layer.kernel, 3, 2) ** 2) - layer.loss_value
+    assert change(dense) == pytest.approx(plain, rel=1e-9)
+
+
+def corrupted(layer, kind):
+    """The layer's gradients made slightly wrong: all × (1 + 1e-4), or the largest entry's sign flipped."""
+    grad_input, grad_kernel = layer.grad_input.copy(), layer.grad_kernel.copy()
+    if kind == "scaled":
+        return grad_input * (1 + 1e-4), grad_kernel * (1 + 1e-4)
+    for grad in (grad_input, grad_kernel):
+        grad.flat[np.argmax(np.abs(grad))] *= -1
+    return grad_input, grad_kernel
+
+
+TEXTS = ("1, 2; -3, 4.5", "1/4, 1/2, 1/4", "1, 0, -1; 2, 0, -2; 1, 0, -1", "; ".join([", ".join(["1/25"] * 5)] * 5))
+SMALL, LARGE = (16, 20, 24, 32), (48, 64, 96, 128, 256)
+LAYER_SWEEP = [lab.Settings(source=lab.SYNTHETIC_IMAGES[n % 3], size=SMALL[n % 4], noise=(0.0, 0.1, 0.5)[n % 3],
+                            kernel_name=kernel, kernel_text=TEXTS[n % 4], stride=stride, padding=padding, loss=loss,
+                            seed=n)
+               for n, (stride, padding, loss, kernel) in enumerate(itertools.product(
+                   range(1, 5), range(4), lab.LOSSES, lab.KERNELS))]
+LAYER_SWEEP += [lab.Settings(source=lab.SYNTHETIC_IMAGES[n % 3], size=LARGE[n % 5], noise=0.2, kernel_name=kernel,
+                             stride=n % 4 + 1, padding=n % 3, loss=lab.LOSSES[n % 3], seed=100 + n)
+                for n, kernel in enumerate(lab.KERNELS[:-1] * 2)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stride", [1, 2, 3, 4])
+def test_over_a_sweep_a_correct_gradient_never_fails_a_wrong_one_never_passes_and_few_are_flat(stride):
+    """Every padding, loss and kernel at sizes 16–256, at this stride: the correct ∂L/∂x, ∂L/∂w never
+    fail; the same × (1 + 1e-4), or with its largest entry's sign flipped, never pass; ≤ 5% too flat."""
+    verdicts = {"correct": [], "scaled": [], "flipped": []}
+    sweep = [settings for settings in LAYER_SWEEP if settings.stride == stride]
+    for settings in sweep:
+        result = lab.run(settings)
+        layer = result.layer
+        verdicts["correct"] += [(c.verdict, settings, c.name) for c in result.gradient_checks]
+        for kind in ("scaled", "flipped"):
+            wrong = corrupted(layer, kind)
+            found = checks.layer_gradient_checks(layer, *wrong, seed=settings.seed)
+            for check, bad, right in zip(found, wrong, (layer.grad_input, layer.grad_kernel)):
+                if not np.array_equal(bad, right):  # an all-zero gradient cannot be made wrong this way
+                    verdicts[kind].append((check.verdict, settings, check.name))
+    assert not [v for v in verdicts["correct"] if v[0] == "fail"]
+    assert not [v for v in verdicts["scaled"] + verdicts["flipped"] if v[0] == "pass"]
+    flat = sum(v[0] == "flat" for v in verdicts["correct"])
+    assert flat <= 0.05 * len(verdicts["correct"]), flat
+    assert len(verdicts["correct"]) == 2 * len(sweep) >= 2 * 108 and len(verdicts["scaled"]) > 200
+
+
+# ----------------------------------------------------------------------------- the code that trained
+
+def test_the_training_step_reads_off_the_gradient_a_t_r_and_its_check_passes():
+    settings = lab.Settings(source="checkerboard", size=48, stride=2)
+    fit = lab.learn(settings, 0.9, 50)
+    (check,) = fit.gradient_checks
+    assert check.verdict == "pass" and check.n_checked == 9
+    # the gradient checked is what one step of fit_kernel applied: (w₀ − w₁)/η = ∇½‖x̃ ⋆ w − y*‖² at w₀
+    x = add_noise(synthetic_image("checkerboard", 48), 0.1, 0)
+    target = conv2d_forward(x, KERNELS["sobel_x"], 2, 1)
+    w0 = kernel_learning.fit_kernel(x, target, (3, 3), fit.learning_rate, 0, 2, 1, 0).kernels[0]
+    numeric = numerical_gradient(lambda w: 0.5 * np.sum((conv2d_forward(x, w, 2, 1) - target) ** 2), w0, 1e-4)
+    np.testing.assert_allclose(check.analytic.reshape(3, 3), numeric, rtol=1e-6)
+
+
+def sign_flipped(x_pad, kernel_shape, stride):
+    forward, gradient = ORIGINAL(x_pad, kernel_shape, stride)
+    return forward, lambda r: -gradient(r)
+
+
+def wrong_stride(x_pad, kernel_shape, stride):
+    forward, _ = ORIGINAL(x_pad, kernel_shape, stride)
+    return forward, lambda r: kernel_gradient(r, x_pad, kernel_shape, 1)  # Σ r[i, j] x̃[i + m, j + n]: stride forgotten
+
+
+ORIGINAL = kernel_learning._forward_and_gradient
+
+
+@pytest.mark.parametrize("bug", [sign_flipped, wrong_stride])
+def test_a_corrupted_training_gradient_makes_the_panels_verdict_fail(monkeypatch, bug):
+    settings = lab.Settings(source="bars", size=48, stride=2)
+    assert summarize(lab.learn(settings, 0.9, 50).gradient_checks).verdict == "pass"
+    monkeypatch.setattr(kernel_learning, "_forward_and_gradient", bug)
+    fit = lab.learn(settings, 0.9, 50)
+    assert summarize(fit.gradient_checks).verdict == "fail"
+    assert fit.final_error > 0.1  # and what it trained is wrong
+
+
+@pytest.mark.slow
+def test_over_a_sweep_the_training_gradient_is_never_failed_and_never_too_flat():
+    verdicts = []
+    for n, (stride, padding, fraction) in enumerate(itertools.product(range(1, 5), range(4), (0.05, 0.9, 1.5))):
+        settings = lab.Settings(source=lab.SYNTHETIC_IMAGES[n % 3], size=(16, 32, 64)[n % 3], stride=stride,
+                                padding=padding, kernel_name=lab.KERNELS[n % len(lab.KERNELS)], seed=n)
+        verdicts += [c.verdict for c in lab.learn(settings, fraction, 10).gradient_checks]
+    assert verdicts.count("pass") == len(verdicts) == 48
+
+
+# ----------------------------------------------------------------------------- learning and its snapshots
+
+def test_learn_keeps_the_kernel_loss_and_error_at_41_steps_for_scrubbing():
+    fit = lab.learn(lab.Settings(source="circle", size=48, noise=0.2), 0.9, 400)
+    snapshots = fit.snapshots
+    assert len(snapshots) == 41 and snapshots.unit == "step" and snapshots.steps[[0, -1]].tolist() == [0, 400]
+    assert set(snapshots.states) == {"kernel", "loss", "kernel_error"}
+    for index in (0, 7, 40):
+        step = int(snapshots.steps[index])
+        at = snapshots.at(index)
+        assert at["loss"] == fit.loss_history[step] and at["kernel_error"] == fit.kernel_error[step]
+        assert np.abs(at["kernel"] - fit.true_kernel).max() == fit.kernel_error[step]
+    assert fit.loss_history.size == fit.kernel_error.size == 401
+    assert codes(fit.diagnosis) == {"kernel_recovered"} and fit.final_error < 1e-3
+    assert 2.0 <= fit.kernel_scale < 2.5  # Sobel's largest entry: the learned kernels stay near it
+    assert fit.snapshots.nbytes < 8 * 2**20
+
+
+def test_an_image_larger_than_128_pixels_is_learned_on_a_shrunk_copy_and_says_so():
+    fit = lab.learn(lab.Settings(source="bars", size=256), 0.9, 20)
+    assert "shrunk to 128×128" in fit.note
+    assert lab.learn(lab.Settings(source="bars", size=96), 0.9, 20).note == ""
+
+
+@pytest.mark.parametrize("fraction, steps, code, title", [
+    (1.5, 30, "learning_diverged", "Gradient descent diverged at step"),
+    (1.05, 40, "learning_climbing", "The loss is growing"),
+    (1.05, 3, "learning_climbing", "past the stable limit"),
+    (1.0, 400, "at_stable_limit", "exactly 2/λ_max"),
+    (0.05, 50, "not_converged", "Not converged yet"),
+])
+def test_the_learning_diagnosis_names_what_the_learning_rate_does(fraction, steps, code, title):
+    fit = lab.learn(lab.Settings(source="checkerboard", size=48), fraction, steps)
+    (verdict,) = fit.diagnosis
+    assert verdict.code == code and title in verdict.title
+    if code == "learning_diverged":
+        assert fit.loss_history[-1] > 1e6 * fit.loss_history[0] >= fit.loss_history[-2]
+        assert fit.diverged_step == fit.loss_history.size - 1 and np.all(np.isfinite(fit.snapshots.states["kernel"]))
+    if code == "learning_climbing":
+        assert (fit.loss_history[-1] > fit.loss_history[0]) == (verdict.title == "The loss is growing")
+        assert f"{2 * fraction - 1:.2f}× per step" in verdict.what
+
+
+def test_the_too_high_run_note_states_the_factor_and_when_it_was_stopped():
+    fit = lab.learn(lab.Settings(source="checkerboard", size=48), 0.9, 200)
+    assert fit.too_high_diverged_step is not None
+    assert "1 − ηλ_max = -1.4" in fit.too_high_note
+    assert f"at step {fit.too_high_diverged_step}, where the run was stopped" in fit.too_high_note
+    assert fit.too_high_loss_history[-1] > 1e6 * fit.too_high_loss_history[0]
+
+
+@pytest.mark.parametrize("bad", [dict(lr_fraction=0.0), dict(lr_fraction=float("nan")), dict(steps=0),
+                                 dict(steps=2.5)])
+def test_bad_learning_controls_raise_a_clear_value_error(bad):
+    with pytest.raises(ValueError):
+        lab.learn(lab.Settings(source="bars"), **{"lr_fraction": 0.9, "steps": 10, **bad})
+
+
+# ----------------------------------------------------------------------------- lessons
+
+def test_presets_are_data_on_the_settings_and_the_learning_panels_controls():
+    names = {f.name for f in fields(lab.Settings)}
+    assert len({p.name for p in lab.PRESETS}) == len(lab.PRESETS) >= 3
+    for preset in lab.PRESETS:
+        assert set(preset.settings) <= names and set(preset.extras) <= {"lr_fraction", "steps"}
+        assert preset.settings.get("source", "bars") in lab.SYNTHETIC_IMAGES  # calc_core alone can run it
+        assert preset.extras.get("lr_fraction", lab.LEARN_LR_FRACTION) in lab.LR_FRACTIONS
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("preset", lab.PRESETS, ids=[p.name for p in lab.PRESETS])
+def test_every_lesson_shows_what_it_claims_on_seeds_0_to_19(preset):
+    for seed in range(20):
+        found = codes(lab.preset_diagnosis(preset, seed))
+        assert set(preset.expect) <= found, (seed, found)
+        assert not set(preset.avoid) & found, (seed, found)
+
+
+def preset(name):
+    return next(p for p in lab.PRESETS if p.name == name)
+
+
+@pytest.mark.parametrize("seed", [0, 7])
+def test_the_wrong_sign_lesson_is_the_tutorials_gradient_exactly_negated(seed):
+    result = lab.run(preset("wrong_sign").apply(lab.Settings(), seed=seed))
+    assert result.tutorial.negated_error < 1e-12 and result.tutorial.input_cosine == pytest.approx(-1.0, abs=1e-12)
+    assert summarize(result.gradient_checks).verdict == "pass"
+
+
+def test_the_learning_rate_lesson_diverges_and_the_stride_lesson_zeroes_a_grid():
+    lesson = preset("lr_too_high")
+    settings = lesson.apply(lab.Settings())
+    fit = lab.learn(settings, **lesson.extras)
+    assert fit.learning_rate == pytest.approx(1.1 * fit.bounds.stable_limit)
+    assert fit.loss_history[-1] > 1e6 * fit.loss_history[0]
+    result = lab.run(preset("stride_4").apply(lab.Settings()))
+    assert result.pixel_groups["unread"] > 0.4 * result.layer.image.size  # 1 row and column in 4, and the tail
+    groups = checks.pixel_groups(result.layer.image.shape, (3, 3), 4, 1)
+    assert np.all(result.layer.grad_input.reshape(-1)[groups["unread"]] == 0.0)
+
+
+def test_the_clean_image_lesson_is_badly_conditioned_and_the_symmetric_kernel_lesson_is_right():
+    fit = lab.learn(preset("clean_image").apply(lab.Settings()))
+    assert fit.bounds.condition_number > 1000 and fit.final_error > 1e-3
+    noisy = lab.learn(preset("clean_image").apply(lab.Settings(), noise=0.2))
+    assert noisy.bounds.condition_number < 0.05 * fit.bounds.condition_number and noisy.final_error < 1e-3
+    result = lab.run(preset("right_by_luck").apply(lab.Settings()))
+    assert result.tutorial.input_error < 1e-12
+
+
+# ----------------------------------------------------------------------------- huge uploads
+
+def test_a_10_megapixel_strip_is_shrunk_in_well_under_a_second_with_its_edge_in_place():
+    strip = np.zeros((100, 100_000), np.uint8)
+    strip[:, 30_000:] = 255  # a step edge at 30% of the width
+    start = time.perf_counter()
+    small = prepare_image(strip, 96)
+    assert time.perf_counter() - start < 1.0  # was 18 s: a Gaussian of σ ≈ 520 pixels over every pixel
+    assert small.shape == (4, 96)
+    # output column j covers input columns j·1041.7 … : the edge (30,000) falls in column 28
+    assert np.all(small[:, :28] < 0.01) and np.all(small[:, 30:] > 0.99) and 0.05 < small[0, 28] < 0.95
+
+
+def test_resizing_keeps_the_mean_and_the_picture():
+    rng = np.random.default_rng(3)
+    x = rng.random((300, 200))
+    assert resize_image(x, (60, 40)).mean() == pytest.approx(x.mean(), abs=0.01)
+    np.testing.assert_allclose(block_average(x, 0, 100), x.reshape(100, 3, 200).mean(axis=1))
+    edges = np.round(np.linspace(0, 200, 8)).astype(int)  # blocks of 28 or 29 columns
+    assert set(np.diff(edges)) == {28, 29}
+    np.testing.assert_allclose(block_average(x, 1, 7),
+                               np.stack([x[:, a:b].mean(axis=1) for a, b in zip(edges[:-1], edges[1:])], axis=1))
+    ramp = np.tile(np.linspace(0, 1, 1000), (10, 1))
+    np.testing.assert_allclose(resize_image(ramp, (10, 50))[0], np.linspace(0, 1, 1000).reshape(50, 20).mean(axis=1),
+                               atol=0.002)
