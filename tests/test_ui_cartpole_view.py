@@ -1,80 +1,77 @@
-"""ui.cartpole_view: valid Vega-Lite specs whose marks sit where the state says, and the animation's data."""
+"""ui.charts.cartpole and ui.cartpole_view: valid Vega-Lite specs on the chart kit whose marks sit where
+the state says, tables that keep their names whatever the step, and the animation's data."""
 
 import json
 
-import jsonschema
 import numpy as np
 import pytest
-from altair.vegalite.v6.schema.core import load_schema
 from streamlit.testing.v1 import AppTest
 
 from calc_core.policy_gradient import cartpole
-from calc_core.policy_gradient.lab import initial_params, policy_map
-from tests.vega_schema import inline_rows
-from ui import cartpole_view as view
-
-VALIDATOR = jsonschema.Draft7Validator(load_schema())
-
-
-def valid(spec: dict) -> dict:
-    errors = sorted(VALIDATOR.iter_errors(spec), key=str)
-    assert not errors, errors[0].message
-    return spec
-
-
-def layer_rows(spec) -> list[dict]:
-    return [row for layer in spec["layer"] for row in layer["data"]["values"]]
+from calc_core.policy_gradient.views import initial_params, policy_map
+from tests.vega_schema import rows, valid
+from ui.charts import cartpole as charts
 
 
 def test_frame_draws_the_pole_from_the_axle_at_the_angle_of_the_state_with_the_push():
     state = np.array([0.7, -0.3, 0.15, 0.4])
-    spec = valid(view.frame(state, action=0, p_right=0.23, title="t = 3"))
-    axle = [r for r in layer_rows(spec) if r.get("y") == view.CART_H and "x2" in r]
-    tips = {(round(r["x2"] - r["x"], 12), round(r["y2"] - r["y"], 12)) for r in axle}
+    spec = valid(charts.frame(state, action=0, p_right=0.23, title="t = 3"))
+    from_axle = rows(spec, "pole") + rows(spec, "limits")
+    tips = np.array([(r["x2"] - r["x"], r["y2"] - r["y"]) for r in from_axle])  # the tables keep 10 digits
     # the pole (1 m at θ) and the two dashed ±12° limits all start at the axle above x
-    assert (round(np.sin(0.15), 12), round(np.cos(0.15), 12)) in tips
     limit = cartpole.THETA_THRESHOLD
-    assert (round(np.sin(limit), 12), round(np.cos(limit), 12)) in tips and len(tips) == 3
-    assert all(r["x"] == pytest.approx(0.7) for r in axle)
-    labels = [r["label"] for r in layer_rows(spec) if "label" in r]
-    assert "←" in labels and "pushes left (π(right|s) = 0.23)" in labels
-    assert spec["width"] == view.WIDTH and spec["title"] == "t = 3"
+    expected = [(np.sin(0.15), np.cos(0.15)), (-np.sin(limit), np.cos(limit)), (np.sin(limit), np.cos(limit))]
+    np.testing.assert_allclose(tips, expected, atol=1e-9)
+    assert all(r["x"] == pytest.approx(0.7) and r["y"] == pytest.approx(charts.CART_H) for r in from_axle)
+    (cart,) = rows(spec, "cart")
+    assert (cart["x"] + cart["x2"]) / 2 == pytest.approx(0.7)
+    assert rows(spec, "push")[0]["label"] == "←" and rows(spec, "push")[0]["x"] < 0.7
+    assert rows(spec, "label")[0]["label"] == "pushes left (π(right|s) = 0.23)"
+    assert spec["width"] == charts.WIDTH and spec["title"] == "t = 3"
 
 
-def test_frame_keeps_a_metre_as_long_across_as_up():
-    spec = view.frame(np.zeros(4))
+def test_frame_keeps_a_metre_as_long_across_as_up_and_its_tables_whatever_the_state():
+    spec = valid(charts.frame(np.zeros(4)))
     x_domain, y_domain = (spec["encoding"][axis]["scale"]["domain"] for axis in ("x", "y"))
-    per_metre_x = view.WIDTH / (x_domain[1] - x_domain[0])
-    per_metre_y = view.HEIGHT / (y_domain[1] - y_domain[0])
-    assert per_metre_x == pytest.approx(per_metre_y)
-    assert not [r for r in layer_rows(spec) if "label" in r]  # no action given: no push drawn
+    assert charts.WIDTH / (x_domain[1] - x_domain[0]) == pytest.approx(charts.HEIGHT / (y_domain[1] - y_domain[0]))
+    assert rows(spec, "push") == [] and rows(spec, "label") == []  # no action given: no push drawn
+    pushed = valid(charts.frame(np.array([0.1, 0, -0.05, 0]), action=1))
+    assert list(pushed["datasets"]) == list(spec["datasets"])  # the same spec, new data: updated in place
+    assert [layer["data"]["name"] for layer in pushed["layer"]] == [layer["data"]["name"] for layer in spec["layer"]]
+    assert rows(pushed, "push")[0]["label"] == "→" and "title" not in pushed
 
 
 @pytest.mark.parametrize("state", [np.array([0.0, 0.0, np.nan, 0.0]), np.zeros(3)])
 def test_frame_of_a_broken_state_is_none(state):
-    assert view.frame(state) is None
+    assert charts.frame(state) is None
 
 
 def test_trajectory_plots_angle_and_position_as_shares_of_their_limits_and_marks_the_step():
     states = np.zeros((4, 4))
     states[:, 2] = [0.0, 0.1, np.nan, cartpole.THETA_THRESHOLD]
     states[:, 0] = [0.0, 1.2, 2.4, -2.4]
-    spec = valid(view.trajectory(states, 2, title="episode"))
-    rows = layer_rows(spec)
-    angle = [r for r in rows if r.get("series") == "pole angle θ / 12°"]
+    spec = valid(charts.trajectory(states, 2, title="episode"))
+    angle = [r for r in rows(spec, "series") if r["series"] == "pole angle θ / 12°"]
     assert [r["t"] for r in angle] == [0, 1, 3] and angle[-1]["v"] == pytest.approx(1.0)  # NaN dropped
-    assert [r["v"] for r in rows if r.get("series") == "cart position x / 2.4 m"] == [0.0, 0.5, 1.0, -1.0]
-    assert {"t": 2} in rows
-    assert view.trajectory(np.zeros((1, 4)), 0) is None
+    assert [r["v"] for r in rows(spec, "series") if r["series"] == "cart position x / 2.4 m"] == [0.0, 0.5, 1.0, -1.0]
+    assert rows(spec, "marker") == [{"t": 2}] and [r["v"] for r in rows(spec, "limits")] == [-1.0, 1.0]
+    assert charts.trajectory(np.zeros((1, 4)), 0) is None
 
 
 def test_policy_heatmap_is_valid_and_puts_the_largest_angular_velocity_on_top():
     grid = policy_map(initial_params(4, 0), n_angles=5, n_velocities=3)
-    spec = view.policy_heatmap(grid, title="P")
-    valid(spec)
-    cells = inline_rows(spec["layer"][0])  # the coloured cells
+    spec = valid(charts.policy_heatmap(grid, title="P"))
+    cells = rows(spec, "cells")
     assert [c["row"] for c in cells[::5]] == ["2.0", "0.0", "-2.0"]
     np.testing.assert_allclose([c["value"] for c in cells[:5]], grid.p_right[-1])
+
+
+def test_bars_with_ranges_draw_each_range_over_its_bar_and_leave_out_what_has_no_value():
+    spec = valid(charts.bars_with_ranges(["none", "normalize", "value"], [1.4, np.inf, 0.8], [1.1, np.inf, 0.7],
+                                         [1.8, np.inf, 0.9], value_title="noise / signal"))
+    assert [(r["category"], r["low"], r["high"]) for r in rows(spec, "bars")] == [("none", 1.1, 1.8),
+                                                                                  ("value", 0.7, 0.9)]
+    assert charts.bars_with_ranges(["a"], [np.inf], [np.inf], [np.inf], value_title="v") is None
 
 
 def test_animation_embeds_every_state_and_action_of_the_episode():

@@ -237,7 +237,7 @@ def _finite(arrays) -> bool:
     return all(np.all(np.isfinite(value)) for value in arrays.values())
 
 
-def _ascent_step(params, grads, optimizer, adam_state, update, learning_rate):
+def ascent_step(params, grads, optimizer, adam_state, update, learning_rate):
     """θ ← θ + η ĝ (SGD) or the Adam step, on a copy of ``params``."""
     new_params = dict(params)
     if optimizer == "adam":
@@ -365,7 +365,7 @@ def train(
             if s["clip_grad_norm"] and grad_norm > s["clip_grad_norm"]:
                 # ĝ ← ĝ · c / ‖ĝ‖
                 grads = {name: g * (s["clip_grad_norm"] / grad_norm) for name, g in grads.items()}
-            new_params = _ascent_step(params, grads, s["optimizer"], adam_state, update, s["learning_rate"])
+            new_params = ascent_step(params, grads, s["optimizer"], adam_state, update, s["learning_rate"])
             if not _finite(new_params):
                 diverged, reason = first_episode, "the policy parameters θ"
                 break

@@ -1,0 +1,129 @@
+"""The cart-pole drawn from its state, on the chart kit: one frame, an episode's angle and position over
+time, and the policy's P(push right) over pole angle × angular velocity.
+
+State s = (x, ẋ, θ, θ̇): cart at x metres, pole θ radians from upright (positive leans right). Drawn
+to gymnasium's proportions: the track spans ±2.4 m, the pole is 2l = 1 m long. Every table is always
+there (empty when there is nothing to show, such as the push at the final state), and no title holds
+a live number: stepping through an episode changes only the data, which the browser updates in place.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from calc_core.policy_gradient import cartpole
+from ui.charts.basic import heatmap
+from ui.charts.core import chart, field, layer, table
+
+POLE = 2 * cartpole.LENGTH  # drawn length, metres
+CART_W, CART_H = 0.4, 0.24
+TRACK = cartpole.X_THRESHOLD
+# Streamlit fits the whole chart into width × height: the frame has no axes, so that is the plot
+# area, and a metre is as long across as up.
+WIDTH, HEIGHT = 440, 160
+X_DOMAIN = (-2.6, 2.6)
+Y_DOMAIN = (-0.15, -0.15 + (X_DOMAIN[1] - X_DOMAIN[0]) * HEIGHT / WIDTH)
+CART, POLE_COLOR, LIMIT, PUSH = "#4c5b75", "#c8814a", "#b8b8b8", "#d62728"
+TRAJECTORY_NAMES = ("pole angle θ / 12°", "cart position x / 2.4 m")
+
+
+def _segments(name: str, rows: list[tuple[float, float, float, float]], **mark) -> tuple[dict, dict]:
+    """A layer of line segments (x, y) → (x2, y2) and its table."""
+    x, y, x2, y2 = (np.asarray(c, dtype=float) for c in zip(*rows)) if rows else ([], [], [], [])
+    spec = layer(name, {"type": "rule", **mark}, x=field("x"), y=field("y"), x2={"field": "x2"}, y2={"field": "y2"})
+    return spec, table(x=x, y=y, x2=x2, y2=y2)
+
+
+def frame(state, *, action: int | None = None, p_right: float | None = None, title: str | None = None) -> dict | None:
+    """The cart and pole at ``state`` (x, ẋ, θ, θ̇), the ±12° limits as faint lines, the track with its
+    ends, and the push ``action`` (0 left, 1 right) with π(right|s) — none at the final state."""
+    state = np.asarray(state, dtype=float)
+    if state.shape != (4,) or not np.all(np.isfinite(state)):
+        return None
+    x, theta = float(state[0]), float(state[2])
+    axle, limit = CART_H, cartpole.THETA_THRESHOLD
+
+    def pole(angle):
+        return x, axle, x + POLE * float(np.sin(angle)), axle + POLE * float(np.cos(angle))
+
+    layers, data = [], {}
+    for name, rows, mark in (
+        ("track", [(-TRACK, 0.0, TRACK, 0.0)], {"color": "#333333", "strokeWidth": 2}),
+        ("ends", [(e, -0.08, e, 0.08) for e in (-TRACK, TRACK)], {"color": "#333333", "strokeWidth": 3}),
+        ("ticks", [(e, -0.04, e, 0.0) for e in (-1.2, 0.0, 1.2)], {"color": "#333333"}),
+        ("limits", [pole(-limit), pole(limit)], {"color": LIMIT, "strokeDash": [4, 4]}),
+    ):
+        spec, data[name] = _segments(name, rows, **mark)
+        layers.append(spec)
+    cart, data["cart"] = _segments("cart", [(x - CART_W / 2, 0.02, x + CART_W / 2, axle)])
+    layers.append({**cart, "mark": {"type": "rect", "color": CART, "cornerRadius": 3}})
+    spec, data["pole"] = _segments("pole", [pole(theta)], color=POLE_COLOR, strokeWidth=9, strokeCap="round")
+    layers.append(spec)
+    data["axle"] = table(x=[x], y=[axle])
+    layers.append(layer("axle", {"type": "circle", "color": "#222222", "size": 50, "opacity": 1},
+                        x=field("x"), y=field("y")))
+    acting = action is not None
+    side = 1 if action else -1
+    data["push"] = table(x=[x + side * (CART_W / 2 + 0.14)] if acting else [], y=[axle / 2] if acting else [],
+                         label=[("→" if action else "←")] if acting else [])
+    layers.append(layer("push", {"type": "text", "color": PUSH, "fontSize": 20, "fontWeight": "bold",
+                                 "align": "center", "baseline": "middle"},
+                        x=field("x"), y=field("y"), text=field("label", "nominal")))
+    words = ("pushes right" if action else "pushes left") + ("" if p_right is None else f" (π(right|s) = {p_right:.2f})")
+    data["label"] = table(x=[X_DOMAIN[0] + 0.05] if acting else [], y=[Y_DOMAIN[1] - 0.05] if acting else [],
+                          label=[words] if acting else [])
+    layers.append(layer("label", {"type": "text", "align": "left", "baseline": "top", "color": PUSH, "fontSize": 12},
+                        x=field("x"), y=field("y"), text=field("label", "nominal")))
+    scales = {"x": field("x", title="cart position x (m)", scale={"domain": list(X_DOMAIN), "nice": False}, axis=None),
+              "y": field("y", scale={"domain": list(Y_DOMAIN), "nice": False}, axis=None)}
+    return chart(*layers, data=data, title=title, width=WIDTH, height=HEIGHT, encoding=scales)
+
+
+def trajectory(states, step: int, *, title: str | None = None, height: int = 300) -> dict | None:
+    """θ/12° and x/2.4 over an episode (±1 = the limits, where it ends) and a line at ``step``."""
+    states = np.asarray(states, dtype=float)
+    if states.ndim != 2 or states.shape[1] != 4 or states.shape[0] < 2:
+        return None
+    t = np.arange(states.shape[0])
+    series = table(t=np.concatenate([t, t]),
+                   v=np.round(np.concatenate([states[:, 2] / cartpole.THETA_THRESHOLD, states[:, 0] / TRACK]), 5),
+                   series=np.repeat(TRAJECTORY_NAMES, t.size))
+    x = field("t", title="step t", scale={"domain": [0, int(t[-1])], "nice": False})
+    y = field("v", title="value ÷ limit", scale={"domain": [-1.05, 1.05]})
+    color = field("series", "nominal", title=None, legend={"orient": "bottom"},
+                  scale={"domain": list(TRAJECTORY_NAMES), "range": [POLE_COLOR, CART]})
+    return chart(
+        layer("series", "line", x=x, y=y, color=color,
+              tooltip=[field("series", "nominal"), field("t", title="step"), field("v", format=".3f")]),
+        layer("limits", {"type": "rule", "color": LIMIT, "strokeDash": [4, 4]}, y=field("v")),
+        layer("marker", {"type": "rule", "color": "#222222", "strokeWidth": 2}, x=x),
+        data={"series": series, "limits": table(v=[-1.0, 1.0]), "marker": table(t=[int(step)])},
+        title=title, height=height)
+
+
+def policy_heatmap(grid, *, title: str | None = None) -> dict | None:
+    """P(push right) of a :class:`calc_core.policy_gradient.views.PolicyMap`: pole angle across,
+    angular velocity up (positive at the top), red for right and blue for left."""
+    return heatmap(grid.p_right[::-1], x_labels=[f"{np.degrees(a):.1f}" for a in grid.angles], diverging=True,
+                   y_labels=[f"{v:.1f}" for v in grid.angular_velocities[::-1]], x_title="pole angle θ (°)",
+                   y_title="angular velocity θ̇ (rad/s)", domain=(0, 1), value_title="P(right)", height=330,
+                   title=title)
+
+
+def bars_with_ranges(categories, values, low, high, *, value_title: str, category_title: str | None = None,
+                     title: str | None = None, height: int = 300) -> dict | None:
+    """One bar per category with a range drawn over it (a 90% bootstrap range, say); infinite values
+    (nothing to divide by) are left out."""
+    categories = [str(c) for c in categories]
+    data = table(category=categories, value=np.asarray(values, float), low=np.asarray(low, float),
+                 high=np.asarray(high, float))
+    if data.empty:
+        return None
+    x = field("category", "nominal", title=category_title, sort=categories, axis={"labelAngle": 0})
+    y = field("value", title=value_title)
+    tooltip = [field("category", "nominal", title=category_title or "category"), field("value", format=".3g"),
+               field("low", format=".3g", title="range from"), field("high", format=".3g", title="to")]
+    return chart(layer("bars", "bar", x=x, y=y, tooltip=tooltip),
+                 layer("bars", {"type": "rule", "color": "#222222", "strokeWidth": 2}, x=x, y=field("low"),
+                       y2={"field": "high"}),
+                 data={"bars": data}, title=title, height=height)
