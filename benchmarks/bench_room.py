@@ -457,6 +457,10 @@ def room_section(args, res: dict) -> list[str]:
     lines.append(f"- Other processes on the machine used {res['others_cpu']:,.0f} s of CPU during the room "
                  f"(of {cores} × {res['room_wall']:.0f} s); load average before / after: {res['loadavg_before']:.1f} / "
                  f"{res['loadavg_after']:.1f}.")
+    share = res["others_cpu"] / (cores * res["room_wall"])
+    if share > 0.15:
+        lines.append(f"- **Noisy machine**: other processes took {share:.0%} of its CPU during this room, so these "
+                     f"times are upper bounds; rerun on a quiet machine for the app's own numbers.")
     if servers > 1:
         split = {}
         for t in room.values():
@@ -529,8 +533,8 @@ def same_link_section(res: dict) -> list[str]:
 
 
 def summary_rows(args, results: list[dict]) -> list[str]:
-    lines = ["| setup | p95 rerun | one user's p95 | ratio | max | errors | hung | peak server RSS |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| setup | p95 rerun | one user's p95 | ratio | max | errors | hung | peak server RSS | CPU taken by other processes |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for res in results:
         if "room" not in res:
             continue
@@ -538,8 +542,10 @@ def summary_rows(args, results: list[dict]) -> list[str]:
         p95, bp95 = quantile(t.moves, 0.95), quantile(b.moves, 0.95)
         setup = "1 process" if res["servers"] == 1 else f"{res['servers']} processes + HAProxy"
         mem = " + ".join(f"{rss / 2**20:,.0f} MB" for rss in res["rss_peak"].values())
+        others = res["others_cpu"] / ((os.cpu_count() or 1) * res["room_wall"])
         lines.append(f"| {setup} | {fmt_s(p95)} | {fmt_s(bp95)} | {fmt_ratio(p95, bp95)} | "
-                     f"{fmt_s(max(t.moves) if t.moves else float('nan'))} | {len(t.errors)} | {t.hung} | {mem} |")
+                     f"{fmt_s(max(t.moves) if t.moves else float('nan'))} | {len(t.errors)} | {t.hung} | {mem} | "
+                     f"{others:.0%} |")
     return lines
 
 
@@ -571,12 +577,22 @@ def report(args, results: list[dict], commit: str) -> str:
     return "\n".join(lines).rstrip()
 
 
-def to_json(results: list[dict]) -> str:
+def from_json(path: Path) -> tuple[list[dict], str]:
+    data = json.loads(path.read_text())
+    results, commit = (data["results"], data.get("commit", "")) if isinstance(data, dict) else (data, "")
+    for res in results:
+        for phase in ("baseline", "room"):
+            if phase in res:
+                res[phase] = {page: Tally(**t) for page, t in res[phase].items()}
+    return results, commit
+
+
+def to_json(results: list[dict], commit: str = "") -> str:
     def enc(o):
         if isinstance(o, Tally):
             return o.__dict__
         return str(o)
-    return json.dumps(results, default=enc, indent=1)
+    return json.dumps({"commit": commit, "results": results}, default=enc, indent=1)
 
 
 # ------------------------------------------------------------------------------------------------- main
@@ -604,12 +620,14 @@ def parse_args(argv=None):
     p.add_argument("--out", type=Path, default=RESULTS)
     p.add_argument("--json", type=Path, default=None, help="also write the raw results here")
     p.add_argument("--discover", action="store_true", help="only list each page's controls as the client sees them")
+    p.add_argument("--from-json", type=Path, default=None,
+                   help="measure nothing: write the report of a --json file again (give the run's arguments too)")
     args = p.parse_args(argv)
     defaults = dict(sessions=30, think="3,8", duration=120.0, servers="1,2", phases="room,same-link",
                     baseline_moves=20, hang=30.0)
-    args.warm_up = not args.smoke  # the smoke run's baseline loads are its warm-up
+    args.warm_up = not args.smoke  # the smoke run's one-user loads are its warm-up (and it makes no moves there)
     if args.smoke:
-        defaults.update(sessions=3, think="0.5,1.5", duration=5.0, servers="1", phases="room", baseline_moves=1,
+        defaults.update(sessions=3, think="0.5,1.5", duration=5.0, servers="1", phases="room", baseline_moves=0,
                         hang=20.0)
     for name, value in defaults.items():
         if getattr(args, name) is None:
@@ -668,6 +686,10 @@ def describe_commit(root: Path, at: str) -> str:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.from_json:
+        results, commit = from_json(args.from_json)
+        publish(report(args, results, commit or args.at or "commit ?"), args.out, quick=args.smoke)
+        return 0
     root, tmp = args.root.resolve(), None
     if args.at:
         tmp = Path(tempfile.mkdtemp(prefix="bench_room_src_"))
@@ -694,7 +716,7 @@ def main(argv=None) -> int:
             results.append(asyncio.run(run_config(args, servers, pages, root)))
         table = report(args, results, commit)
         if args.json:
-            args.json.write_text(to_json(results))
+            args.json.write_text(to_json(results, commit))
         publish(table, args.out, quick=args.smoke)
         bad = [r for r in results if not all(r["alive"].values())]
         return 1 if bad else 0
