@@ -21,6 +21,12 @@ What the browser does, read from Streamlit 1.67's server (``web/server/starlette
    when the changed widget lives in a fragment (the server then reruns only that fragment and
    finishes with ``FINISHED_FRAGMENT_RUN_SUCCESSFULLY``).
 
+Like the browser, the client keeps a ForwardMsg cache: messages the server marks ``metadata.cacheable``
+(new elements of at least ``global.minCachedMessageSize``) are kept by ``hash``, their hashes go with
+every rerun (``ClientState.cached_message_hashes``), the server then sends an unchanged element as a
+small ``ref_hash`` message, and entries unused for ``new_session.config.max_cached_message_age`` runs
+are dropped (a fragment run only ages its own fragment's entries).
+
 When the app changes ``st.query_params`` the server sends ``page_info_changed`` with the new query
 string; the browser puts it in the address bar and sends it with every later rerun (the server
 repopulates ``st.query_params`` from the client's query string on each run), and so does this client.
@@ -296,6 +302,7 @@ class RunResult:
     problem: str = ""  # page_not_found, wrong page, websocket closed, ...
     bytes: int = 0
     messages: int = 0
+    cached_refs: int = 0  # elements the server sent as a reference to the client's cache
 
     @property
     def ok(self) -> bool:
@@ -321,6 +328,9 @@ class PageSession:
         self._ws = None
         self._reader: asyncio.Task | None = None
         self._current: dict | None = None  # the rerun being waited for
+        self._cache: dict[str, list] = {}  # hash → [encoded ForwardMsg, run count when last used, fragment id]
+        self._run_count = 0
+        self._max_age = 2
         self._idle = asyncio.Event()
         self.closed_reason = ""
 
@@ -409,12 +419,13 @@ class PageSession:
                 cs.widget_states.widgets.append(state)
         if fragment_id:
             cs.fragment_id = fragment_id
+        cs.cached_message_hashes.extend(self._cache)
         cs.context_info.timezone = "UTC"
         cs.context_info.locale = "en-US"
         cs.context_info.url = f"http://{self.host}:{self.port}/{self.page}"
         done = asyncio.get_running_loop().create_future()
         self._current = {"done": done, "fragment": fragment_id, "seen": set(), "exceptions": [], "alerts": [],
-                         "problem": "", "bytes": 0, "messages": 0, "page_name": page_name}
+                         "problem": "", "bytes": 0, "messages": 0, "refs": 0, "page_name": page_name}
         start = time.perf_counter()
         try:
             await self._ws.send(msg.SerializeToString())
@@ -431,7 +442,7 @@ class PageSession:
             done.cancel()
         return RunResult(kind, seconds, finished, hung, fragment=bool(fragment_id), widget=widget,
                          exceptions=cur["exceptions"], error_alerts=cur["alerts"], problem=cur["problem"],
-                         bytes=cur["bytes"], messages=cur["messages"])
+                         bytes=cur["bytes"], messages=cur["messages"], cached_refs=cur["refs"])
 
     @staticmethod
     async def _wait(done: asyncio.Future, timeout: float) -> bool:
@@ -450,7 +461,9 @@ class PageSession:
                     continue
                 msg = ForwardMsg()
                 msg.ParseFromString(data)
-                self._handle(msg, len(data))
+                msg = self._through_cache(msg, data)
+                if msg is not None:
+                    self._handle(msg, len(data))
             self.closed_reason = f"websocket closed by the server ({self._ws.close_code})"
         except asyncio.CancelledError:
             raise
@@ -460,6 +473,38 @@ class PageSession:
         if cur is not None and not cur["done"].done():
             cur["problem"] = self.closed_reason
             cur["done"].set_exception(ProtocolError(self.closed_reason))
+
+    def _through_cache(self, msg: ForwardMsg, data: bytes) -> ForwardMsg | None:
+        """The browser's ForwardMsgCache: keep cacheable messages, resolve ``ref_hash`` references."""
+        if msg.WhichOneof("type") == "ref_hash":
+            entry = self._cache.get(msg.ref_hash)
+            cur = self._current
+            if entry is None:
+                if cur is not None:
+                    cur["problem"] = cur["problem"] or f"the server referred to an uncached message {msg.ref_hash}"
+                return None
+            entry[1] = self._run_count
+            full = ForwardMsg()
+            full.ParseFromString(entry[0])
+            full.metadata.CopyFrom(msg.metadata)
+            if cur is not None:
+                cur["refs"] += 1
+            return full
+        if msg.metadata.cacheable and msg.hash:
+            if msg.hash in self._cache:
+                self._cache[msg.hash][1] = self._run_count
+            else:
+                fragment = msg.delta.fragment_id if msg.WhichOneof("type") == "delta" else ""
+                self._cache[msg.hash] = [data, self._run_count, fragment]
+        return msg
+
+    def _age_cache(self, fragment_id: str) -> None:
+        self._run_count += 1
+        for key, (_, last_used, fragment) in list(self._cache.items()):
+            if fragment_id and fragment != fragment_id:
+                continue  # a fragment run ages only its own fragment's messages
+            if self._run_count - last_used > self._max_age:
+                del self._cache[key]
 
     def _handle(self, msg: ForwardMsg, size: int) -> None:
         cur = self._current
@@ -496,6 +541,7 @@ class PageSession:
             # query string with every later rerun (the server repopulates st.query_params from it).
             self.query_string = msg.page_info_changed.query_string
         elif kind == "new_session":
+            self._max_age = msg.new_session.config.max_cached_message_age or self._max_age
             if not self.page_script_hash:
                 self.page_script_hash = msg.new_session.page_script_hash
         elif kind == "page_not_found":
@@ -506,6 +552,8 @@ class PageSession:
                 exc = msg.session_event.script_compilation_exception
                 cur["exceptions"].append(f"{exc.type}: {exc.message[:160]}")
         elif kind == "script_finished":
+            if msg.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+                self._age_cache(cur["fragment"] if cur is not None else "")
             if cur is None or msg.script_finished not in FINISHED:
                 return
             # The browser forgets the widgets its last run did not draw (a fragment run redraws only
