@@ -21,8 +21,7 @@ CONTROLS = (
     Slider("dt", "Time step Δt", min_value=0.02, max_value=0.5, step=0.01, fmt="%.2f s"),
     Slider("steps", "Steps", field="n_steps", min_value=20, max_value=2000, step=10),
     Choice("model", "Filter's motion model", field="filter_model", options=tuple(lab.FILTER_MODELS), horizontal=True,
-           section="The filter",
-           help="Turning: state [x, y, v, θ, ω]. Straight, the tutorial's: [x, y, v, θ] — it cannot turn."),
+           section="The filter", help="Turning: state [x, y, v, θ, ω]. Straight, the tutorial's: [x, y, v, θ]."),
     Steps("qscale", "Assumed ÷ true process noise", field="assumed_process_scale", options=NOISE_SCALES,
           help="The filter's σ's over the true ones: its Q is this² × the true Q (1: tuned right)."),
     Steps("rscale", "Assumed ÷ true sensor noise", field="assumed_measurement_scale", options=NOISE_SCALES,
@@ -46,9 +45,6 @@ FORMULAS = [
     r"\hat x = \hat x^- + K \nu, \quad P = (I - K H)\, P^- (I - K H)^\top + K R K^\top",
     r"\text{NEES}_k = (x_k - \hat x_k)^\top P_k^{-1} (x_k - \hat x_k), \quad \text{NIS}_k = \nu_k^\top S_k^{-1} \nu_k",
 ]
-COLORS = {"true path": view.TRUTH, "EKF estimate": view.ESTIMATE, "measurements": view.MEASURED,
-          "2σ ellipse of P": view.ELLIPSE, "the vehicle at the step": view.NOW, "its estimate and 2σ ellipse": "#9467bd"}
-PRIOR, SENSOR, FUSED = "prediction x̂⁻, P⁻", "measurement z, R", "update x̂, P"
 
 run = ui.cached(lab.run, spinner="Simulating the drive and filtering it…")
 close_up = ui.cached(lab.step_up_close)
@@ -60,9 +56,8 @@ def number(value: float, fmt: str = ".3f", unit: str = "") -> str:
 
 def render_summary(r: lab.Result) -> None:
     cols = st.columns([5, 5, 4, 4, 6])
-    gain = r.mean_position_error - r.mean_measurement_error
     cols[0].metric("Mean position error", number(r.mean_position_error, unit=" m"), delta_color="inverse",
-                   delta=f"{gain:+.3f} m vs the sensor" if np.isfinite(gain) else None,
+                   delta=f"{r.error_against_sensor:+.3f} m vs the sensor" if r.completed else None,
                    help="Mean distance between the EKF's position and the true one.")
     cols[1].metric("Raw sensor error", number(r.mean_measurement_error, unit=" m"),
                    help="Mean distance between a measurement and the true position (≈ 1.25 σ).")
@@ -74,24 +69,18 @@ def render_summary(r: lab.Result) -> None:
 
 
 def render_step(r: lab.Result, index: int) -> None:
-    """The drive with the vehicle at the scrubbed step, and the error, NEES and NIS there."""
+    """The drive with the vehicle at the scrubbed step, and the error, NEES and NIS marked there."""
     at, step = r.snapshots.at(index), int(r.snapshots.steps[index])
-    t, label = float(r.times[step]), f"step {step}"
+    marker = dict(marker=float(r.times[step]), marker_label=f"step {step}")
     left, right = st.columns([11, 9], gap="large")
-    with left:
-        ui.charts.show(view.plane(
-            paths={"true path": r.truth[:, :2], "EKF estimate": r.estimates[:, :2]},
-            points={"measurements": r.measurements}, outlines={"2σ ellipse of P": r.ellipses},
-            marked={"the vehicle at the step": at["truth"][None, :2], "its estimate and 2σ ellipse": at["estimate"][None, :2]},
-            rings={"its estimate and 2σ ellipse": at["ellipse"][None]}, colors=COLORS,
-            focus=np.concatenate([r.truth[:, :2], r.measurements]), title="The drive, on equal axes"),
-            "Nothing finite to draw.", export="drive")
+    ui.charts.show(view.drive(r.truth[:, :2], r.estimates[:, :2], r.measurements, r.ellipses, vehicle=at["truth"][:2],
+                              estimate=at["estimate"][:2], ring=at["ellipse"]), container=left, export="drive")
     with right:
         ui.charts.show(ui.charts.lines(
             r.times[1:], {"EKF estimate": r.position_error, "raw measurement": r.measurement_error}, x_title="time (s)",
             y_title="distance to the truth (m)", colors=[view.ESTIMATE, view.MEASURED], height=340,
-            title="Position error over time", marker=t, marker_label=label),
-            "The filter stopped before its first update.", export="position_error")
+            title="Position error over time", **marker), "The filter stopped before its first update.",
+            export="position_error")
         ui.workshop.explain(
             "The filter **fuses** a motion model with the measurements: each predict moves the estimate by the model "
             "and carries its covariance P through the motion; each update pulls it toward the measurement by the "
@@ -105,11 +94,10 @@ def render_step(r: lab.Result, index: int) -> None:
     for col, name, values, step_band, mean, band in zip(
             st.columns(2, gap="large"), ("NEES", "NIS"), (r.nees, r.nis), (r.nees_step_band, r.nis_step_band),
             (r.mean_nees, r.mean_nis), (r.nees_mean_band, r.nis_mean_band)):
-        with col:
-            ui.charts.show(view.consistency(
-                r.times[1:], values, name=name, step_band=step_band, mean=mean, mean_band=band, x_title="time (s)",
-                title=f"{name} at each step", marker=t, marker_label=label),
-                f"No {name} to draw: the filter stopped before its first update.", export=name.lower())
+        ui.charts.show(view.consistency(r.times[1:], values, name=name, step_band=step_band, mean=mean, mean_band=band,
+                                        x_title="time (s)", title=f"{name} at each step", **marker),
+                       f"No {name} to draw: the filter stopped before its first update.", container=col,
+                       export=name.lower())
 
 
 @st.fragment
@@ -127,33 +115,24 @@ def render_close_up(settings: lab.Settings, last: int) -> None:
     if f is None:
         return
     zoom, text = st.columns([9, 11], gap="large")
-    with zoom:
-        ui.charts.show(view.plane(
-            paths={"correction K ν": np.array([f.prior[:2], f.posterior[:2]])},
-            outlines={PRIOR: f.prior_ellipse[None], SENSOR: f.measurement_ellipse[None], FUSED: f.posterior_ellipse[None]},
-            points={"truth": f.truth[None], PRIOR: f.prior[None, :2], SENSOR: f.measurement[None],
-                    FUSED: f.posterior[None, :2]},
-            colors={"correction K ν": "#444444", PRIOR: view.PRIOR, SENSOR: view.MEASURED, FUSED: view.ESTIMATE,
-                    "truth": view.TRUTH}, size=380, point_size=90, title="One step: the 2σ ellipses"),
-            "Nothing finite to draw.", export="one_step")
-        st.caption(f.label)
+    ui.charts.show(view.fusion_step(truth=f.truth, prior=f.prior[:2], prior_ellipse=f.prior_ellipse,
+                                    measurement=f.measurement, measurement_ellipse=f.measurement_ellipse,
+                                    posterior=f.posterior[:2], posterior_ellipse=f.posterior_ellipse),
+                   container=zoom, export="one_step")
+    zoom.caption(f.label)
     with text:
         for paragraph in f.words:
             ui.workshop.explain(paragraph)
         if f.omega_column:
-            st.dataframe({"entry of F": [e for e, _, _ in f.omega_column], "value": [v for _, v, _ in f.omega_column],
-                          "meaning": [m for _, _, m in f.omega_column]}, hide_index=True,
+            st.dataframe(dict(zip(("entry of F", "value", "meaning"), zip(*f.omega_column))), hide_index=True,
                          column_config={"value": st.column_config.NumberColumn(format="%.5f")})
-    names = f.state_names
-    heat = dict(x_labels=list(names), y_labels=[f"{n}′" for n in names], diverging=True, value_format=".4~f",
-                value_title="∂f_i/∂x_j", domain=(-1.0, 1.0), height=260)
+    heat = dict(x_labels=list(f.state_names), y_labels=[f"{n}′" for n in f.state_names], diverging=True,
+                value_format=".4~f", value_title="∂f_i/∂x_j", domain=(-1.0, 1.0), height=260)
     by_hand, numeric = st.columns(2, gap="large")
-    with by_hand:
-        ui.charts.show(ui.charts.heatmap(f.jacobian.analytic, title="F = ∂f/∂x, as ekf_predict used it", **heat),
-                       export="jacobian")
-    with numeric:
-        ui.charts.show(ui.charts.heatmap(f.jacobian.numeric, title="F from values of f alone", **heat),
-                       export="jacobian_numeric")
+    ui.charts.show(ui.charts.heatmap(f.jacobian.analytic, title="F = ∂f/∂x, as ekf_predict used it", **heat),
+                   container=by_hand, export="jacobian")
+    ui.charts.show(ui.charts.heatmap(f.jacobian.numeric, title="F from values of f alone", **heat),
+                   container=numeric, export="jacobian_numeric")
     ui.panels.gradient_check(f.jacobian.rows, what=f.check_what)
 
 

@@ -61,11 +61,14 @@ def omega_column_nudged(x, P, Q, dt):
 
 @pytest.fixture(scope="module")
 def verdicts():
+    """Verdicts over the sweep: the right Jacobian at every state, each wrong one at every third."""
     found = {name: Counter() for name in ("right", "scaled", "sign", "omega")}
-    for x, dt in sweep_states():
+    for n_state, (x, dt) in enumerate(sweep_states()):
         n = x.size
         args = (x, P[:n, :n], Q[:n, :n], dt)
         found["right"][jacobian_check(*args).verdict] += 1
+        if n_state % 3:
+            continue
         found["scaled"][jacobian_check(*args, predict=scaled).verdict] += 1
         found["sign"][jacobian_check(*args, predict=sign_flipped).verdict] += 1
         if n == 5 and x[2] > 0:  # the ω column is 0 for a vehicle standing still
@@ -90,6 +93,7 @@ def test_the_correct_jacobian_never_fails_and_is_rarely_too_flat(verdicts):
 @pytest.mark.parametrize("wrong", ["scaled", "sign", "omega"])
 def test_a_wrong_jacobian_never_passes(verdicts, wrong):
     assert verdicts[wrong]["pass"] == 0, verdicts[wrong]
+    assert sum(verdicts[wrong].values()) >= 150
 
 
 def test_the_check_is_of_the_jacobian_ekf_predict_used(monkeypatch):

@@ -110,6 +110,11 @@ class Result:
     def n_state(self) -> int:
         return int(self.estimates.shape[1])
 
+    @property
+    def error_against_sensor(self) -> float:
+        """Mean position error minus the raw sensor's: negative when the fusion helps."""
+        return self.mean_position_error - self.mean_measurement_error
+
 
 @dataclass(frozen=True)
 class Drive:

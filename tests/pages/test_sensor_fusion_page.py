@@ -237,3 +237,12 @@ def test_every_chart_of_a_history_offers_its_data_and_its_picture():
     keys = {button.key for button in at.get("download_button")}
     for name in ("drive", "position_error", "nees", "nis", "one_step", "jacobian", "jacobian_numeric"):
         assert {f"csv:{name}", f"svg:{name}"} <= keys, name
+
+
+def test_the_presenter_view_folds_the_explanations_and_puts_the_lessons_controls_at_hand():
+    at = run_page(PAGE, {"present": "1", "lesson": "straight_on_turn", "model": "straight", "omega": "0.5"})
+    assert_clean(at)
+    assert metric(at, "Verdict") == "overconfident"
+    assert len(at.expander) >= 4  # the step's paragraphs and the explanations, each folded to a sentence
+    main = [w.key for w in at.main.get("radio")] + [w.key for w in at.main.get("slider")]
+    assert {key("model"), key("omega")} <= set(main)

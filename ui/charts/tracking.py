@@ -132,3 +132,35 @@ def consistency(x: Sequence[float], values: Sequence[float], *, name: str, step_
         layers.append(layer("marker", {"type": "rule", "color": NOW, "strokeWidth": 2}, x=x_enc,
                             tooltip=[field("label", "nominal", title="marked")]))
     return chart(*layers, data=tables, title=title, height=height)
+
+
+# ----------------------------------------------------------------------------- the sensor-fusion views
+
+VEHICLE, ITS_ESTIMATE = "the vehicle at the step", "its estimate and 2σ ellipse"
+PRIOR_LABEL, SENSOR_LABEL, FUSED_LABEL, CORRECTION = "prediction x̂⁻, P⁻", "measurement z, R", "update x̂, P", "correction K ν"
+DRIVE_COLORS = {"true path": TRUTH, "EKF estimate": ESTIMATE, "measurements": MEASURED, "2σ ellipse of P": ELLIPSE,
+                VEHICLE: NOW, ITS_ESTIMATE: "#9467bd"}
+STEP_COLORS = {CORRECTION: "#444444", PRIOR_LABEL: PRIOR, SENSOR_LABEL: MEASURED, FUSED_LABEL: ESTIMATE, "truth": TRUTH}
+
+
+def drive(truth, estimates, measurements, ellipses, *, vehicle, estimate, ring) -> dict | None:
+    """A whole drive — true path, estimates, measurements, 2σ ellipses along the way — with one step
+    picked out: the vehicle there, its estimate and that estimate's 2σ ellipse. Positions (…, 2)."""
+    return plane(paths={"true path": truth, "EKF estimate": estimates}, points={"measurements": measurements},
+                 outlines={"2σ ellipse of P": ellipses}, marked={VEHICLE: np.reshape(vehicle, (1, 2)),
+                                                                ITS_ESTIMATE: np.reshape(estimate, (1, 2))},
+                 rings={ITS_ESTIMATE: np.reshape(ring, (1, -1, 2))}, colors=DRIVE_COLORS,
+                 focus=np.concatenate([np.reshape(truth, (-1, 2)), np.reshape(measurements, (-1, 2))]),
+                 title="The drive, on equal axes")
+
+
+def fusion_step(*, truth, prior, prior_ellipse, measurement, measurement_ellipse, posterior,
+                posterior_ellipse) -> dict | None:
+    """One predict and update in the plane: the prediction, the measurement and the fused estimate,
+    each with its 2σ ellipse, the correction K ν between them, and the truth. Positions (2,)."""
+    ellipses = {PRIOR_LABEL: prior_ellipse, SENSOR_LABEL: measurement_ellipse, FUSED_LABEL: posterior_ellipse}
+    centres = {"truth": truth, PRIOR_LABEL: prior, SENSOR_LABEL: measurement, FUSED_LABEL: posterior}
+    return plane(paths={CORRECTION: np.array([prior, posterior])},
+                 outlines={name: np.reshape(e, (1, -1, 2)) for name, e in ellipses.items()},
+                 points={name: np.reshape(p, (1, 2)) for name, p in centres.items()}, colors=STEP_COLORS, size=380,
+                 point_size=90, title="One step: the 2σ ellipses")
