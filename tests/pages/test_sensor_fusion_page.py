@@ -246,3 +246,50 @@ def test_the_presenter_view_folds_the_explanations_and_puts_the_lessons_controls
     assert len(at.expander) >= 4  # the step's paragraphs and the explanations, each folded to a sentence
     main = [w.key for w in at.main.get("radio")] + [w.key for w in at.main.get("slider")]
     assert {key("model"), key("omega")} <= set(main)
+
+
+MAX = {"v": "20.0", "omega": "1.0", "q": "5.0", "sigma": "5.0", "dt": "0.5", "steps": "2000", "model": "straight",
+       "qscale": "10", "rscale": "10", "heading": "90", "seed": "9999", "k": "2000"}
+MIN = {"v": "0.0", "omega": "-1.0", "q": "0.0", "sigma": "0.05", "dt": "0.02", "steps": "20", "qscale": "0.1",
+       "rscale": "0.1", "heading": "-90", "seed": "0", "k": "1"}
+
+
+@pytest.mark.slow
+def test_all_controls_at_their_maximum_together_run_cleanly():
+    at = run_page(PAGE, MAX)
+    assert_clean(at)
+    assert at.slider(key=key("steps")).value == 2000 and at.select_slider(key=key("qscale")).value == 10.0
+    assert at.radio(key=key("model")).value == "straight" and at.slider(key=key("k")).value == 2000
+    assert len(chart_rows(chart_titled(at, "The drive"), "points")) == 2000
+
+
+def test_all_controls_at_their_minimum_together_run_cleanly():
+    at = run_page(PAGE, MIN)
+    assert_clean(at)
+    assert at.slider(key=key("sigma")).value == 0.05 and at.slider(key=key("k")).value == 1
+    r = lab.run(lab.Settings(speed=0.0, turn_rate=-1.0, process_noise=0.0, measurement_noise=0.05, dt=0.02, n_steps=20,
+                             assumed_process_scale=0.1, assumed_measurement_scale=0.1, heading_error=-90.0))
+    assert metric(at, "Verdict") == r.verdict == "overconfident"  # R̃ = R/100 (Q̃ changes nothing at q = 0)
+    assert "The filter is overconfident" in alerts(at) and "more precise than it is" in alerts(at)
+
+
+@pytest.mark.parametrize("query", [
+    {"v": "fast", "omega": "nan", "steps": "1e9", "model": "bicycle", "qscale": "0.123", "seed": "-5", "k": "abc"},
+    {"dt": "0", "sigma": "-1", "heading": "[1,2]", "rscale": "", "q": "inf", "k": "99999"},
+])
+def test_garbage_url_parameters_open_the_default_run(query):
+    at = run_page(PAGE, query)
+    assert_clean(at)
+    r = lab.run(lab.Settings())
+    assert [metric(at, "Verdict"), metric(at, "Mean NEES")] == [r.verdict, f"{r.mean_nees:.2f}"]
+    assert at.slider(key=key("k")).value == lab.INSPECT_STEP
+
+
+def test_reset_brings_back_the_default_run():
+    at = run_page(PAGE, {"qscale": "0.1", "v": "12.0", "model": "straight", "seed": "3", "k": "20"})
+    assert metric(at, "Verdict") == "overconfident"
+    at.button(key=key("reset")).click().run()
+    assert_clean(at)
+    r = lab.run(lab.Settings())
+    assert metric(at, "Mean position error") == f"{r.mean_position_error:.3f} m" and metric(at, "Verdict") == r.verdict
+    assert at.slider(key=key("k")).value == lab.INSPECT_STEP and set(at.query_params) == set()
