@@ -38,19 +38,17 @@ CONTROLS = (
     Steps("gamma", "Discount γ", options=GAMMAS, help="Gₜ = rₜ + γ Gₜ₊₁: how far ahead a reward still counts."),
     Named("form", "Gradient estimate", field="gradient_form", options=lab.GRADIENT_FORMS,
           labels={"reward_to_go": "Σ ∇log π · Aₜ (the usual)", "discounted": "Σ γᵗ ∇log π · Aₜ (∇E[G₀])"},
-          help="The usual form is what reference implementations use; for γ < 1 only the γᵗ form is the "
-               "gradient of J = E[G₀]."),
+          help="For γ < 1 only the γᵗ form is the gradient of J = E[G₀]."),
     Named("baseline", "Baseline b(s)", options=lab.BASELINES,
           labels={"none": "None", "normalize": "Normalize", "value": "Value network"},
-          help="A = G − b. None: A = G. Normalize: (G − mean)/std over the update's episodes (this rescales ĝ). "
-               "Value network: b = V(s) fitted to the returns (same mean gradient, less noise)."),
+          help="A = G − b. Normalize: (G − mean)/std over the update (it rescales ĝ). Value network: b = V(s) "
+               "fitted to the returns (same mean gradient, less noise)."),
     Slider("hidden", "Hidden units", field="hidden_units", min_value=1, max_value=64, help="Width of the tanh layer."),
     Slider("episodes", "Episodes (at most)", min_value=50, max_value=2000, step=50),
     Slider("batch", "Episodes per update", field="episodes_per_update", min_value=1, max_value=20,
            help="M: episodes run with the same θ for each gradient step; ĝ is their mean."),
-    Toggle("stop", "Stop once solved", field="stop_when_solved",
-           help="Stop when the last 100 episodes average 475, as reference implementations do."),
-    Number("seed", "Random seed", help="Same seed, same start and episodes: a shared link shows the same run."),
+    Toggle("stop", "Stop once solved", field="stop_when_solved", help="When the last 100 episodes average 475."),
+    Number("seed", "Random seed", help="Same seed, same run: a shared link shows it again."),
 )
 GREEDY = Toggle("greedy", "Greedy: always take the likelier action", default=False,
                 help="Off: sample actions from π, as in training.")
@@ -76,8 +74,9 @@ CODE = [reinforce.policy_gradient_estimate, reinforce.step_weights, reinforce.ad
         reinforce.discounted_returns, network.policy_backward, reinforce.ascent_step]
 INTRO = ("Each step the policy pushes the cart left or right and earns 1 while the pole stays within 12° and the "
          "cart on the track (500 steps at most). REINFORCE moves θ along ∇ log π of each action taken, weighted by "
-         "the return that followed, until the last 100 episodes average 475. Pick a lesson above, or move the "
-         "sliders; step through training below.")
+         "the return that followed, until the last 100 episodes average 475. Pick a lesson above, or move the sliders.")
+MAP_TEXT = ("P(push right) with the cart at rest mid-track. **Red: push right, blue: push left.** A trained policy "
+            "pushes the cart *under* the pole — right when it leans or swings right; the swing θ̇ counts most.")
 
 run = cached_with_progress(lab.run, text="Training… {percent}% of the episode budget")
 
@@ -97,37 +96,18 @@ def render_summary(r: lab.Result) -> None:
 def render_snapshot(r: lab.Result, index: int) -> None:
     """Everything that depends on the episode shown: the curves' marker, the policy map and a replay."""
     episode, left, right = int(r.snapshots.steps[index]), *st.columns(2, gap="large")
-    marker = dict(marker=episode, marker_label=f"episode {episode}")
-    with left:
-        ui.charts.show(ui.charts.lines(
-            r.episodes, {"return": r.returns, "100-episode average": r.moving_average}, x_title="episode",
-            y_title="return (steps balanced)", title="Episode return while learning", colors=["#aec7e8", "#1f77b4"],
-            rules=[ui.charts.Rule(reinforce.CLASSIC_AVERAGE, "195", "#2ca02c"),
-                   ui.charts.Rule(reinforce.SOLVED_AVERAGE, "475", "#d62728")], **marker), export="returns")
-    with right:
-        ui.charts.show(ui.charts.lines(
-            r.episodes, {"entropy": r.mean_entropy}, x_title="episode", y_title="mean H(π(·|s)) (nats)",
-            title="How random the policy still is", colors=["#9467bd"],
-            rules=[ui.charts.Rule(np.log(2), "log 2: coin flip"),
-                   ui.charts.Rule(reinforce.COLLAPSE_ENTROPY, "collapse", "#d62728")], **marker), export="entropy")
-    ui.workshop.explain("P(push right) with the cart at rest mid-track, for each pole angle θ and angular velocity θ̇. "
-                        "**Red: push right, blue: push left.** A trained policy pushes the cart *under* the pole: right "
-                        "when it leans or swings right. The swing θ̇ counts most: it says where the pole will be.")
+    ui.charts.show(cartpole_charts.returns_chart(r.returns, r.moving_average, marker=episode), container=left,
+                   export="returns")
+    ui.charts.show(cartpole_charts.entropy_chart(r.mean_entropy, marker=episode), container=right, export="entropy")
+    ui.workshop.explain(MAP_TEXT)
     for col, at, title, name in zip(st.columns(2, gap="large"), (0, index), ("before training", "at the episode shown"),
                                     ("policy_map_start", "policy_map")):
-        with col:
-            ui.charts.show(cartpole_charts.policy_heatmap(lab.policy_map_at(r, at), title=f"P(push right), {title}"),
-                           export=name)
-            st.caption(f"The policy {lab.episode_title(r, at)}.")
+        ui.charts.show(cartpole_charts.policy_heatmap(lab.policy_map_at(r, at), title=f"P(push right), {title}"),
+                       container=col, export=name)
+        col.caption(f"The policy {lab.episode_title(r, at)}.")
     st.markdown(f"##### One episode of the policy {lab.episode_title(r, index)}")
-    greedy = ui.controls.draw(GREEDY, container=st)
-    replay = lab.replay_at(r, index, greedy)
-    st.markdown(replay.summary)
-    play, frames = st.columns(2, gap="large")
-    with play:
-        view.animation(replay.states, replay.actions)
-    with frames:
-        view.frame_panel(replay, ui.controls.draw(FRAME, container=st, values={"length": replay.length}))
+    replay = lab.replay_at(r, index, ui.controls.draw(GREEDY, container=st))
+    view.episode_panel(replay, lambda length: ui.controls.draw(FRAME, container=st, values={"length": length}))
 
 
 def render_variance(r: lab.Result) -> None:

@@ -92,3 +92,12 @@ def test_animation_embeds_every_state_and_action_of_the_episode():
     assert frames["th"] == pytest.approx(np.linspace(0, 0.2, 6).tolist(), abs=1e-5)
     assert frames["tau"] == cartpole.TAU
     assert "There is no episode to animate." in [i.value for i in at.info]
+
+
+def test_the_training_curves_carry_calc_cores_thresholds_and_the_episode_shown():
+    returns = valid(charts.returns_chart([10.0, 20.0, 30.0], [10.0, 15.0, 20.0], marker=2))
+    assert {r["series"]: r["y"] for r in rows(returns, "rules")} == {"195": 195.0, "475": 475.0}
+    assert rows(returns, "marker") == [{"x": 2.0, "label": "episode 2"}]
+    entropy = valid(charts.entropy_chart([0.69, 0.5], marker=1))
+    assert {r["series"]: r["y"] for r in rows(entropy, "rules")} == pytest.approx(
+        {"log 2: coin flip": np.log(2), "collapse": 0.1})

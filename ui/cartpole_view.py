@@ -1,6 +1,7 @@
-"""The cart-pole on the page: one step of an episode up close (the frame, the state in numbers and the
-whole episode's angle and position, :func:`frame_panel`) and the whole episode animated in the browser
-(:func:`animation`). The charts are built by :mod:`ui.charts.cartpole`.
+"""The cart-pole on the page: a replayed episode (:func:`episode_panel`), one step of it up close (the
+frame, the state in numbers and the whole episode's angle and position, :func:`frame_panel`) and the
+whole episode animated in the browser (:func:`animation`). The charts are built by
+:mod:`ui.charts.cartpole`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,17 @@ import streamlit as st
 from calc_core.policy_gradient import cartpole
 from ui import charts
 from ui.charts.cartpole import POLE, TRACK, frame, trajectory
+
+
+def episode_panel(replay, draw_step) -> None:
+    """A replayed episode: how it went, animated on the left, and frame by frame on the right at the
+    step ``draw_step(length)`` returns (the page's step control, drawn with the episode's length)."""
+    st.markdown(replay.summary)
+    play, frames = st.columns(2, gap="large")
+    with play:
+        animation(replay.states, replay.actions)
+    with frames:
+        frame_panel(replay, draw_step(replay.length))
 
 
 def frame_panel(replay, step: int) -> None:

@@ -12,8 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 from calc_core.policy_gradient import cartpole
-from ui.charts.basic import heatmap
-from ui.charts.core import chart, field, layer, table
+from calc_core.policy_gradient.reinforce import CLASSIC_AVERAGE, COLLAPSE_ENTROPY, SOLVED_AVERAGE
+from ui.charts.basic import heatmap, lines
+from ui.charts.core import Rule, chart, field, layer, table
 
 POLE = 2 * cartpole.LENGTH  # drawn length, metres
 CART_W, CART_H = 0.4, 0.24
@@ -99,6 +100,23 @@ def trajectory(states, step: int, *, title: str | None = None, height: int = 300
         layer("marker", {"type": "rule", "color": "#222222", "strokeWidth": 2}, x=x),
         data={"series": series, "limits": table(v=[-1.0, 1.0]), "marker": table(t=[int(step)])},
         title=title, height=height)
+
+
+def returns_chart(returns, moving_average, *, marker: int | None = None) -> dict | None:
+    """Each episode's return and the 100-episode average, with 195 and 475 marked, and the episode shown."""
+    return lines(np.arange(1, len(returns) + 1), {"return": returns, "100-episode average": moving_average},
+                 x_title="episode", y_title="return (steps balanced)", title="Episode return while learning",
+                 colors=["#aec7e8", "#1f77b4"], marker=marker, marker_label=f"episode {marker}",
+                 rules=[Rule(CLASSIC_AVERAGE, f"{CLASSIC_AVERAGE:.0f}", "#2ca02c"),
+                        Rule(SOLVED_AVERAGE, f"{SOLVED_AVERAGE:.0f}", "#d62728")])
+
+
+def entropy_chart(entropy, *, marker: int | None = None) -> dict | None:
+    """Mean H(π(·|s)) of each episode against a coin flip's log 2 and the collapse threshold."""
+    return lines(np.arange(1, len(entropy) + 1), {"entropy": entropy}, x_title="episode",
+                 y_title="mean H(π(·|s)) (nats)", title="How random the policy still is", colors=["#9467bd"],
+                 marker=marker, marker_label=f"episode {marker}",
+                 rules=[Rule(float(np.log(2)), "log 2: coin flip"), Rule(COLLAPSE_ENTROPY, "collapse", "#d62728")])
 
 
 def policy_heatmap(grid, *, title: str | None = None) -> dict | None:
