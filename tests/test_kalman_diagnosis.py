@@ -104,6 +104,14 @@ def test_innovations_that_look_fine_while_nees_does_not_are_pointed_out():
         assert r.verdict == "overconfident" and "would not notice" in message(r, "innovations_disagree").what
 
 
+def test_a_chance_miss_of_the_nis_band_is_not_called_a_mis_tuning():
+    lucky = [r for r in (run(seed=seed) for seed in range(40)) if r.nees_verdict != r.nis_verdict]
+    assert lucky  # about one tuned run in ten
+    for r in lucky:
+        text = message(r, "innovations_disagree").what + message(r, r.verdict).why
+        assert "mis-tuning first" not in text and ("chance" in text or "would not notice" in text)
+
+
 def test_the_overall_verdict_prefers_nees_and_falls_back_on_nis():
     v = diagnosis.overall_verdict
     assert v("overconfident", "underconfident") == "overconfident"

@@ -60,7 +60,8 @@ def diagnose(result) -> tuple[Message, ...]:
             {"step": result.diverged_step}),)
     messages = [_verdict(result)]
     if result.nees_verdict != result.nis_verdict:
-        messages.append(_disagreement(result))
+        messages.append(_disagreement(result, mis_tuned=any(causes(s)[0] for causes in (overconfidence_causes,
+                                                                                    underconfidence_causes))))
     recovery = _recovery(result)
     if recovery is not None:
         messages.append(recovery)
@@ -105,13 +106,15 @@ def _where(value: float, band: tuple[float, float]) -> str:
     return "above" if value > band[1] else "below" if value < band[0] else "inside"
 
 
-def _disagreement(r) -> Message:
+def _disagreement(r, mis_tuned: bool) -> Message:
     nees_in, nis_in = r.nees_verdict == "consistent", r.nis_verdict == "consistent"
     if nees_in:
         text = (f"NEES stays inside its band {_band(r.nees_mean_band)} while NIS is {r.nis_verdict}: successive state "
                 "errors are correlated (an error persists for several steps, most when the gain is small), so the "
                 "mean NEES band is wide; the innovations of a consistent filter are white, so NIS's band is narrow "
-                "and catches the mis-tuning first. A real car, which has no truth, relies on NIS anyway.")
+                + ("and catches the mis-tuning first." if mis_tuned else
+                   "— and with nothing mis-tuned here, a miss of one band is most likely chance.")
+                + " A real car, which has no truth, relies on NIS anyway.")
     elif nis_in:
         text = (f"NIS stays inside its band {_band(r.nis_mean_band)}: a real car, which cannot compute NEES without the "
                 "truth, would not notice — the innovations look as expected while the state (speed, heading"
