@@ -1,12 +1,12 @@
 """Computer Vision: conv2d forward, its exact backward pass, and learning a kernel by gradient descent."""
 
-import numpy as np
 import streamlit as st
 
 import ui
 import ui.images
 from calc_core.convolution import core, kernels, lab, learning
 from calc_core.convolution.tutorial import DEFECTS
+from ui.charts import convolution as views
 from ui.controls import Number, Slider, Steps, Text, Upload
 
 
@@ -66,13 +66,13 @@ def render_layer(r: lab.Result) -> None:
                                       layer.output), ("Rows × columns.", "p zeros on every side.", "⌊(H + 2p − k)/s⌋ + 1")):
         col.metric(label, "×".join(map(str, array.shape)), help=tip)
     cols[3].metric("Loss L", f"{layer.loss_value:,.6g}", help=core.LOSSES[layer.loss])
-    views = [("**x̃**, the padded input", layer.padded_image, False, None), ("**Kernel w**", layer.kernel, "cells", "kernel"),
+    shown = [("**x̃**, the padded input", layer.padded_image, False, None), ("**Kernel w**", layer.kernel, "cells", "kernel"),
              ("**y = x̃ ⋆ w**, the output", layer.output, None, None), ("**∂L/∂x**, shaped like x", layer.grad_input, True, None),
              ("**∂L/∂w**", layer.grad_kernel, "cells", "grad_kernel")]  # diverging: False gray, True red–blue, None by sign
-    for col, (title, array, style, export) in zip(st.columns([4, 3, 4, 4, 3]), views):
+    for col, (title, array, style, export) in zip(st.columns([4, 3, 4, 4, 3]), shown):
         col.markdown(title)
         if style == "cells":
-            ui.charts.show(ui.charts.matrix(array), "Nothing finite to draw.", container=col, export=export)
+            ui.charts.show(views.kernel(array), "Nothing finite to draw.", container=col, export=export)
         else:
             ui.images.show_array(array, diverging=style, container=col)
     ui.workshop.explain("∂L/∂x: how much L changes per unit nudge of each pixel (red raises L, blue lowers it). "
@@ -104,23 +104,14 @@ def render_backward(r: lab.Result) -> None:
 def render_step(fit: lab.Learning, index: int) -> None:
     """What depends on the step shown: the markers on both curves and the kernel learned by then."""
     step, at = int(fit.snapshots.steps[index]), fit.snapshots.at(index)
-    curves = st.columns([3, 2], gap="large")
-    runs = {"chosen η": fit.loss_history, f"{lab.TOO_HIGH:g} × 2/λ_max: too high": fit.too_high_loss_history}
-    for col, x, series, y_title, title, export, colors in (
-            (curves[0], np.arange(max(map(len, runs.values()))), runs, "L(w_t), log scale", "Loss ½‖x̃ ⋆ w_t − y*‖²",
-             "learning_loss", ["#1f77b4", "#d62728"]),
-            (curves[1], np.arange(fit.kernel_error.size), {"kernel error": fit.kernel_error}, "max |w_t − w_true|",
-             "Distance to the hidden kernel", "kernel_error", None)):
-        ui.charts.show(ui.charts.lines(x, series, x_title="step t", y_title=y_title, log_y=True, colors=colors,
-                                       height=280, title=title, y_axis={"format": ".0e", "tickCount": 6}, marker=step,
-                                       marker_label=f"step {step}"), "Nothing positive to draw on a log scale.",
-                       container=col, export=export)
+    curves = views.learning_curves(fit.loss_history, fit.too_high_loss_history, fit.kernel_error, step, lab.TOO_HIGH_LABEL)
+    for col, spec, export in zip(st.columns([3, 2], gap="large"), curves, ("learning_loss", "kernel_error")):
+        ui.charts.show(spec, "Nothing positive to draw on a log scale.", container=col, export=export)
     row = st.columns([2, 2, 3], gap="large")
     for col, w, title, export in zip(row, (fit.true_kernel, at["kernel"]), ("True kernel w_true", "Learned kernel w_t"),
                                      ("true_kernel", "learned_kernel")):
         col.markdown(f"**{title}**")
-        ui.charts.show(ui.charts.matrix(w, domain=(-fit.kernel_scale, fit.kernel_scale), cell=max(20, 132 // max(w.shape))),
-                       "The kernel is not finite.", container=col, export=export)
+        ui.charts.show(views.kernel(w, fit.kernel_scale), "The kernel is not finite.", container=col, export=export)
     row[2].markdown(fit.too_high_note)
 
 

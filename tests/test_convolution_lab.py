@@ -95,7 +95,17 @@ def test_at_stride_4_the_check_reaches_pixels_no_window_reads_whose_gradient_is_
     assert f"of the {mask.sum():,} pixels no window reads" in result.check_note
     unread = message(result.diagnosis, "unread_pixels")
     assert unread.numbers["unread"] == mask.sum() and unread.numbers["largest_gradient"] == 0.0
-    assert "exactly 0" in unread.what and "skip 1 row(s) and 1 column(s)" in unread.why
+    assert "exactly 0" in unread.what and "skip 1 row and 1 column between them, and the rows" in unread.why
+
+
+@pytest.mark.parametrize("kernel", ["sobel_x", "laplacian"])
+def test_a_zero_sum_kernel_under_the_sum_loss_with_full_padding_leaves_l_flat_in_x_and_says_so(kernel):
+    result = lab.run(lab.Settings(source="circle", size=24, kernel_name=kernel, loss="sum", padding=2))
+    assert not np.any(result.layer.grad_input) and np.any(result.layer.grad_kernel)
+    assert [c.verdict for c in result.gradient_checks] == ["flat", "pass"]  # honest: nothing to resolve along x
+    flat = message(result.diagnosis, "flat_gradient")
+    assert flat.what.startswith("∂L/∂x is exactly 0 everywhere") and "Σ w = 0" in flat.why
+    assert "flat_gradient" not in codes(lab.run(lab.Settings(source="circle", size=24, loss="sum")).diagnosis)
 
 
 def test_pixel_groups_split_x_into_unread_border_and_interior():
@@ -106,6 +116,8 @@ def test_pixel_groups_split_x_into_unread_border_and_interior():
     assert rows.min() == 2 and rows.max() == 7 and cols.min() == 2 and cols.max() == 9
     # at stride 2 with a 3-row kernel on 10 rows and no padding, the last row is read by no window
     assert set(np.divmod(checks.pixel_groups((10, 12), (3, 2), 2, 0)["unread"], 12)[0]) == {9}
+    wide = lab.run(lab.Settings(source="bars", size=32, kernel_name="custom", kernel_text="1, 2, 1", stride=2))
+    assert "skip 1 row between them, and the rows" in next(m for m in wide.diagnosis if m.code == "unread_pixels").why
 
 
 def test_the_checked_change_of_one_pixel_equals_the_change_of_the_plain_loss():
@@ -318,7 +330,7 @@ def test_the_learning_rate_lesson_diverges_and_the_stride_lesson_zeroes_a_grid()
 
 def test_the_clean_image_lesson_is_badly_conditioned_and_the_symmetric_kernel_lesson_is_right():
     fit = lab.learn(preset("clean_image").apply(lab.Settings()))
-    assert fit.bounds.condition_number > 1000 and fit.final_error > 1e-3
+    assert fit.bounds.condition_number > 1e4 and fit.final_error > 1e-3
     noisy = lab.learn(preset("clean_image").apply(lab.Settings(), noise=0.2))
     assert noisy.bounds.condition_number < 0.05 * fit.bounds.condition_number and noisy.final_error < 1e-3
     result = lab.run(preset("right_by_luck").apply(lab.Settings()))
@@ -330,9 +342,9 @@ def test_the_clean_image_lesson_is_badly_conditioned_and_the_symmetric_kernel_le
 def test_a_10_megapixel_strip_is_shrunk_in_well_under_a_second_with_its_edge_in_place():
     strip = np.zeros((100, 100_000), np.uint8)
     strip[:, 30_000:] = 255  # a step edge at 30% of the width
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: a busy machine's waiting does not count
     small = prepare_image(strip, 96)
-    assert time.perf_counter() - start < 1.0  # was 18 s: a Gaussian of σ ≈ 520 pixels over every pixel
+    assert time.process_time() - start < 0.5  # was 18 s: a Gaussian of σ ≈ 520 pixels over every pixel
     assert small.shape == (4, 96)
     # output column j covers input columns j·1041.7 … : the edge (30,000) falls in column 28
     assert np.all(small[:, :28] < 0.01) and np.all(small[:, 30:] > 0.99) and 0.05 < small[0, 28] < 0.95
@@ -342,11 +354,12 @@ def test_resizing_keeps_the_mean_and_the_picture():
     rng = np.random.default_rng(3)
     x = rng.random((300, 200))
     assert resize_image(x, (60, 40)).mean() == pytest.approx(x.mean(), abs=0.01)
-    np.testing.assert_allclose(block_average(x, 0, 100), x.reshape(100, 3, 200).mean(axis=1))
-    edges = np.round(np.linspace(0, 200, 8)).astype(int)  # blocks of 28 or 29 columns
-    assert set(np.diff(edges)) == {28, 29}
-    np.testing.assert_allclose(block_average(x, 1, 7),
-                               np.stack([x[:, a:b].mean(axis=1) for a, b in zip(edges[:-1], edges[1:])], axis=1))
+    np.testing.assert_allclose(block_average(x, 0, 3), x.reshape(100, 3, 200).mean(axis=1))
+    # 200 columns in blocks of 28: 7 blocks, the 4 columns left over dropped 2 at each end
+    np.testing.assert_allclose(block_average(x, 1, 28), x[:, 2:198].reshape(300, 7, 28).mean(axis=2))
+    rgb = np.random.default_rng(4).integers(0, 256, (40, 60, 3), dtype=np.uint8)
+    np.testing.assert_allclose(block_average(rgb, 1, 6), rgb.reshape(40, 10, 6, 3).mean(axis=2))
+    np.testing.assert_allclose(prepare_image(rgb, 20), prepare_image(rgb.astype(float) / 255, 20), atol=1e-12)
     ramp = np.tile(np.linspace(0, 1, 1000), (10, 1))
     np.testing.assert_allclose(resize_image(ramp, (10, 50))[0], np.linspace(0, 1, 1000).reshape(50, 20).mean(axis=1),
                                atol=0.002)

@@ -47,6 +47,7 @@ LEARN_LR_FRACTION = 0.9  # η of the learning panel, as a fraction of 2/λ_max
 LEARN_STEPS = 400
 LEARN_MAX_SIDE = 128  # the learning panel shrinks larger images to stay fast
 TOO_HIGH = 1.2  # the comparison run's η, as a fraction of 2/λ_max
+TOO_HIGH_LABEL = f"{TOO_HIGH:g} × 2/λ_max: too high"
 RECOVERED = 1e-3  # max |w − w_true| below which the kernel counts as recovered
 TUTORIAL_CODES = ("tutorial_sign_flipped", "tutorial_right_by_luck", "tutorial_partly_wrong", "tutorial_wrong_shape")
 
@@ -201,8 +202,10 @@ def diagnose(result: Result) -> tuple[Message, ...]:
         groups = pixel_groups(layer.image.shape, layer.kernel.shape, s.stride, s.padding)
         largest = float(np.max(np.abs(layer.grad_input.reshape(-1)[groups["unread"]])))
         kh, kw = layer.kernel.shape
-        between = (f"At stride {s.stride} the {kh}×{kw} windows skip {s.stride - kh} row(s) and "
-                   f"{s.stride - kw} column(s) between them, and" if s.stride > min(kh, kw) else "The")
+        gaps = [f"{n} {what}{'s' * (n > 1)}" for n, what in ((s.stride - kh, "row"), (s.stride - kw, "column"))
+                if n > 0]
+        between = (f"At stride {s.stride} the {kh}×{kw} windows skip {' and '.join(gaps)} between them, and the"
+                   if gaps else "The")
         messages.append(Message(
             "unread_pixels", "info", "Pixels no window reads get no gradient.",
             f"{unread:,} of the {layer.image.size:,} pixels of x are read by no window, and ∂L/∂x there is "
@@ -210,6 +213,16 @@ def diagnose(result: Result) -> tuple[Message, ...]:
             f"{between} rows and columns past the last of the {layer.output.shape[0]}×{layer.output.shape[1]} "
             "windows are never read. A pixel that no output depends on cannot change L.",
             numbers={"unread": unread, "largest_gradient": largest}))
+    flat = [name for name, grad in (("∂L/∂x", layer.grad_input), ("∂L/∂w", layer.grad_kernel)) if not np.any(grad)]
+    if flat:
+        why = ("With L = Σ y, ∂L/∂x at a pixel is the sum of the kernel entries whose windows read it, and for "
+               f"this kernel (Σ w = {layer.kernel.sum() + 0.0:.3g}) every such sum is 0." if s.loss == "sum" and flat == ["∂L/∂x"]
+               else "Each entry is a sum of G = ∂L/∂y times w or x̃ where the windows meet, and here every such "
+                    "product is 0.")
+        messages.append(Message(
+            "flat_gradient", "info", "L does not change to first order here.",
+            f"{' and '.join(flat)} {'is' if len(flat) == 1 else 'are'} exactly 0 everywhere, so the check can only "
+            "say it is too flat to check there.", why, numbers={"flat": len(flat)}))
     messages += _tutorial_messages(result.tutorial, s)
     return tuple(messages)
 
@@ -342,8 +355,8 @@ PRESETS = (
            "gradient is right — which is how the slip survives a quick test.",
            settings={"source": "circle", "kernel_name": "laplacian"}, expect=("tutorial_right_by_luck",)),
     Preset("clean_image", "No noise: a clean image pins the kernel down slowly",
-           "Flat regions excite only the sum of the weights: with σ = 0 the bowl is long and narrow (κ in the "
-           "thousands), and 400 steps at 0.9 × 2/λ_max leave the kernel short of the hidden one.",
+           "Flat regions excite only the sum of the weights: with σ = 0 the bowl is long and narrow (κ over "
+           "ten thousand), and 400 steps at 0.9 × 2/λ_max leave the kernel short of the hidden one.",
            settings={"source": "bars", "noise": 0.0}, expect=("not_converged",)),
 )
 
