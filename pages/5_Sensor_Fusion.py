@@ -115,11 +115,11 @@ def render_close_up(settings: lab.Settings, last: int) -> None:
     if f is None:
         return
     zoom, text = st.columns([9, 11], gap="large")
+    zoom.caption(f.label)
     ui.charts.show(view.fusion_step(truth=f.truth, prior=f.prior[:2], prior_ellipse=f.prior_ellipse,
                                     measurement=f.measurement, measurement_ellipse=f.measurement_ellipse,
                                     posterior=f.posterior[:2], posterior_ellipse=f.posterior_ellipse),
                    container=zoom, export="one_step")
-    zoom.caption(f.label)
     with text:
         for paragraph in f.words:
             ui.workshop.explain(paragraph)
