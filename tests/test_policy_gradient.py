@@ -418,15 +418,6 @@ def test_training_stops_once_the_last_hundred_episodes_average_475_and_keeps_tha
     assert unstopped.episodes_run == result.episodes_run + 50 and not unstopped.stopped_early
 
 
-@pytest.mark.slow
-def test_default_settings_solve_cartpole_for_every_seed_from_0_to_19():
-    for seed in range(20):
-        result = train(seed=seed)
-        assert not result.diverged and not result.collapsed, seed
-        assert result.stopped_early and result.moving_average[-1] >= 475, (seed, result.moving_average[-1])
-        assert result.classic_episode < result.solved_episode, seed
-
-
 def test_progress_callback_reports_increasing_fractions_up_to_one():
     fractions = []
     train(episodes=12, episodes_per_update=5, progress=fractions.append)

@@ -24,6 +24,7 @@ from calc_core.common.messages import Message
 from calc_core.common.presets import Preset
 from calc_core.common.snapshots import MAX_SNAPSHOTS, Snapshots
 from calc_core.common.validate import choice, real, seed as check_seed, whole
+from calc_core.policy_gradient import cartpole
 from calc_core.policy_gradient.checks import checked_params, log_prob_checks, training_gradient_checks
 from calc_core.policy_gradient.network import PARAMETER_NAMES
 from calc_core.policy_gradient.reinforce import (BASELINES, CLASSIC_AVERAGE, COLLAPSE_ENTROPY, GRADIENT_FORMS,
@@ -200,9 +201,12 @@ def variance_text(result: Result) -> str:
             return f"not resolved by {v.batches} batches (90% range {lo:.2f} to {hi:.2f})"
         return f"{v.cosine_to_none[b]:.2f} (90% range {lo:.2f}–{hi:.2f})"
 
+    _, low, high = v.noise_ratio("none", "value")
+    effect = ("narrows the spread" if low > 1 else "widens the spread here" if high < 1 else
+              f"does not change the spread measurably in {v.batches} batches")
     return (f"The same {v.batches} batches of {v.episodes_per_batch} episodes at θ₀ (average return "
             f"{v.mean_return:.0f}), ĝ computed with each baseline. The value baseline b(s) = V(s) does not depend on "
-            f"the action, so it leaves E ĝ unchanged and narrows the spread: √(tr Cov ĝ) is {v.total_std[none]:.3g} "
+            f"the action, so it leaves E ĝ unchanged and {effect}: √(tr Cov ĝ) is {v.total_std[none]:.3g} "
             f"without a baseline and {v.total_std[value]:.3g} with it. Normalizing is not such a baseline: dividing "
             f"by σ_G rescales ĝ (‖E ĝ‖ ≈ {v.signal[none]:.3g} without a baseline, {v.signal[norm]:.3g} normalized) "
             "and the batch's mean and σ include each step's own return — so the middle chart compares the noise "
@@ -222,6 +226,11 @@ def _batch_return(result: Result, episode: int) -> float:
     """Mean return of the batch starting at ``episode`` (1-based)."""
     m = result.settings.episodes_per_update
     return float(result.returns[episode - 1: episode - 1 + m].mean())
+
+
+def _largest_return(gamma: float) -> float:
+    """G_0 of a 500-step episode: Σ_{k<500} γ^k."""
+    return float(np.sum(gamma ** np.arange(cartpole.MAX_EPISODE_STEPS)))
 
 
 def _optimizer(s: Settings) -> str:
@@ -256,7 +265,7 @@ def diagnose(result: Result) -> tuple[Message, ...]:
                   "never tried, and there is nothing left to learn from.",
             ("Lower the learning rate (with Adam 0.01–0.05 works here).",
              "SGD: ĝ sums over an episode's steps, so its step η‖ĝ‖ grows with the episodes' length; with no "
-             f"baseline A_t = G_t is up to 1/(1 − γ) = {1 / max(1 - s.gamma, 1e-12):.0f} times a normalized A_t.",
+             f"baseline A_t = G_t reaches {_largest_return(s.gamma):.0f}, where a normalized A_t has unit spread.",
              "Use more episodes per update: their mean gradient is less noisy."),
             {"collapse_episode": m.collapse_episode, "last_average": result.last_average}))
     elif m.collapse_episode is not None:
@@ -278,8 +287,8 @@ def diagnose(result: Result) -> tuple[Message, ...]:
             f"{v.relative_std[value]:.2g} ({v.relative_std_range[value, 0]:.2g}–{v.relative_std_range[value, 1]:.2g})"
             " with the value baseline, on the same episodes.",
             "Every return is positive, so every ∇log π(a_t|s_t) is scaled by a large number of one sign: their sum "
-            "is right only on average and scatters from batch to batch. Subtracting V(s) leaves the mean and "
-            "takes most of that away.",
+            "is right only on average and scatters from batch to batch. Subtracting V(s) leaves the mean as it is "
+            "and removes part of that scatter.",
             numbers={"relative_std_none": float(v.relative_std[none]),
                      "relative_std_value": float(v.relative_std[value])}))
     if s.gradient_form == "discounted" and s.gamma < 1:
