@@ -105,6 +105,8 @@ def test_a_zero_sum_kernel_under_the_sum_loss_with_full_padding_leaves_l_flat_in
     assert [c.verdict for c in result.gradient_checks] == ["flat", "pass"]  # honest: nothing to resolve along x
     flat = message(result.diagnosis, "flat_gradient")
     assert flat.what.startswith("∂L/∂x is exactly 0 everywhere") and "Σ w = 0" in flat.why
+    assert "tutorial_cannot_show" in codes(result.diagnosis) and "tutorial_right_by_luck" not in codes(result.diagnosis)
+    assert result.findings["∂L/∂x, cropped by p"].endswith("∂L/∂x is 0 everywhere here, so no slip can show")
     assert "flat_gradient" not in codes(lab.run(lab.Settings(source="circle", size=24, loss="sum")).diagnosis)
 
 

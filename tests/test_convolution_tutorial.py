@@ -69,4 +69,4 @@ def test_findings_name_each_defect_with_the_measured_numbers():
     assert blur["∂L/∂x shape"] == "12×14 (the stride is ignored), for a 20×24 x"
     assert blur["∂L/∂w truncation"] == "none here: w has fractional entries"
     lucky = compare_with_tutorial(run_convolution(X, KERNELS["laplacian"], 1, 0)).findings()
-    assert lucky["∂L/∂x, cropped by p"].endswith("right by luck: this kernel is unchanged by a half-turn")
+    assert lucky["∂L/∂x, cropped by p"].endswith("right by luck: for this kernel the extra flip changes nothing")

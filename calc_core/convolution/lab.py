@@ -49,7 +49,8 @@ LEARN_MAX_SIDE = 128  # the learning panel shrinks larger images to stay fast
 TOO_HIGH = 1.2  # the comparison run's η, as a fraction of 2/λ_max
 TOO_HIGH_LABEL = f"{TOO_HIGH:g} × 2/λ_max: too high"
 RECOVERED = 1e-3  # max |w − w_true| below which the kernel counts as recovered
-TUTORIAL_CODES = ("tutorial_sign_flipped", "tutorial_right_by_luck", "tutorial_partly_wrong", "tutorial_wrong_shape")
+TUTORIAL_CODES = ("tutorial_sign_flipped", "tutorial_right_by_luck", "tutorial_partly_wrong", "tutorial_wrong_shape",
+                  "tutorial_cannot_show")
 
 
 @dataclass(frozen=True)
@@ -223,27 +224,35 @@ def diagnose(result: Result) -> tuple[Message, ...]:
             "flat_gradient", "info", "L does not change to first order here.",
             f"{' and '.join(flat)} {'is' if len(flat) == 1 else 'are'} exactly 0 everywhere, so the check can only "
             "say it is too flat to check there.", why, numbers={"flat": len(flat)}))
-    messages += _tutorial_messages(result.tutorial, s)
+    messages += _tutorial_messages(result.tutorial, s, layer.kernel)
     return tuple(messages)
 
 
-def _tutorial_messages(t: TutorialComparison, s: Settings) -> list[Message]:
+def _tutorial_messages(t: TutorialComparison, s: Settings, w: np.ndarray) -> list[Message]:
     shape, image = "×".join(map(str, t.tutorial_shape)), "×".join(map(str, t.image_shape))
+    turned = w[::-1, ::-1]
     if t.input_error is None:
         return [Message("tutorial_wrong_shape", "info", "The tutorial's input gradient has the wrong shape.",
                         f"It is {shape} for a {image} x: it convolves G instead of G↑s, ignoring the stride s = "
                         f"{s.stride}, so it cannot even be cropped to x.", numbers={"stride": s.stride})]
+    if t.zero:
+        return [Message("tutorial_cannot_show", "info", "These settings cannot show the tutorial's slip.",
+                        "∂L/∂x is 0 at every pixel here, and so is the tutorial's: any flip of 0 is 0.")]
     if t.negated:
         return [Message("tutorial_sign_flipped", "info", "The tutorial's input gradient has the wrong sign here.",
                         f"Cropped to x it is exactly −∂L/∂x (‖its + ours‖ / ‖ours‖ = {t.negated_error:.0e}).",
                         "This kernel turned by 180° is its own negative (rot180(w) = −w, as for Sobel), and the "
-                        "tutorial flips it once more than the rule does: every sign of ∂L/∂x comes out wrong.",
+                        "tutorial flips it once more than the rule does: every sign of ∂L/∂x comes out wrong."
+                        if np.array_equal(turned, -w) else "The tutorial flips w once more than the rule does, and "
+                        "on these numbers that turns every sign of ∂L/∂x around.",
                         numbers={"negated_error": t.negated_error})]
     if t.right:
         return [Message("tutorial_right_by_luck", "info", "The tutorial's input gradient is right here, by luck.",
                         f"Cropped to x it matches ∂L/∂x (relative error {t.input_error:.0e}).",
                         "This kernel is unchanged by a half-turn (rot180(w) = w, as for blurs and the Laplacian), "
-                        "so its extra flip changes nothing; a Sobel kernel would show every sign wrong.",
+                        "so its extra flip changes nothing; a Sobel kernel would show every sign wrong."
+                        if np.array_equal(turned, w) else "The tutorial flips w once more than the rule does, but on "
+                        "these numbers the extra flip happens to change nothing.",
                         numbers={"input_error": t.input_error})]
     cosine = "" if t.input_cosine is None else f", cosine {t.input_cosine:+.2f}"
     return [Message("tutorial_partly_wrong", "info", "The tutorial's input gradient is wrong here.",

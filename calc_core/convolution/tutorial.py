@@ -81,9 +81,14 @@ class TutorialComparison:
         return self.negated_error is not None and self.negated_error < EXACT
 
     @property
+    def zero(self) -> bool:
+        """The correct ∂L/∂x is 0 everywhere (L does not change with x): no comparison can show a slip."""
+        return self.input_error is not None and self.negated_error is None
+
+    @property
     def right(self) -> bool:
-        """Its input gradient, cropped, is ∂L/∂x (to rounding): a kernel unchanged by a half-turn."""
-        return self.input_error is not None and self.input_error < EXACT
+        """Its input gradient, cropped, is a nonzero ∂L/∂x (to rounding): a kernel unchanged by a half-turn."""
+        return self.input_error is not None and not self.zero and self.input_error < EXACT
 
     def findings(self) -> dict[str, str]:
         """What the comparison found, in words, one entry per defect (the page's table)."""
@@ -96,7 +101,9 @@ class TutorialComparison:
                 if self.negated:
                     sign += " — exactly −∂L/∂x"
             if self.right:
-                sign += " — right by luck: this kernel is unchanged by a half-turn"
+                sign += " — right by luck: for this kernel the extra flip changes nothing"
+            if self.zero:
+                sign += " — ∂L/∂x is 0 everywhere here, so no slip can show"
         shape = "×".join(map(str, self.tutorial_shape))
         shape += " = x̃'s shape" if self.tutorial_shape == self.padded_shape else " (the stride is ignored)"
         shape += f", for a {'×'.join(map(str, self.image_shape))} x"
