@@ -3,8 +3,9 @@ Metropolis-adjusted), the variance-preserving forward and reverse processes, den
 matching and Tweedie's formula — every score exact, so the methods can be compared with the truth.
 
 The page's entry points are in :mod:`calc_core.diffusion.lab` (``Settings``, ``run``, ``Result``,
-``diagnose``, ``PRESETS``, ``preset_diagnosis``, and ``fit_score_model`` with
-``score_model_settings``, its cache key); the charts' data in :mod:`calc_core.diffusion.views`.
+``diagnose``, ``PRESETS``, ``preset_diagnosis``, ``fit_score_model`` with ``score_model_settings``,
+its cache key, ``scene``, the data-and-model part of a run cached on the same key, and
+``sampling_step`` for the step slider); the charts' data in :mod:`calc_core.diffusion.views`.
 """
 
 from calc_core.diffusion.diagnosis import diagnose
@@ -25,11 +26,16 @@ from calc_core.diffusion.lab import (
     LIMITS,
     PRESETS,
     Result,
+    SamplingStep,
+    Scene,
     Settings,
     check_settings,
     fit_score_model,
+    model_width_range,
     preset_diagnosis,
     run,
+    sampling_step,
+    scene,
     score_model_settings,
 )
 from calc_core.diffusion.langevin import (
@@ -57,6 +63,7 @@ __all__ = [
     "features_loss", "features_loss_gradient", "fit_dsm", "fit_score_model", "forward_noising",
     "geometric_noise_levels", "langevin_sample", "mixture_log_density", "mixture_score", "mode_weights",
     "network_loss", "network_loss_gradient", "LIMITS", "check_settings", "score_model_settings",
+    "SamplingStep", "Scene", "model_width_range", "sampling_step", "scene",
     "network_loss_and_gradient", "noised_mixture", "preset_diagnosis", "probability_flow",
     "reverse_sde", "run", "sample_distance", "time_grid", "tweedie_denoise", "ula_stationary_variance",
     "ula_variance_after", "variance_bias_curve", "vp_marginal_mixture",

@@ -8,7 +8,7 @@ Codes (stable; tests and presets assert on them):
 * ``biased_variance`` — unadjusted Langevin's exact variance inflation s²/(1 − ε/(2s²)) ÷ s²;
 * ``mala_exact`` / ``stuck`` — MALA's acceptance rate, healthy or so low the chain barely moves;
 * ``recovered_modes`` / ``missed_mode`` — the samples' mode weights against the mixture's, within
-  or beyond what sampling noise explains (``mode_tolerance``);
+  or beyond what sampling noise and a good sampler's small bias explain (``mode_tolerance``);
 * ``ends_smoothed`` — annealing samples p_{σ_L}, slightly wider than p;
 * ``fitted`` / ``model_not_fitted`` — the learned score against the true score of p_σ;
 * ``reverse_stopped`` — a reverse process blew up;  ``gradient_check_failed`` — a derivative disagrees.
@@ -22,16 +22,30 @@ import numpy as np
 
 from calc_core.common.messages import Message
 
-MODE_TOLERANCE_FLOOR = 0.05  # total variation a sampler may be off by before it "gets the weights wrong"
+MODE_BIAS_ALLOWANCE = 0.03  # total variation a good sampler is off by on average (annealing at the defaults: 0.018)
+MODE_STANDARD_ERRORS = 5.0  # … plus this many standard errors of the sample shares
 FIT_TOLERANCE = 0.1  # Σ‖s_θ − ∇log p_σ‖² / Σ‖∇log p_σ‖² at most, for a fitted score
 STUCK_ACCEPTANCE = 0.2
 STILL_FALLING = 0.01  # share of the loss's total drop made in the last tenth of training
 
 
 def mode_tolerance(mode_weights) -> float:
-    """max(0.05, 1.5 Σ_k √(w_k(1 − w_k)/n)): the total variation ½ Σ|ŵ_k − w_k| stays below
-    ½ Σ_k 3 SE_k for exact draws with overwhelming probability, so more than that is the sampler's."""
-    return max(MODE_TOLERANCE_FLOOR, 1.5 * float(np.sum(mode_weights.standard_error)))
+    """b + ½ Σ_k 5 SE_k, SE_k = √(w_k(1 − w_k)/n): how far the total variation ½ Σ_k |ŵ_k − w_k| of
+    n particles may be from 0 before the sampler "gets the weights wrong".
+
+    Each share ŵ_k of n independent draws is a binomial proportion with standard error SE_k, so
+    |ŵ_k − E ŵ_k| < 5 SE_k for all k but with probability below K · 6·10⁻⁷; E ŵ_k itself is off
+    from w_k by a good sampler's small systematic bias, b = MODE_BIAS_ALLOWANCE in total variation
+    (annealed Langevin at the defaults puts 0.782 in the 0.8 mode: a finite number of steps per
+    level hands the weights down slightly flattened). Then a verdict holds for essentially every
+    seed, and a sampler that misses a mode (0.3 off) is far beyond it at any n the page allows."""
+    return MODE_BIAS_ALLOWANCE + mode_noise(mode_weights)
+
+
+def mode_noise(mode_weights) -> float:
+    """The sampling-noise part of :func:`mode_tolerance`: ½ Σ_k 5 SE_k."""
+    # ½ Σ_k 5 SE_k,  SE_k = √(w_k(1 − w_k)/n)
+    return 0.5 * MODE_STANDARD_ERRORS * float(np.sum(mode_weights.standard_error))
 
 
 def _percent(x: float) -> str:
@@ -66,9 +80,9 @@ def _level_at(result, step: int) -> tuple[float, float]:
     """(noise level σ_i, step size α_i) in force at sampling step ``step`` (1-based)."""
     settings, sigmas = result.settings, result.noise_levels
     if sigmas.size == 0:
-        return 0.0, settings.step
+        return 0.0, settings.step_size
     i = min((step - 1) // (settings.n_steps // settings.n_levels), sigmas.size - 1)
-    return float(sigmas[i]), settings.step * float(sigmas[i]) ** 2 / float(sigmas[-1]) ** 2
+    return float(sigmas[i]), settings.step_size * float(sigmas[i]) ** 2 / float(sigmas[-1]) ** 2
 
 
 def exploded(result) -> Message | None:
@@ -108,7 +122,7 @@ def exploded(result) -> Message | None:
 
 def step_too_large(result) -> Message | None:
     limit, sigma, s = stability_limit(result)
-    step = result.settings.step
+    step = result.settings.step_size
     if result.sampler.exploded or step < limit:
         return None
     # the step at the binding level: α_i = ε σ_i²/σ_L² (ε itself without annealing)
@@ -127,7 +141,7 @@ def step_too_large(result) -> Message | None:
 
 def biased_variance(result) -> Message | None:
     s = float(np.min(result.sampled.sigmas))
-    step = result.settings.step
+    step = result.settings.step_size
     if result.settings.mala or result.sampler.exploded or step >= 2 * s * s:
         return None
     # v_∞ / s² = 1 / (1 − ε/(2s²))
@@ -175,17 +189,19 @@ def modes(result) -> Message | None:
     listing = ", ".join(f"{_percent(a)} (target {_percent(w)})" for a, w in zip(weights.samples, weights.target))
     numbers = {"total_variation": weights.total_variation, "tolerance": tolerance,
                **{f"mode_{k + 1}": float(a) for k, a in enumerate(weights.samples)}}
+    allowed = (f"the {tolerance:.3f} allowed: {MODE_STANDARD_ERRORS:g} standard errors of sampling noise with "
+               f"{weights.n_samples} particles ({mode_noise(weights):.3f}) plus {MODE_BIAS_ALLOWANCE:g} for a good "
+               "sampler's small bias")
     if weights.total_variation <= tolerance:
         return Message(
             "recovered_modes", "success", "The samples have the right mode weights",
             what=(f"Shares of the particles per mode: {listing}. The total-variation distance "
-                  f"{weights.total_variation:.3f} is within the {tolerance:.3f} that sampling noise explains with "
-                  f"{weights.n_samples} particles."),
+                  f"{weights.total_variation:.3f} is within {allowed}."),
             numbers=numbers)
     j = int(np.argmax(np.abs(weights.samples - weights.target)))
     what = (f"Mode {j + 1} has weight {_percent(weights.target[j])} but holds {_percent(weights.samples[j])} of the "
             f"particles (all modes: {listing}); the total-variation distance {weights.total_variation:.3f} is beyond "
-            f"the {tolerance:.3f} that sampling noise explains with {weights.n_samples} particles.")
+            f"{allowed}.")
     settings = result.settings
     if result.noise_levels.size == 0:
         why = ("Langevin dynamics follows the local slope of log p. To move from one mode to another a particle must "
@@ -223,7 +239,7 @@ def ends_smoothed(result) -> Message | None:
 
 def score_fit(result) -> Message:
     fit = result.score_fit
-    rms = math.sqrt(fit.relative_error)
+    rms = fit.relative_rms_error
     history = fit.loss_history
     numbers = {"relative_error": fit.relative_error, "final_loss": fit.final_loss,
                "loss_at_true_score": fit.loss_at_true_score, "initial_loss": float(history[0])}

@@ -253,6 +253,11 @@ class ScoreFit:
     def final_loss(self) -> float:
         return float(self.loss_history[-1])
 
+    @property
+    def relative_rms_error(self) -> float:
+        """√ρ: the learned score's root-mean-square distance from ∇log p_σ, relative to its size."""
+        return math.sqrt(self.relative_error)
+
 
 def fit_dsm(x_clean, sigma: float, kind: str, width: int, training_steps: int, seed: int, box,
             true_score: Callable, x_heldout=None) -> ScoreFit:

@@ -63,7 +63,7 @@ LIMITS = {
     "first_width": (0.05, 3.0),
     "width": (0.05, 3.0),
     "smoothing_sigma": (0.05, 5.0),
-    "step": (1e-4, 5.0),
+    "step_size": (1e-4, 5.0),
     "n_steps": (1, 2000),
     "n_particles": (50, 4000),
     "n_levels": (2, 30),
@@ -79,6 +79,16 @@ HELDOUT_SAMPLES = 1000  # fresh points of p_σ on which the learned score is com
 VARIANCE_CURVE_FRACTIONS = np.linspace(0.04, 0.9, 10)  # ε / (2s²)
 VARIANCE_CURVE_PARTICLES = 300
 VARIANCE_CURVE_STEPS = 60
+#: At most this many bumps per axis for the features model in 2-D: there it has width² bumps, and
+#: the fit's cost grows with their cube (24² = 576 bumps: 0.1 s; 64² = 4096: over 20 s, and more
+#: bumps than the 4000 training points).
+MAX_BUMPS_2D = 24
+
+
+def model_width_range(dimension: int, model: str) -> tuple[int, int]:
+    """(fewest, most) bumps per axis or hidden units the score model may have in this dimension."""
+    low, high = LIMITS["model_width"]
+    return (low, min(high, MAX_BUMPS_2D)) if model == "features" and dimension == 2 else (low, high)
 
 
 @dataclass(frozen=True)
@@ -92,7 +102,7 @@ class Settings:
     first_width: float = 0.5  # σ₁, the first mode's standard deviation
     width: float = 0.5  # σ_k of every other mode
     smoothing_sigma: float = 0.5  # σ of p_σ = p * N(0, σ² I): the smoothed field, DSM, Tweedie
-    step: float = 0.01  # ε (with annealing, the step at the last level σ_min)
+    step_size: float = 0.01  # ε (with annealing, the step at the last level σ_min)
     n_steps: int = 400  # sampling steps in all (split evenly over the levels when annealing)
     n_particles: int = 1000
     annealing: bool = True
@@ -126,6 +136,10 @@ def check_settings(settings: Settings) -> Settings:
     if values["annealing"] and not values["sigma_max"] > values["sigma_min"]:
         raise ValueError(f"σ_max must be larger than σ_min, got σ_max = {values['sigma_max']:g} "
                          f"and σ_min = {values['sigma_min']:g}")
+    widest = model_width_range(values["dimension"], values["model"])[1]
+    if values["model_width"] > widest:
+        raise ValueError(f"the features model takes at most {widest} bumps per axis in 2-D ({widest}² = "
+                         f"{widest**2} bumps), got {values['model_width']}")
     if values["annealing"] and values["n_steps"] < values["n_levels"]:
         raise ValueError(f"annealing needs at least one step per level: {values['n_steps']} steps for "
                          f"{values['n_levels']} levels")
@@ -182,12 +196,12 @@ def sample(settings: Settings, mixture: GaussianMixture):
     seed = _stream(settings.seed, 2)
     if not settings.annealing:
         log_density = mixture.log_density if settings.mala else None
-        return langevin_sample(mixture.score, x0, settings.step, settings.n_steps, seed, log_density), \
+        return langevin_sample(mixture.score, x0, settings.step_size, settings.n_steps, seed, log_density), \
             np.zeros(0), mixture
     sigmas = geometric_noise_levels(settings.sigma_max, settings.sigma_min, settings.n_levels)
     levels = {float(s): mixture.noised(float(s)) for s in sigmas}
     log_density = (lambda x, s: levels[float(s)].log_density(x)) if settings.mala else None
-    run = annealed_langevin_sample(lambda x, s: levels[float(s)].score(x), x0, sigmas, settings.step,
+    run = annealed_langevin_sample(lambda x, s: levels[float(s)].score(x), x0, sigmas, settings.step_size,
                                    settings.n_steps // settings.n_levels, seed, log_density)
     return run, sigmas, levels[float(sigmas[-1])]
 
@@ -197,8 +211,8 @@ def variance_bias(settings: Settings, sampled: GaussianMixture) -> VarianceBias:
     is one of its points when it is below 2s²."""
     s = float(np.min(sampled.sigmas))
     steps = list(VARIANCE_CURVE_FRACTIONS * 2 * s * s)
-    if settings.step < 2 * s * s:
-        steps.append(settings.step)
+    if settings.step_size < 2 * s * s:
+        steps.append(settings.step_size)
     return variance_bias_curve(s, np.unique(steps), VARIANCE_CURVE_PARTICLES, VARIANCE_CURVE_STEPS,
                                _stream(settings.seed, 3))
 
@@ -231,30 +245,101 @@ def fit_score_model(settings: Settings) -> ScoreFit:
                        view_box(mixture, settings.smoothing_sigma), noised.score, x_heldout)
 
 
-def run(settings: Settings = Settings(), score_fit: ScoreFit | None = None) -> Result:
-    """Everything the page draws for these settings, diagnosed. ``score_fit`` (from
-    :func:`fit_score_model` with the same settings) skips refitting the score model. Runs on one BLAS
-    thread: its matrix products are small, and OpenBLAS's threads only wait for each other."""
+@dataclass(frozen=True)
+class Scene:
+    """Everything a run draws that depends on the data and the score model only (the fields of
+    :func:`score_model_settings`): the mixture and its field, exact reference draws, the noising
+    paths and the way back, the fitted score model, Tweedie and the gradient checks. A page caches
+    it on ``score_model_settings(s)``, so that moving a sampler control reruns the sampling only."""
+
+    key: Settings  # score_model_settings of the settings it was made for
+    mixture: GaussianMixture
+    noised: GaussianMixture
+    box: tuple
+    field: DensityField
+    reference: ExactReference  # DISTANCE_POINTS exact draws
+    paths: ReversePaths
+    score_fit: ScoreFit
+    learned_score: np.ndarray
+    tweedie: Tweedie
+    gradient_checks: tuple[GradientCheck, ...]
+
+
+def scene(settings: Settings, score_fit: ScoreFit | None = None) -> Scene:
+    """The data-and-model part of a run (see :class:`Scene`); ``score_fit`` from :func:`fit_score_model`
+    of the same settings skips refitting."""
     with single_blas_thread():
-        return _run(check_settings(settings), score_fit)
+        return _scene(check_settings(settings), score_fit)
 
 
-def _run(settings: Settings, score_fit: ScoreFit | None) -> Result:
+def _scene(settings: Settings, score_fit: ScoreFit | None) -> Scene:
     mixture = build_mixture(settings)
     noised = mixture.noised(settings.smoothing_sigma)
     box = view_box(mixture, settings.smoothing_sigma)
     field = density_field(mixture, noised, box)
-    sampler, sigmas, sampled = sample(settings, mixture)
     fit = fit_score_model(settings) if score_fit is None else score_fit
-    reference = ExactReference(mixture, min(DISTANCE_POINTS, settings.n_particles), _stream(settings.seed, 7))
+    reference = ExactReference(mixture, DISTANCE_POINTS, _stream(settings.seed, 7))
     paths = reverse_paths(mixture, reference, [_stream(settings.seed, k) for k in (4, 5, 6)])
+    return Scene(score_model_settings(settings), mixture, noised, box, field, reference, paths, fit,
+                 fit.model(field.arrow_points), tweedie(mixture, settings.smoothing_sigma, fit.model,
+                                                        _stream(settings.seed, 10)),
+                 tuple(checks.gradient_checks(mixture, noised, fit, settings.seed)))
+
+
+def run(settings: Settings = Settings(), score_fit: ScoreFit | None = None, scene: Scene | None = None) -> Result:
+    """Everything the page draws for these settings, diagnosed. ``score_fit`` (from
+    :func:`fit_score_model`) or ``scene`` (from :func:`scene`) made with the same data and model
+    settings skip that part of the work. Runs on one BLAS thread: its matrix products are small, and
+    OpenBLAS's threads only wait for each other."""
+    with single_blas_thread():
+        settings = check_settings(settings)
+        if scene is not None and scene.key != score_model_settings(settings):
+            raise ValueError("the scene passed to run was made for other data or score-model settings")
+        return _run(settings, scene or _scene(settings, score_fit))
+
+
+def _run(settings: Settings, scene: Scene) -> Result:
+    mixture = scene.mixture
+    sampler, sigmas, sampled = sample(settings, mixture)
+    reference = (scene.reference if settings.n_particles >= DISTANCE_POINTS else
+                 ExactReference(mixture, settings.n_particles, _stream(settings.seed, 7)))
     result = Result(
-        settings, mixture, noised, field, sigmas, sampler, sampled, histogram(sampler.x, mixture, box),
-        mode_weights(sampler.x, mixture), reference.distance(sampler.x), variance_bias(settings, sampled),
-        paths, fit, fit.model(field.arrow_points),
-        tweedie(mixture, settings.smoothing_sigma, fit.model, _stream(settings.seed, 10)),
-        checks.gradient_checks(mixture, noised, fit, settings.seed))
+        settings, mixture, scene.noised, scene.field, sigmas, sampler, sampled,
+        histogram(sampler.x, mixture, scene.box), mode_weights(sampler.x, mixture), reference.distance(sampler.x),
+        variance_bias(settings, sampled), scene.paths, scene.score_fit, scene.learned_score, scene.tweedie,
+        scene.gradient_checks)
     return replace(result, diagnosis=diagnose(result))
+
+
+# ----------------------------------------------------------------------------- one sampling step
+
+@dataclass(frozen=True)
+class SamplingStep:
+    """The particles at one snapshot of the sampler: what the scrubbed part of the page draws."""
+
+    index: int  # of the snapshot
+    step: int  # sampling steps taken
+    x: np.ndarray  # (n, d) the kept particles (all of them at the last snapshot)
+    noise_level: float  # σ_i of the level in force (0 without annealing)
+    step_size: float  # ε, or α_i with annealing
+    histogram: Histogram  # x₁ against the exact marginal of p
+    mode_weights: ModeWeights
+
+
+def sampling_step(result: Result, index: int) -> SamplingStep:
+    """The particles, their histogram and their mode weights at snapshot ``index`` (negative counts
+    from the end). It reads the run and never reruns it: the page's step slider calls it."""
+    snapshots = result.snapshots
+    index = range(len(snapshots))[index]
+    at = snapshots.at(index)
+    if index == len(snapshots) - 1:  # the end: every particle, and the run's own histogram and weights
+        x, counts, weights = result.sampler.x, result.histogram, result.mode_weights
+    else:
+        x = at["x"]
+        counts = histogram(x, result.mixture, view_box(result.mixture, result.settings.smoothing_sigma))
+        weights = mode_weights(x, result.mixture)
+    return SamplingStep(index, int(snapshots.steps[index]), x, float(at["noise_level"]), float(at["step_size"]),
+                        counts, weights)
 
 
 # ----------------------------------------------------------------------------- presets
@@ -263,7 +348,7 @@ PRESETS = (
     Preset("step-too-large", "Step too large: the chain explodes",
            "With ε above 2s² each step throws a particle farther past the mode than it was before; "
            "the run stops at the step where the particles fly off.",
-           {"annealing": False, "step": 0.6}, expect=("exploded",)),
+           {"annealing": False, "step_size": 0.6}, expect=("exploded",)),
     Preset("no-annealing", "No annealing misses the small mode",
            "Plain Langevin follows the local slope only: particles stay in the mode nearest to where "
            "they started, so the small mode gets about half of them instead of its 20%.",
@@ -275,12 +360,12 @@ PRESETS = (
     Preset("biased-variance", "Unadjusted Langevin is too wide",
            "Without the Metropolis correction a finite step inflates every mode: on a Gaussian of "
            "width s the variance is s²/(1 − ε/(2s²)), here 1.67 s².",
-           {"annealing": False, "separation": 2.0, "first_weight": 0.5, "step": 0.2},
+           {"annealing": False, "separation": 2.0, "first_weight": 0.5, "step_size": 0.2},
            expect=("biased_variance",)),
     Preset("mala", "MALA removes the bias",
            "The same step with a Metropolis accept/reject: proposals that would inflate the variance "
            "are refused often enough that the samples follow p exactly.",
-           {"annealing": False, "separation": 2.0, "first_weight": 0.5, "step": 0.2, "mala": True},
+           {"annealing": False, "separation": 2.0, "first_weight": 0.5, "step_size": 0.2, "mala": True},
            expect=("mala_exact",), avoid=("biased_variance", "exploded")),
     Preset("learned-score", "The learned score vs the true one",
            "A small network fitted by denoising score matching: the loss never reaches 0 (the noise "

@@ -287,6 +287,12 @@ class VarianceBias:
     n_particles: int  # per step size
     n_iterations: int
 
+    def exact_curve(self, points: int = 120) -> tuple[np.ndarray, np.ndarray]:
+        """(ε, s²/(1 − ε/(2s²))) on an even grid from 0 to the largest ε measured: the exact curve
+        drawn through the measurements."""
+        steps = np.linspace(0.0, float(np.max(self.steps)), validate.whole("the points of the curve", points, 2))
+        return steps, np.array([ula_stationary_variance(self.s, e) for e in steps])
+
 
 def variance_bias_curve(s: float, steps, n_particles: int = 400, n_iterations: int = 150,
                         seed: int = 0) -> VarianceBias:
