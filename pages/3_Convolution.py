@@ -25,7 +25,7 @@ CONTROLS = (
     Choice("img", "Image", field="source", options=lab.SOURCES, labels=SOURCE_LABELS, widget_kind="selectbox",
            section="Image"),
     Upload("file", "PNG or JPEG image", field="upload", types=("png", "jpg", "jpeg"), max_mb=ui.images.MAX_UPLOAD_MB,
-           when=lambda v: v["source"] == "upload", help="Up to 5 MB; it is turned gray and shrunk."),
+           when=lambda v: v["source"] == "upload", help=f"Up to {ui.images.MAX_UPLOAD_MB} MB; it is turned gray and shrunk."),
     Slider("size", "Image size (longer side, pixels)", min_value=16, max_value=256, step=16),
     Slider("noise", "Noise σ", min_value=0.0, max_value=0.5, step=0.01, fmt="%.2f",
            help="Gaussian pixel noise on the [0, 1] image (seeded)."),
@@ -53,7 +53,7 @@ FORMULAS = [
 LOSS_LATEX = {"energy": r"L = \tfrac12\lVert y\rVert^2 \;\Rightarrow\; G = y",
               "random": r"L = \textstyle\sum_{ij} y_{ij} R_{ij},\ R \sim \mathcal N(0,1) \;\Rightarrow\; G = R",
               "sum": r"L = \textstyle\sum_{ij} y_{ij} \;\Rightarrow\; G = \mathbf 1"}
-UPDATE_RULE = [r"L(w) = \tfrac12\lVert \tilde x \star w - y^\star\rVert^2, \quad \nabla L(w) = A^\top r, \quad r = A w - y^\star",
+UPDATE_RULE = [r"L(w) = \tfrac12\lVert \tilde x \star w - y^\star\rVert^2, \quad r = A w - y^\star, \quad \nabla L(w) = A^\top r",
                r"w_{t+1} = w_t - \eta\,\nabla L(w_t), \quad \text{converges} \iff \eta < 2/\lambda_{\max}(A^\top A)"]
 
 run = ui.cached(lab.run, spinner="Running the layer…")
@@ -61,14 +61,16 @@ learn = ui.cached(lab.learn, spinner="Learning the kernel…")
 
 
 def render_layer(r: lab.Result) -> None:
-    layer, cols = r.layer, st.columns(4)
-    for col, label, array, tip in zip(cols, ("Input x", "Padded x̃", "Output y"), (layer.image, layer.padded_image,
-                                      layer.output), ("Rows × columns.", "p zeros on every side.", "⌊(H + 2p − k)/s⌋ + 1")):
-        col.metric(label, "×".join(map(str, array.shape)), help=tip)
-    cols[3].metric("Loss L", f"{layer.loss_value:,.6g}", help=core.LOSSES[layer.loss])
-    shown = [("**x̃**, the padded input", layer.padded_image, False, None), ("**Kernel w**", layer.kernel, "cells", "kernel"),
-             ("**y = x̃ ⋆ w**, the output", layer.output, None, None), ("**∂L/∂x**, shaped like x", layer.grad_input, True, None),
-             ("**∂L/∂w**", layer.grad_kernel, "cells", "grad_kernel")]  # diverging: False gray, True red–blue, None by sign
+    layer = r.layer
+    for col, (label, value, tip) in zip(st.columns(4), (
+            ("Input x", "×".join(map(str, layer.image.shape)), "Rows × columns."),
+            ("Padded x̃", "×".join(map(str, layer.padded_image.shape)), "p zeros on every side."),
+            ("Output y", "×".join(map(str, layer.output.shape)), "⌊(H + 2p − k)/s⌋ + 1"),
+            ("Loss L", f"{layer.loss_value:,.6g}", core.LOSSES[layer.loss]))):
+        col.metric(label, value, help=tip)
+    shown = [("**x̃**, the padded input", layer.padded_image, False, None),  # False gray, True red–blue, None by sign
+             ("**Kernel w**", layer.kernel, "cells", "kernel"), ("**y = x̃ ⋆ w**, the output", layer.output, None, None),
+             ("**∂L/∂x**, shaped like x", layer.grad_input, True, None), ("**∂L/∂w**", layer.grad_kernel, "cells", "grad_kernel")]
     for col, (title, array, style, export) in zip(st.columns([4, 3, 4, 4, 3]), shown):
         col.markdown(title)
         if style == "cells":
@@ -121,11 +123,12 @@ def render_learning(settings: lab.Settings, image) -> None:
     fraction, steps = ui.controls.draw(LR, container=left), ui.controls.draw(STEPS, container=right)
     with ui.guard("learn the kernel", stop=False):
         fit = learn(settings, fraction, steps, image)
-        cols = st.columns(4)
-        cols[0].metric("Learning rate η", f"{fit.learning_rate:.3g}", help="The fraction above times 2/λ_max.")
-        cols[1].metric("Stable limit 2/λ_max", f"{fit.bounds.stable_limit:.3g}", help="Gradient descent converges iff η is below it.")
-        cols[2].metric("Condition number κ", f"{fit.bounds.condition_number:.3g}".replace("inf", "∞"), help="λ_max/λ_min of H = AᵀA.")
-        cols[3].metric("Kernel error", f"{fit.final_error:.1e}", help="max |w − w_true| after the last step")
+        for col, (label, value, tip) in zip(st.columns(4), (
+                ("Learning rate η", f"{fit.learning_rate:.3g}", "The fraction above times 2/λ_max."),
+                ("Stable limit 2/λ_max", f"{fit.bounds.stable_limit:.3g}", "Gradient descent converges iff η is below it."),
+                ("Condition number κ", f"{fit.bounds.condition_number:.3g}".replace("inf", "∞"), "λ_max/λ_min of H = AᵀA."),
+                ("Kernel error", f"{fit.final_error:.1e}", "max |w − w_true| after the last step"))):
+            col.metric(label, value, help=tip)
         ui.panels.show_messages(fit.diagnosis, st.container())
         ui.workshop.scrubber(fit.snapshots, lambda index: render_step(fit, index), label="Step shown")
         if fit.note:
