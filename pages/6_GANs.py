@@ -20,13 +20,16 @@ def gan(values):
 
 
 GAMES = {"bilinear": "Bilinear game x·y", "dirac": "Dirac-GAN", "gan_1d": "1-D GAN learning a Gaussian"}
+METHODS = {"simultaneous": "simultaneous GDA", "alternating": "alternating GDA", "extragradient": "extragradient",
+           "optimistic": "optimistic GDA"}
 CONTROLS = (
     Choice("game", "Game", options=lab.GAMES, labels=GAMES, section="The game"),
     Slider("gamma", "Penalty γ on the second player (R1)", min_value=0.0, max_value=3.0, step=0.05, fmt="%.2f",
-           help="(γ/2)·y² on x·y; the R1 penalty (γ/2)·(∂D/∂x)² on the Dirac-GAN's and the 1-D GAN's discriminator."),
-    Choice("method", "Method (its eigenvalues are shown)", options=linear.METHODS, labels=METHOD_NAMES,
+           help="(γ/2)·y² on x·y; the R1 penalty (γ/2)·(∂D/∂x)² on the discriminator of the two GANs."),
+    Choice("method", "Method (its eigenvalues are shown)", options=linear.METHODS, labels=METHODS,
            widget_kind="selectbox", section="Steps in the plane", when=plane,
-           help="All four run from the same start; this one is drawn thicker and taken apart below."),
+           help="Gradient descent–ascent (GDA) and two fixes. All four run from the same start; this one is drawn "
+                "thicker and taken apart below."),
     Slider("lr", "Step size η", min_value=0.01, max_value=2.0, step=0.01, fmt="%.2f", when=plane),
     Slider("steps", "Steps", min_value=10, max_value=2000, step=10, when=plane),
     Slider("x0", "Start x₀ (θ₀ on the Dirac-GAN)", field="start_x", min_value=-3.0, max_value=3.0, step=0.1,
@@ -59,13 +62,15 @@ METHOD = {"simultaneous": [r"z_{t+1} = z_t + \eta\, v(z_t)", r"M = I + \eta J, \
           "extragradient": [r"z_{t+\frac12} = z_t + \eta\, v(z_t), \quad z_{t+1} = z_t + \eta\, v(z_{t+\frac12})",
                             r"M = I + \eta J + \eta^2 J^2"],
           "optimistic": [r"z_{t+1} = z_t + 2\eta\, v(z_t) - \eta\, v(z_{t-1})",
-                         r"M = \begin{pmatrix} I + 2\eta J & -\eta J \\ I & 0 \end{pmatrix} \text{ on } (z_t, z_{t-1})"]}
+                         r"M = \begin{pmatrix} I + 2\eta J & -\eta J \\ I & 0 \end{pmatrix} "
+                         r"\text{ on } (z_t, z_{t-1})"]}
 NEAR = [r"z_t \approx M^t z_0 \text{ near } z^* = 0: \quad \|z_t\| \sim \rho^t,",
         r"\rho = \max_k |\lambda_k(M)| \quad (\mu: \text{eigenvalues of } J)"]
 GAN = [r"G(z) = a z + b, \quad z \sim \mathcal N(0, 1)", r"D(x) = \sigma(h), \quad h = w_2 x^2 + w_1 x + c",
        r"L_D = -\operatorname{mean} \log D(x_r) - \operatorname{mean} \log(1 - D(x_f))",
        r"\quad + \tfrac{\gamma}{2} \operatorname{mean}(2 w_2 x_r + w_1)^2, \qquad x_f = G(z)",
-       r"L_G^{\text{sat}} = \operatorname{mean} \log(1 - D(x_f))", r"L_G^{\text{non-sat}} = -\operatorname{mean} \log D(x_f)",
+       r"L_G^{\text{sat}} = \operatorname{mean} \log(1 - D(x_f))",
+       r"L_G^{\text{non-sat}} = -\operatorname{mean} \log D(x_f)",
        r"\frac{\partial L_G^{\text{sat}}}{\partial h} = -\frac{D}{m}, \qquad "
        r"\frac{\partial L_G^{\text{non-sat}}}{\partial h} = -\frac{1 - D}{m}",
        r"\frac{\partial h}{\partial x_f} = 2 w_2 x_f + w_1, \qquad \frac{\partial x_f}{\partial (a, b)} = (z, 1)"]
@@ -173,10 +178,10 @@ def render_gan(r: lab.Result) -> None:
             title="The generator's gradient against D(G(z))"), export="generator_gradient")
     with right:
         ui.workshop.explain(
-            "The generator learns only through D: each fake's push is ∂L_G/∂h. With the saturating loss it is D(G(z)) "
-            "itself, so when D confidently rejects the fakes (D → 0, on the left) the push vanishes — just when the "
-            "generator is worst. The non-saturating loss's 1/D factor makes up for it: its push is 1 − D ≈ 1 there. "
-            f"The ticks at the bottom are the D(G(z)) of a batch of {v.batch_d.size} fakes at the last step.")
+            "The generator learns only through D: each fake's push is ∂L_G/∂h. With the saturating loss it is "
+            "D(G(z)) itself, so when D confidently rejects the fakes (D → 0, on the left) the push vanishes — just "
+            "when the generator is worst. The non-saturating loss's 1/D factor makes up for it: its push is 1 − D ≈ 1 "
+            f"there. The ticks at the bottom are the D(G(z)) of a batch of {v.batch_d.size} fakes at the last step.")
 
 
 def formulas_and_code(r: lab.Result) -> tuple[list[str], list, str]:

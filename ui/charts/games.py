@@ -30,6 +30,20 @@ RHO_COLORS = {"scheme": "redblue", "domain": [0.5, 1.5], "reverse": True, "clamp
 SQUARE = {"type": "pad", "contains": "padding"}  # the plot area itself is size × size
 
 
+def stacked(series: Mapping[str, Mapping[str, np.ndarray]], **constant) -> pd.DataFrame:
+    """One table of several named series, each a mapping of equal-length columns: the columns end to
+    end and a ``series`` column naming each row's (one ``table`` call however many series: a chart
+    costs the page a few milliseconds per table)."""
+    names = list(series)
+    columns = list(next(iter(series.values()))) if names else []
+    sizes = [len(np.atleast_1d(next(iter(series[name].values())))) for name in names]
+    data = {column: np.concatenate([np.asarray(series[name][column]).reshape(-1) for name in names])
+            for column in columns}
+    extra = {key: np.concatenate([np.full(size, value[name] if isinstance(value, Mapping) else value)
+                                  for name, size in zip(names, sizes)]) for key, value in constant.items()}
+    return table(**data, **extra, series=np.repeat(np.asarray(names, dtype=object), sizes))
+
+
 def _square_axes(half_width: float, centre=(0.0, 0.0), x_title: str = "x", y_title: str = "y") -> tuple[dict, dict]:
     scale = lambda c: {"domain": [c - half_width, c + half_width], "nice": False, "zero": False}  # noqa: E731
     return field("x", title=x_title, scale=scale(centre[0])), field("y", title=y_title, scale=scale(centre[1]))
@@ -78,13 +92,11 @@ def game_plane(points, vectors, *, radius: float, paths: Mapping[str, np.ndarray
         return None
     n = max(int(round(np.sqrt(len(np.asarray(points).reshape(-1, 2))))), 2)
     tables = {"arrows": arrows(points, vectors, 2 * radius / (n - 1))}
-    frames = []
-    for name, xy in paths.items():
-        xy, steps = _thinned(xy, LEAVE_VIEW * radius)
-        frames.append(table(x=xy[:, 0], y=xy[:, 1], step=steps, series=name,
-                            weight=3.0 if name == chosen else 1.6))
-    if frames:
-        tables["paths"] = pd.concat(frames, ignore_index=True)
+    drawn = {name: dict(zip(("xy", "step"), _thinned(xy, LEAVE_VIEW * radius))) for name, xy in paths.items()}
+    if drawn:
+        tables["paths"] = stacked({name: {"x": d["xy"][:, 0], "y": d["xy"][:, 1], "step": d["step"]}
+                                   for name, d in drawn.items()},
+                                  weight={name: 3.0 if name == chosen else 1.6 for name in drawn})
     marks = {"equilibrium": [0.0, 0.0]} if start is None else {"equilibrium": [0.0, 0.0], "start": start}
     tables["marks"] = table(x=[float(v[0]) for v in marks.values()], y=[float(v[1]) for v in marks.values()],
                             series=list(marks))
@@ -124,12 +136,9 @@ def distance(distances: Mapping[str, np.ndarray], *, colors: Mapping[str, str], 
     """‖z_t − z*‖ against step t on a log scale, one line per method (``chosen`` thicker; a run that
     blew up ends early; zero distances, which a log axis cannot show, are left out) and a vertical
     ``marker`` at the step shown."""
-    frames = []
-    for name, values in distances.items():
-        values = np.asarray(values, dtype=float)
-        frames.append(table(step=np.arange(values.size), d=np.where(values > 0, values, np.nan), series=name,
-                            weight=3.0 if name == chosen else 1.6))
-    data = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    values = {name: np.asarray(d, dtype=float) for name, d in distances.items()}
+    data = stacked({name: {"step": np.arange(d.size), "d": np.where(d > 0, d, np.nan)} for name, d in values.items()},
+                   weight={name: 3.0 if name == chosen else 1.6 for name in values})
     if data.empty:
         return None
     x = field("step", title="step t")
@@ -164,9 +173,8 @@ def eigenvalue_plane(eigenvalues, *, size: int = EIGEN_SIZE, title: str | None =
         return None
     rho = float(np.max(np.abs(lam)))
     turn = np.linspace(0.0, 2 * np.pi, 121)
-    circles = pd.concat([table(x=np.cos(turn), y=np.sin(turn), order=np.arange(121), series="unit circle |λ| = 1"),
-                         table(x=rho * np.cos(turn), y=rho * np.sin(turn), order=np.arange(121),
-                               series="|λ| = ρ")], ignore_index=True)
+    circles = stacked({"unit circle |λ| = 1": {"x": np.cos(turn), "y": np.sin(turn), "order": np.arange(121)},
+                       "|λ| = ρ": {"x": rho * np.cos(turn), "y": rho * np.sin(turn), "order": np.arange(121)}})
     points = table(re=lam.real, im=lam.imag, modulus=np.abs(lam), name=[f"λ{k + 1}" for k in range(lam.size)])
     x, y = _square_axes(eigen_zoom(lam), x_title="Re λ", y_title="Im λ")
     color = field("series", "nominal", title=None, legend={"orient": "bottom"},
@@ -174,8 +182,8 @@ def eigenvalue_plane(eigenvalues, *, size: int = EIGEN_SIZE, title: str | None =
     dash = field("series", "nominal", legend=None,
                  scale={"domain": ["unit circle |λ| = 1", "|λ| = ρ"], "range": [[1, 0], [4, 3]]})
     return chart(
-        layer("axes", {"type": "rule", "color": "#dddddd", "clip": True}, x=x, y=y, x2={"field": "x2"},
-              y2={"field": "y2"}),
+        {"data": {"values": [{}]}, "mark": {"type": "rule", "color": "#dddddd"}, "encoding": {"x": {"datum": 0}}},
+        {"data": {"values": [{}]}, "mark": {"type": "rule", "color": "#dddddd"}, "encoding": {"y": {"datum": 0}}},
         layer("circles", {"type": "line", "clip": True}, x=x, y=y, order=field("order"), color=color, strokeDash=dash,
               detail=field("series", "nominal")),
         layer("eigenvalues", {"type": "point", "filled": True, "size": 130, "opacity": 1, "stroke": "#222222",
@@ -184,8 +192,7 @@ def eigenvalue_plane(eigenvalues, *, size: int = EIGEN_SIZE, title: str | None =
               fill=field("modulus", title="|λ|", scale=RHO_COLORS, legend=None),
               tooltip=[field("name", "nominal", title="eigenvalue"), field("re", title="Re λ", format=".4f"),
                        field("im", title="Im λ", format=".4f"), field("modulus", title="|λ|", format=".4f")]),
-        data={"axes": table(x=[-100.0, 0.0], y=[0.0, -100.0], x2=[100.0, 0.0], y2=[0.0, 100.0]),
-              "circles": circles, "eigenvalues": points},
+        data={"circles": circles, "eigenvalues": points},
         title=title, width=size, height=size, autosize=SQUARE)
 
 
@@ -229,8 +236,8 @@ def densities(x, real, generated, discriminator, *, real_label: str = "data", ge
     """The real and the generated density on the left axis, D(x) on the right one (0 to 1, with
     the undecided 1/2 dotted)."""
     x = np.asarray(x, dtype=float)
-    density = pd.concat([table(x=x, y=np.asarray(real, dtype=float), series=real_label),
-                         table(x=x, y=np.asarray(generated, dtype=float), series=generated_label)], ignore_index=True)
+    density = stacked({real_label: {"x": x, "y": np.asarray(real, dtype=float)},
+                       generated_label: {"x": x, "y": np.asarray(generated, dtype=float)}})
     d = table(x=x, d=np.asarray(discriminator, dtype=float), series="D(x)")
     if density.empty and d.empty:
         return None
@@ -242,13 +249,16 @@ def densities(x, real, generated, discriminator, *, real_label: str = "data", ge
     return chart(
         layer("density", {"type": "area", "opacity": 0.25, "line": True}, x=x_enc,
               y=field("y", title="density", stack=None), color=color,
-              tooltip=[field("series", "nominal"), field("x", format=".3g"), field("y", title="density", format=".3g")]),
+              tooltip=[field("series", "nominal"), field("x", format=".3g"),
+                       field("y", title="density", format=".3g")]),
         {"layer": [
             layer("discriminator", {"type": "line", "strokeWidth": 2.5}, x=x_enc, y=d_axis, color=color,
                   tooltip=[field("x", format=".3g"), field("d", title="D(x)", format=".3f")]),
-            layer("half", {"type": "rule", "strokeDash": [2, 3], "color": DISCRIMINATOR, "opacity": 0.6}, y=d_axis),
+            {"data": {"values": [{}]}, "mark": {"type": "rule", "strokeDash": [2, 3], "color": DISCRIMINATOR,
+                                                "opacity": 0.6},
+             "encoding": {"y": {"datum": 0.5, "type": "quantitative"}}},  # D = ½: undecided
         ]},
-        data={"density": density, "discriminator": d, "half": table(d=[0.5])},
+        data={"density": density, "discriminator": d},
         title=title, height=height, resolve={"scale": {"y": "independent"}})
 
 
@@ -294,8 +304,7 @@ def generator_gradient(d, curves: Mapping[str, np.ndarray], *, batch_d: Sequence
     """|∂L_G/∂h| per fake sample against D(G(z)) for each generator loss (log–log), and where a
     batch of fakes sits (``batch_d``, ticks along the bottom)."""
     d = np.asarray(d, dtype=float)
-    frames = [table(d=d, g=np.asarray(values, dtype=float), series=name) for name, values in curves.items()]
-    data = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    data = stacked({name: {"d": d, "g": np.asarray(values, dtype=float)} for name, values in curves.items()})
     if not data.empty:
         data = data[(data["d"] > 0) & (data["g"] > 0)].reset_index(drop=True)
     if data.empty:
