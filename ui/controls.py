@@ -64,6 +64,7 @@ class Control:
     when: Callable[[Mapping[str, Any]], bool] | None = None
     disabled_when: Callable[[Mapping[str, Any]], bool] | None = None
     url: bool = True
+    dynamic: bool = False  # its range comes from the run (given to draw()): the declared one is a placeholder
 
     @property
     def name(self) -> str:
@@ -151,7 +152,7 @@ class Slider(Control):
 
     def domain(self):
         low, high = self.min_value, self.max_value
-        if callable(low) or callable(high):
+        if callable(low) or callable(high) or self.dynamic:
             return {"kind": "slider", "dynamic": True, "samples": [self.default]}
         middle = self._grid((low + high) / 2, low, high)
         return {"kind": "slider", "min": low, "max": high, "step": self.step,
@@ -191,6 +192,8 @@ class Steps(Control):
 
     def domain(self):
         options = list(self.options)
+        if callable(self.options) or self.dynamic:
+            return {"kind": "steps", "dynamic": True, "samples": [self.default]}
         return {"kind": "steps", "options": options,
                 "samples": list(dict.fromkeys([options[0], options[-1], options[len(options) // 2], self.default]))}
 
@@ -217,6 +220,9 @@ class Choice(Control):
         for option in bounds["options"]:
             if str(option) == str(text):
                 return option
+        for option in bounds["options"]:  # links made before the kit named an option by its label
+            if self._label(option) == str(text):
+                return option
         raise ValueError(f"{text!r} is not an option")
 
     def fit(self, value, bounds):
@@ -240,7 +246,7 @@ class Choice(Control):
                            horizontal=self.horizontal)
 
     def domain(self):
-        if callable(self.options):
+        if callable(self.options) or self.dynamic:
             return {"kind": "choice", "dynamic": True, "samples": [self.default]}
         return {"kind": "choice", "options": list(self.options), "samples": list(self.options)}
 
@@ -464,9 +470,9 @@ def draw(control: Control, *, container=None, values: Mapping[str, Any] | None =
         from_url = _url_value(control, limits)
         st.session_state[key] = control.fit(control.default if from_url is UNSET else from_url, limits)
     else:
-        fitted = control.fit(st.session_state[key], limits)
-        if fitted != st.session_state[key]:
-            st.session_state[key] = fitted
+        # assigned even when unchanged: a new range makes Streamlit build a new widget, which would
+        # otherwise open at its minimum instead of at the remembered value
+        st.session_state[key] = control.fit(st.session_state[key], limits)
     value = control.widget(where, label or control.label, key, limits, disabled, control.help)
     _sync_url(control, value)
     return value

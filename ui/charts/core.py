@@ -126,8 +126,10 @@ def show(spec: dict | None, empty_message: str = "Nothing to draw for these sett
     fixed = isinstance(spec.get("width"), (int, float))
     where.vega_lite_chart(spec, width="content" if fixed else "stretch")
     if export:
+        page = st.session_state.get("_lab_page", "")
         with where.popover("Download", icon=":material/download:", type="tertiary"):
             st.download_button("Data (CSV)", data=lambda: to_csv(spec), file_name=f"{export}.csv", mime="text/csv",
-                               on_click="ignore", icon=":material/table:", key=f"csv:{export}")
+                               on_click="ignore", icon=":material/table:", key=f"{page}:csv:{export}")
             st.download_button("Chart (SVG)", data=lambda: to_svg(spec), file_name=f"{export}.svg",
-                               mime="image/svg+xml", on_click="ignore", icon=":material/image:", key=f"svg:{export}")
+                               mime="image/svg+xml", on_click="ignore", icon=":material/image:",
+                               key=f"{page}:svg:{export}")
