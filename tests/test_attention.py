@@ -1,6 +1,7 @@
-"""calc_core.attention.core and calc_core.attention.lab against independent references:
+"""calc_core.attention.core and calc_core.attention.problem against independent references:
 central differences (calc_core.common.gradcheck), scipy's softmax and entropy, a plain-Python loop
-implementation of attention written here, and hand-worked values."""
+implementation of attention written here, and hand-worked values. (The page's run, its gradient
+check and its lessons: tests/test_attention_checks.py and tests/test_attention_lab.py.)"""
 
 import math
 
@@ -12,25 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from calc_core.attention.core import (
-    attention_backward,
-    causal_mask,
-    scaled_dot_product_attention,
-    softmax,
-    softmax_backward,
-    softmax_jacobian,
-)
-from calc_core.attention.lab import (
-    attention_gradient_checks,
-    attention_gradients,
-    attention_view,
-    entropy,
-    jacobian_frobenius_norm,
-    make_problem,
-    parse_tokens,
-    query_row_jacobian,
-    sqrt_dk_lesson,
-)
+from calc_core.attention import (attention_backward, causal_mask, scaled_dot_product_attention, softmax,
+                                 softmax_backward, softmax_jacobian)
+from calc_core.attention.problem import (attention_view, entropy, jacobian_frobenius_norm, make_problem, parse_tokens,
+                                         query_row_jacobian)
+from calc_core.attention.sweep import sqrt_dk_sweep
 from calc_core.common.gradcheck import check_gradients, numerical_gradient
 
 logits = st.floats(-20, 20, allow_nan=False, allow_infinity=False)
@@ -334,65 +321,56 @@ def test_a_sentence_of_two_to_32_words_gives_one_token_per_word():
     assert parse_tokens("solo", min_tokens=1) == ("solo",)
 
 
+def view(n, d_k, d_v, seed, **options):
+    return attention_view(make_problem(n, d_k, d_v, seed), **options)
+
+
 def test_saturated_rows_are_one_hot_by_the_logits_not_by_the_causal_mask():
-    calm = attention_view(6, 4, 2, 0, causal=True, scale=True)
+    calm = view(6, 4, 2, 0, causal=True, scale=True)
     assert calm.weights[0, 0] == 1.0 and not calm.saturated_rows[0]  # sees one key only
+    assert calm.single_key_rows.tolist() == [True] + [False] * 5
     assert not calm.saturated_rows.any()
-    hot = attention_view(6, 256, 2, 0, causal=True, scale=False)
+    hot = view(6, 256, 2, 0, causal=True, scale=False)
     top = hot.weights.max(axis=1)
     np.testing.assert_array_equal(hot.saturated_rows, (top > 0.99) & (np.arange(6) > 0))
     assert hot.saturated_rows[1] and hot.saturated_rows[4]  # weights 0.99999… by the logits
     # unscaled logits at d_k = 256 saturate about half of 32 rows; scaling saturates none
-    assert attention_view(32, 256, 2, 0, scale=False).saturated_rows.sum() > 10
-    assert not attention_view(32, 256, 2, 0, scale=True).saturated_rows.any()
+    assert view(32, 256, 2, 0, scale=False).saturated_rows.sum() > 10
+    assert not view(32, 256, 2, 0, scale=True).saturated_rows.any()
 
 
 def test_attention_view_rows_sum_to_one_and_entropy_matches_scipy():
-    view = attention_view(7, 16, 4, 3, causal=True, temperature=0.8)
-    np.testing.assert_allclose(view.row_sums, 1.0)
-    assert np.all(view.weights[~view.mask] == 0.0)
-    np.testing.assert_allclose(view.row_entropy, scipy.stats.entropy(view.weights, axis=1),
-                               atol=1e-12)
+    v = view(7, 16, 4, 3, causal=True, temperature=0.8)
+    np.testing.assert_allclose(v.row_sums, 1.0)
+    assert np.all(v.weights[~v.mask] == 0.0)
+    np.testing.assert_allclose(v.row_entropy, scipy.stats.entropy(v.weights, axis=1), atol=1e-12)
+    np.testing.assert_allclose(v.jacobian_norms, np.linalg.norm(softmax_jacobian(v.weights), axis=(1, 2)),
+                               atol=1e-15)
 
 
 def test_query_row_jacobian_equals_central_differences_of_that_rows_softmax():
-    view = attention_view(6, 8, 3, 11, causal=True)
-    row = query_row_jacobian(6, 8, 3, 11, 4, causal=True)
-    z = view.logits[4]
+    v = view(6, 8, 3, 11, causal=True)
+    row = query_row_jacobian(v, 4)
+    z = v.logits[4]
 
-    def s(v, i):
-        return softmax(v, mask=view.mask[4])[i]
+    def s(x, i):
+        return softmax(x, mask=v.mask[4])[i]
 
-    numeric = np.array([numerical_gradient(lambda v, i=i: s(v, i), z) for i in range(6)])
+    numeric = np.array([numerical_gradient(lambda x, i=i: s(x, i), z) for i in range(6)])
     np.testing.assert_allclose(row.jacobian, numeric, atol=1e-8)
     np.testing.assert_allclose(np.diag(row.jacobian), row.diagonal)
-    assert row.label == "4:t4"
+    assert row.label == "4:t4" and not row.saturated and not row.single_key
+    assert query_row_jacobian(v, 0).single_key
     with pytest.raises(ValueError, match="rows run 0 … 5"):
-        query_row_jacobian(6, 8, 3, 11, 6)
+        query_row_jacobian(v, 6)
 
 
-def test_loss_gradient_is_output_minus_target():
-    grads = attention_gradients(5, 4, 3, 9)
-    np.testing.assert_allclose(grads.grad_output, grads.output - grads.target)
-    assert grads.loss == pytest.approx(0.5 * np.sum((grads.output - grads.target) ** 2))
-
-
-@pytest.mark.parametrize(
-    "settings_",
-    [
-        dict(seq_len=5, d_k=8, d_v=8, seed=42),
-        dict(seq_len=32, d_k=256, d_v=64, seed=1, causal=True, scale=False, temperature=0.25),
-        dict(seq_len=32, d_k=256, d_v=256, seed=2, scale=True, temperature=4.0),
-    ],
-)
-def test_page_gradient_checks_pass_from_defaults_to_the_largest_settings(settings_):
-    checks = attention_gradient_checks(**settings_)
-    n, d_k, d_v = settings_["seq_len"], settings_["d_k"], settings_["d_v"]
-    sizes = {"Q": n * d_k, "K": n * d_k, "V": n * d_v}
-    assert [c.name for c in checks] == ["Q", "K", "V"]
-    for check in checks:
-        assert check.passed, (check.name, check.relative_error)
-        assert check.n_checked == min(30, sizes[check.name])
+def test_a_saturated_rows_jacobian_is_bounded_by_twice_one_minus_its_largest_weight():
+    """‖J‖_F ≤ trace J = 1 − Σ s² ≤ 2(1 − s_max): what the page says of a saturated row."""
+    rng = np.random.default_rng(0)
+    for spread in (0.1, 1.0, 5.0, 30.0):
+        P = softmax(spread * rng.standard_normal((200, 7)))
+        assert np.all(jacobian_frobenius_norm(P) <= 2 * (1 - P.max(axis=1)) + 1e-15)
 
 
 def test_jacobian_norm_shortcut_equals_the_norm_of_the_explicit_jacobian():
@@ -405,13 +383,33 @@ def test_jacobian_norm_shortcut_equals_the_norm_of_the_explicit_jacobian():
     np.testing.assert_allclose(entropy(np.full(n, 1 / n)), math.log(n))
 
 
-def test_sqrt_dk_lesson_shows_unscaled_softmax_saturating_and_scaled_staying_put():
-    lesson = sqrt_dk_lesson((1, 16, 256), seq_len=32, n_draws=20, seed=0)
+def test_sqrt_dk_sweep_shows_unscaled_softmax_saturating_and_scaled_staying_put():
+    sweep = sqrt_dk_sweep(32, seed=0, d_k_values=(1, 16, 256), n_draws=20)
     # logit spread: ≈ √d_k without scaling, ≈ 1 with it
-    np.testing.assert_allclose(lesson.logit_std_unscaled, np.sqrt([1, 16, 256]), rtol=0.1)
-    np.testing.assert_allclose(lesson.logit_std_scaled, 1.0, rtol=0.1)
-    assert np.all(np.diff(lesson.entropy_unscaled) < 0)
-    assert lesson.entropy_unscaled[-1] < 0.2 * lesson.entropy_scaled[-1]
-    assert np.all(lesson.entropy_scaled <= lesson.max_entropy)
-    assert lesson.jacobian_norm_median_unscaled[-1] < 0.1 * lesson.jacobian_norm_median_scaled[-1]
-    assert lesson.saturated_fraction_unscaled[-1] > 0.3 > lesson.saturated_fraction_scaled[-1]
+    np.testing.assert_allclose(sweep.logit_std.unscaled, np.sqrt([1, 16, 256]), rtol=0.1)
+    np.testing.assert_allclose(sweep.logit_std.scaled, 1.0, rtol=0.1)
+    np.testing.assert_allclose(sweep.key_norm, np.sqrt([1, 16, 256]), rtol=0.1)
+    assert np.all(np.diff(sweep.entropy.unscaled) < 0)
+    assert sweep.entropy.unscaled[-1] < 0.2 * sweep.entropy.scaled[-1]
+    assert np.all(sweep.entropy.scaled <= sweep.max_entropy)
+    assert sweep.jacobian_norm_median.unscaled[-1] < 0.1 * sweep.jacobian_norm_median.scaled[-1]
+    assert sweep.saturated_fraction.unscaled[-1] > 0.3 > sweep.saturated_fraction.scaled[-1]
+
+
+def test_the_unscaled_jacobian_is_not_monotone_in_d_k_at_n_32():
+    """Issue 10: the median ‖J‖_F rises from d_k = 1 to 16 before it falls (0.21 → 0.34 → 0.016)."""
+    for seed in range(5):
+        J = sqrt_dk_sweep(32, seed=seed, d_k_values=(1, 16, 256)).jacobian_norm_median.unscaled
+        assert J[1] > 1.3 * J[0] and J[2] < 0.1 * J[1], (seed, J)
+
+
+def test_the_gate_to_a_query_is_the_norm_of_the_map_from_dp_to_dq():
+    """c‖J_i K‖_F is the Frobenius norm of dp_i ↦ dq_i = c Kᵀ J_i dp_i, built column by column."""
+    from calc_core.attention.sweep import gate_norms
+
+    rng = np.random.default_rng(3)
+    Q, K, c = rng.standard_normal((4, 5)), rng.standard_normal((6, 5)), 0.7
+    P = softmax(c * Q @ K.T)
+    for i in range(4):
+        columns = [c * K.T @ softmax_jacobian(P[i]) @ e for e in np.eye(6)]
+        np.testing.assert_allclose(gate_norms(P, K, c)[i], np.linalg.norm(np.array(columns)), rtol=1e-12)

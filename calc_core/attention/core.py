@@ -34,6 +34,10 @@ Masking rule. A masked key gets weight exactly 0 (its logit is treated as −∞
 to the output and receives no gradient. A query whose row is masked entirely has nothing to attend
 to: its weights are all 0, its output row is 0, and no gradient flows through it (dS row = 0).
 The same rule holds for ``softmax`` itself: a row whose logits are all −∞ comes out as zeros.
+
+Every function computes in the precision it is given: float64, or np.longdouble (about three more
+digits) when all its inputs are — the gradient check runs this same code in extended precision to
+measure how many digits the float64 backward pass keeps.
 """
 
 from __future__ import annotations
@@ -58,7 +62,7 @@ def softmax(x, axis: int = -1, mask=None) -> np.ndarray:
     s : ndarray, same shape as ``x``. Slices along ``axis`` sum to 1, except a slice with no
         allowed entry (all masked or all −∞), which is all zeros.
     """
-    z = np.asarray(x, dtype=float)
+    z = _real(x)
     if z.ndim == 0 or z.shape[axis] == 0:
         raise ValueError(f"softmax needs at least one entry along axis {axis}, got shape {z.shape}")
     if np.isnan(z).any() or np.isposinf(z).any():
@@ -80,8 +84,7 @@ def softmax_backward(s, grad_s, axis: int = -1) -> np.ndarray:
 
     ∂L/∂z = Jᵀ g = s ⊙ (g − Σ_j g_j s_j) along ``axis``. A zero row of s gives a zero row.
     """
-    s = np.asarray(s, dtype=float)
-    g = np.asarray(grad_s, dtype=float)
+    s, g = _real(s), _real(grad_s)
     if s.shape != g.shape:
         raise ValueError(f"the softmax output has shape {s.shape} but its gradient has shape "
                          f"{g.shape}; they must match")
@@ -173,7 +176,7 @@ def attention_backward(Q, K, V, grad_output, mask=None, scale: bool = True,
     small matrix product. Masked keys get zero gradient; a fully masked query row gets none.
     """
     Q, K, V, mask = _validate(Q, K, V, mask)
-    dO = np.asarray(grad_output, dtype=float)
+    dO = _real(grad_output)
     if dO.shape != (Q.shape[0], V.shape[1]):
         raise ValueError(f"grad_output has shape {dO.shape}, but the output O = P V has shape "
                          f"(n_q, d_v) = {(Q.shape[0], V.shape[1])}")
@@ -191,6 +194,12 @@ def attention_backward(Q, K, V, grad_output, mask=None, scale: bool = True,
     return c * (dS @ K), c * (dS.T @ Q), dV
 
 
+def _real(x) -> np.ndarray:
+    """x as a float64 array, or as it is when it already holds np.longdouble."""
+    x = np.asarray(x)
+    return x if x.dtype == np.longdouble else np.asarray(x, dtype=float)
+
+
 def _as_bool(name: str, mask) -> np.ndarray:
     mask = np.asarray(mask)
     if mask.dtype != bool:
@@ -200,7 +209,7 @@ def _as_bool(name: str, mask) -> np.ndarray:
 
 
 def _as_matrix(name: str, x, width: str) -> np.ndarray:
-    x = np.asarray(x, dtype=float)
+    x = _real(x)
     if x.ndim != 2 or 0 in x.shape:
         raise ValueError(f"{name} must be a non-empty 2-D array of shape {width}, "
                          f"got shape {x.shape}")

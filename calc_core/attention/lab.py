@@ -1,296 +1,375 @@
-r"""What the Attention page draws, each from scalar settings (the page caches on them).
+r"""The Attention page: Settings → :func:`run` → a :class:`Result` and its diagnosis.
 
-Problem. Q, K, V are standard-normal draws, n × d_k, n × d_k and n × d_v, taken in that order from
-``np.random.RandomState(seed)`` — the generator of the tutorial's demo, so seed 42 with n = 5,
-d_k = d_v = 8 reproduces its weights. Tokens only label the rows; they don't change the numbers.
+Seeded Q, K, V (calc_core.attention.problem) → the forward pass S = c·QKᵀ, P = softmax(S), O = PV
+with a causal mask or none → what saturates → the backward pass of L = ½‖O − Y‖² → its gradient
+check (calc_core.attention.checks: the change of L computed from the perturbation, error bars that
+include the digits the float64 backward loses) → the √d_k sweep (calc_core.attention.sweep) → the
+diagnosis. The query-row Jacobian is a fragment of its own: :func:`query_row` (settings, row).
 
-Loss for the gradient demo. A fixed target Y (n × d_v, standard normal, from its own stream of
-the same seed) and the squared error
-
-    L = ½ ‖O − Y‖² = ½ Σ_ij (O_ij − Y_ij)²,     so   dO = ∂L/∂O = O − Y,
-
-which ``attention_backward`` carries back to dQ, dK, dV.
-
-The √d_k lesson. With q, k ~ N(0, I) the logit qᵀk = Σ_{k ≤ d_k} q_k k_k has variance d_k:
-without scaling the logits spread like √d_k, the softmax saturates on one key, its entropy
-
-    H(s) = −Σ_i s_i log s_i        (0 log 0 = 0; log n for uniform weights, 0 for one-hot)
-
-falls to 0, and so does the size of its Jacobian, measured by the Frobenius norm
-
-    ‖J‖_F² = ‖diag(s) − s sᵀ‖_F² = Σ_i s_i² − 2 Σ_i s_i³ + (Σ_i s_i²)²,
-
-which bounds how much gradient can flow from the weights back to the logits. Dividing by √d_k
-keeps the logit variance at 1 for every d_k, and both curves stay flat. The mean ‖J‖_F over rows
-hides how lopsided this is (a few rows with two close logits keep a large Jacobian), so the median
-row and the share of saturated rows (largest weight > 0.99) are reported too.
+Every sentence with a number in it is written here, from the numbers of the run it describes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from calc_core.attention.core import (
-    attention_backward,
-    causal_mask,
-    logit_factor,
-    scaled_dot_product_attention,
-    softmax,
-    softmax_jacobian,
-)
-from calc_core.common.gradcheck import GradientCheck, check_gradients
+from calc_core.attention.checks import attention_gradient_checks
+from calc_core.attention.core import attention_backward
+from calc_core.attention.problem import (MAX_TOKENS, MIN_TOKENS, SATURATED, AttentionView, QueryRowJacobian,
+                                         attention_view, make_problem, parse_tokens, query_row_jacobian)
+from calc_core.attention.sweep import GATE_QUANTILE, SqrtDkSweep, sqrt_dk_sweep
+from calc_core.common.gradcheck import GradientCheck
+from calc_core.common.messages import Message
+from calc_core.common.presets import Preset
+from calc_core.common.snapshots import Snapshots
+from calc_core.common.validate import real, seed as check_seed, whole
 
-MAX_TOKENS = 32
-#: Attention needs something to mix: a one-word sentence would give the trivial weight 1.
-MIN_TOKENS = 2
-#: The page's gradient check differentiates with this step: the loss grows with n · d_v, and
-#: its rounding noise (∝ |L| / h) at h = 1e-6 comes within 10× of the tolerance at the largest
-#: sizes, while h = 1e-5 keeps the relative error near 1e-8 everywhere on the page.
-GRADCHECK_STEP = 1e-5
-DEFAULT_LESSON_D_K = (1, 2, 4, 8, 16, 32, 64, 128, 256)
-#: A row whose largest weight exceeds this counts as saturated (practically one-hot).
-SATURATED = 0.99
-
-
-def parse_tokens(sentence: str, max_tokens: int = MAX_TOKENS,
-                 min_tokens: int = MIN_TOKENS) -> tuple[str, ...]:
-    """The words of ``sentence`` (split on whitespace), one token each."""
-    words = tuple(str(sentence).split())
-    if not words:
-        raise ValueError("The sentence has no words: type a few words separated by spaces, "
-                         "or leave the box empty to use numbered tokens.")
-    if len(words) < min_tokens:
-        raise ValueError(f"The sentence has {len(words)} word{'s' * (len(words) != 1)}, but attention needs at least "
-                         f"{min_tokens} tokens to mix: add a word or two.")
-    if len(words) > max_tokens:
-        raise ValueError(f"The sentence has {len(words)} words, but attention here takes at most "
-                         f"{max_tokens} tokens: shorten it by {len(words) - max_tokens}.")
-    return words
+MAX_D_K = 256
+MAX_D_V = 64
+TEMPERATURES = (0.1, 0.15, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
+SATURATED_SHARE = 4  # n // 4 rows saturated (at least one): the softmax has saturated
+UNIFORM_SHARE = 0.95  # mean row entropy above this share of its maximum: nearly uniform weights
 
 
 @dataclass(frozen=True)
-class AttentionProblem:
-    tokens: tuple[str, ...]
-    labels: tuple[str, ...]  # unique axis labels "i:token" (a sentence may repeat a word)
-    Q: np.ndarray
-    K: np.ndarray
-    V: np.ndarray
-    target: np.ndarray  # Y of the loss ½‖O − Y‖²
+class Settings:
+    """One field per control of the page (its units)."""
 
-
-def make_problem(seq_len: int, d_k: int, d_v: int, seed: int, tokens=()) -> AttentionProblem:
-    """Seeded Q, K, V (and loss target Y) for a self-attention demo of ``seq_len`` tokens."""
-    seq_len, d_k, d_v = (_whole("seq_len", seq_len), _whole("d_k", d_k), _whole("d_v", d_v))
-    seed = _whole("seed", seed, low=0)
-    if seed >= 2**32:
-        raise ValueError(f"seed must be below 2**32 = {2**32}, got {seed}")
-    tokens = tuple(str(t) for t in tokens) or tuple(f"t{i}" for i in range(seq_len))
-    if len(tokens) != seq_len:
-        raise ValueError(f"{len(tokens)} tokens were given for a sequence length of {seq_len}; "
-                         "pass as many tokens as the sequence is long")
-    rng = np.random.RandomState(seed)  # tutorial: np.random.seed(42); Q, K, V = randn(...)
-    Q = rng.randn(seq_len, d_k)
-    K = rng.randn(seq_len, d_k)
-    V = rng.randn(seq_len, d_v)
-    target = np.random.default_rng([seed, 1]).standard_normal((seq_len, d_v))
-    labels = tuple(f"{i}:{token}" for i, token in enumerate(tokens))
-    return AttentionProblem(tokens, labels, Q, K, V, target)
+    text: str = ""  # a sentence: its words label the tokens and set n ("" = numbered tokens)
+    seq_len: int = 5  # n, when there is no sentence
+    d_k: int = 8
+    d_v: int = 8
+    temperature: float = 1.0  # T
+    scale: bool = True  # divide the logits by √d_k
+    causal: bool = False
+    seed: int = 42  # the tutorial's demo: n = 5, d_k = d_v = 8, seed 42
 
 
 @dataclass(frozen=True)
-class AttentionView:
-    """Everything behind the weight heatmap: S = c Q Kᵀ, P = softmax(S), O = P V."""
+class Saturation:
+    """Which rows put practically all their weight on one key, and what that does to their gradients."""
 
-    problem: AttentionProblem
-    mask: np.ndarray  # (n, n) bool, True = attend (all True without the causal mask)
-    logit_factor: float  # c = 1/(√d_k T) or 1/T
-    logits: np.ndarray  # S, masked entries included as computed (the page may blank them)
-    weights: np.ndarray  # P
-    output: np.ndarray  # O
-    row_sums: np.ndarray  # Σ_j P_ij, 1 for every row
-    row_entropy: np.ndarray  # H(P_i·) in nats
-
-    @property
-    def saturated_rows(self) -> np.ndarray:
-        """Rows that put more than SATURATED of their weight on one key although they may attend
-        to several: their softmax Jacobian is ≈ 0, so almost no gradient reaches their logits.
-        (A causal first row, which sees one key only, is one-hot by the mask, not saturated.)"""
-        return (self.weights.max(axis=1) > SATURATED) & (self.mask.sum(axis=1) > 1)
-
-
-def attention_view(seq_len, d_k, d_v, seed, *, causal=False, scale=True, temperature=1.0,
-                   tokens=()) -> AttentionView:
-    """Forward pass on the seeded problem, with the pieces the page draws."""
-    problem = make_problem(seq_len, d_k, d_v, seed, tokens)
-    n = problem.Q.shape[0]
-    mask = causal_mask(n) if causal else np.ones((n, n), dtype=bool)
-    c = logit_factor(d_k, scale, temperature)
-    output, weights = scaled_dot_product_attention(problem.Q, problem.K, problem.V, mask, scale,
-                                                   temperature)
-    return AttentionView(problem, mask, c, c * (problem.Q @ problem.K.T), weights, output,
-                         weights.sum(axis=1), entropy(weights))
+    rows: np.ndarray  # bool per query row: max weight > SATURATED although several keys are allowed
+    single_key_rows: np.ndarray  # bool: only one key allowed (weight 1 by the mask, J = 0)
+    count: int
+    max_weight: float  # over the rows that may see several keys
+    logit_std: float  # standard deviation of the allowed logits
+    jacobian_max_saturated: float  # largest ‖J_i‖_F among saturated rows (nan: none)
+    jacobian_median_other: float  # median ‖J_i‖_F of the other multi-key rows (nan: none)
+    grad_median_saturated: float  # median ‖dL/dq_i‖ of saturated rows (nan: none)
+    grad_median_other: float  # … of the other multi-key rows (nan: none)
 
 
 @dataclass(frozen=True)
-class QueryRowJacobian:
-    """One query's weights s = P_i· and the Jacobian J = diag(s) − s sᵀ of its softmax."""
-
-    row: int
-    label: str
-    probabilities: np.ndarray  # s, over all keys (0 where masked)
-    attends: np.ndarray  # the mask row: which keys this query may attend to
-    jacobian: np.ndarray  # (n_k, n_k)
-    diagonal: np.ndarray  # s_i (1 − s_i)
-    jacobian_norm: float  # ‖J‖_F
-
-
-def query_row_jacobian(seq_len, d_k, d_v, seed, row, *, causal=False, scale=True,
-                       temperature=1.0, tokens=()) -> QueryRowJacobian:
-    """The chosen query row's probabilities and softmax Jacobian."""
-    view = attention_view(seq_len, d_k, d_v, seed, causal=causal, scale=scale,
-                          temperature=temperature, tokens=tokens)
-    n = view.weights.shape[0]
-    row = _whole("row", row, low=0)
-    if row >= n:
-        raise ValueError(f"query row {row} does not exist: rows run 0 … {n - 1}")
-    s = view.weights[row]
-    J = softmax_jacobian(s)
-    # diagonal J_ii = s_i (1 − s_i);  off-diagonal J_ij = −s_i s_j
-    return QueryRowJacobian(row, view.problem.labels[row], s, view.mask[row], J, s * (1 - s),
-                            float(np.linalg.norm(J)))
-
-
-def attention_loss(Q, K, V, target, mask=None, scale=True, temperature=1.0) -> float:
-    """L = ½ ‖O − Y‖² for O = attention(Q, K, V)."""
-    output, _ = scaled_dot_product_attention(Q, K, V, mask, scale, temperature)
-    # L = ½ ‖O − Y‖²
-    return 0.5 * float(np.sum((output - target) ** 2))
-
-
-@dataclass(frozen=True)
-class AttentionGradients:
-    loss: float
-    output: np.ndarray  # O
+class Backprop:
+    loss: float  # L = ½‖O − Y‖²
     target: np.ndarray  # Y
     grad_output: np.ndarray  # dO = O − Y
     dQ: np.ndarray
     dK: np.ndarray
     dV: np.ndarray
 
+    @property
+    def gradients(self) -> dict[str, np.ndarray]:
+        return {"Q": self.dQ, "K": self.dK, "V": self.dV}
 
-def attention_gradients(seq_len, d_k, d_v, seed, *, causal=False, scale=True, temperature=1.0,
-                        tokens=()) -> AttentionGradients:
-    """L = ½‖O − Y‖² on the seeded problem and its hand-derived gradients dQ, dK, dV."""
-    view = attention_view(seq_len, d_k, d_v, seed, causal=causal, scale=scale,
-                          temperature=temperature, tokens=tokens)
-    p = view.problem
-    # dO = ∂L/∂O = O − Y
-    grad_output = view.output - p.target
-    dQ, dK, dV = attention_backward(p.Q, p.K, p.V, grad_output, view.mask, scale, temperature)
-    loss = 0.5 * float(np.sum(grad_output**2))
-    return AttentionGradients(loss, view.output, p.target, grad_output, dQ, dK, dV)
+    @property
+    def norms(self) -> dict[str, float]:
+        """Frobenius norm of each gradient."""
+        return {name: float(np.linalg.norm(grad)) for name, grad in self.gradients.items()}
 
-
-def attention_gradient_checks(seq_len, d_k, d_v, seed, *, causal=False, scale=True,
-                              temperature=1.0, tokens=(), max_coords=30) -> list[GradientCheck]:
-    """dQ, dK, dV against central differences of L on up to ``max_coords`` coordinates each."""
-    grads = attention_gradients(seq_len, d_k, d_v, seed, causal=causal, scale=scale,
-                                temperature=temperature, tokens=tokens)
-    p = make_problem(seq_len, d_k, d_v, seed, tokens)
-    n = p.Q.shape[0]
-    mask = causal_mask(n) if causal else None
-
-    def loss(params):
-        return attention_loss(params["Q"], params["K"], params["V"], p.target, mask, scale,
-                              temperature)
-
-    return check_gradients(loss, {"Q": p.Q, "K": p.K, "V": p.V},
-                           {"Q": grads.dQ, "K": grads.dK, "V": grads.dV},
-                           step=GRADCHECK_STEP, max_coords=max_coords, seed=seed)
+    @property
+    def query_grad_norms(self) -> np.ndarray:
+        """‖dL/dq_i‖ of every query row."""
+        return np.linalg.norm(self.dQ, axis=1)
 
 
 @dataclass(frozen=True)
-class SqrtDkLesson:
-    """Softmax saturation against d_k, with and without the 1/√d_k, averaged over draws."""
+class Result:
+    settings: Settings
+    tokens: tuple[str, ...]
+    labels: tuple[str, ...]  # "i:token", unique
+    sentence_error: str | None  # why the sentence was not used (numbered tokens instead)
+    view: AttentionView  # S, P, O, mask, row sums, entropies, ‖J_i‖_F
+    saturation: Saturation
+    backprop: Backprop
+    gradient_checks: tuple[GradientCheck, ...]
+    sweep: SqrtDkSweep
+    sweep_lesson: str  # what the √d_k charts show, in words, from their numbers
+    snapshots: Snapshots  # nothing trains on this page: empty
+    diagnosis: tuple[Message, ...] = ()
 
-    d_k: np.ndarray  # (m,)
-    seq_len: int
-    n_draws: int
-    temperature: float
-    max_entropy: float  # log n: uniform weights
-    logit_std_scaled: np.ndarray  # ≈ 1/T for every d_k
-    logit_std_unscaled: np.ndarray  # ≈ √d_k / T
-    entropy_scaled: np.ndarray  # mean over draws and rows of H(P_i·)
-    entropy_unscaled: np.ndarray
-    jacobian_norm_scaled: np.ndarray  # mean of ‖J_i‖_F over draws and rows
-    jacobian_norm_unscaled: np.ndarray
-    jacobian_norm_median_scaled: np.ndarray  # the typical row: the mean hides that most
-    jacobian_norm_median_unscaled: np.ndarray  # unscaled rows pass almost no gradient
-    max_weight_scaled: np.ndarray  # mean of max_j P_ij: 1 means one-hot
-    max_weight_unscaled: np.ndarray
-    saturated_fraction_scaled: np.ndarray  # share of rows with max_j P_ij > SATURATED
-    saturated_fraction_unscaled: np.ndarray
+    @property
+    def n(self) -> int:
+        return len(self.labels)
 
-
-def sqrt_dk_lesson(d_k_values=DEFAULT_LESSON_D_K, seq_len=MAX_TOKENS, n_draws=20, seed=0,
-                   temperature=1.0) -> SqrtDkLesson:
-    """Entropy and Jacobian norm of random attention rows for each d_k, scaled and unscaled.
-
-    One draw of Q, K of width max(d_k) is shared: d_k uses its first d_k columns, so the curves
-    compare like with like and are smooth in d_k.
-    """
-    d_k_values = np.array([_whole("d_k", d) for d in d_k_values], dtype=int)
-    if d_k_values.size == 0:
-        raise ValueError("give at least one d_k value")
-    seq_len = _whole("seq_len", seq_len)
-    n_draws = _whole("n_draws", n_draws)
-    rng = np.random.default_rng(_whole("seed", seed, low=0))
-    width = int(d_k_values.max())
-    Q = rng.standard_normal((n_draws, seq_len, width))
-    K = rng.standard_normal((n_draws, seq_len, width))
-    stats = {f"{key}_{tag}": [] for key in ("std", "H", "J", "Jmed", "max", "sat")
-             for tag in "su"}
-    for d_k in d_k_values:
-        raw = Q[:, :, :d_k] @ K[:, :, :d_k].transpose(0, 2, 1)  # Q Kᵀ per draw
-        for tag, scale in (("s", True), ("u", False)):
-            S = logit_factor(d_k, scale, temperature) * raw
-            P = softmax(S, axis=-1)
-            stats[f"std_{tag}"].append(S.std())
-            stats[f"H_{tag}"].append(entropy(P).mean())
-            norms = jacobian_frobenius_norm(P)
-            stats[f"J_{tag}"].append(norms.mean())
-            stats[f"Jmed_{tag}"].append(np.median(norms))
-            top = P.max(axis=-1)
-            stats[f"max_{tag}"].append(top.mean())
-            stats[f"sat_{tag}"].append(np.mean(top > SATURATED))
-    s = {key: np.array(values) for key, values in stats.items()}
-    return SqrtDkLesson(d_k_values, seq_len, n_draws, float(temperature), float(np.log(seq_len)),
-                        *(s[f"{key}_{tag}"] for key in ("std", "H", "J", "Jmed", "max", "sat")
-                          for tag in "su"))
+    @property
+    def max_entropy(self) -> np.ndarray:
+        """log(number of keys each row may attend to): the entropy of equal weights on them."""
+        return np.log(self.view.mask.sum(axis=1))
 
 
-def entropy(P, axis: int = -1) -> np.ndarray:
-    """H = −Σ_i s_i log s_i along ``axis``, in nats, with 0 log 0 = 0."""
-    P = np.asarray(P, dtype=float)
-    logs = np.log(P, out=np.zeros_like(P), where=P > 0)
-    # H(s) = −Σ_i s_i log s_i
-    return -np.sum(P * logs, axis=axis)
+def sentence_tokens(text: str) -> tuple[tuple[str, ...], str | None]:
+    """The sentence's words, or () with the reason when there is none or it does not fit."""
+    if not str(text).strip():
+        return (), None
+    try:
+        return parse_tokens(text), None
+    except ValueError as exc:
+        return (), str(exc)
 
 
-def jacobian_frobenius_norm(P) -> np.ndarray:
-    """‖diag(s) − s sᵀ‖_F for every softmax row s of P (last axis), without forming J."""
-    P = np.asarray(P, dtype=float)
-    P_squared = P * P
-    squares = np.sum(P_squared, axis=-1)
-    # ‖J‖_F² = Σ s_i² − 2 Σ s_i³ + (Σ s_i²)²
-    norm_squared = squares - 2 * np.sum(P_squared * P, axis=-1) + squares**2
-    return np.sqrt(np.maximum(norm_squared, 0.0))
+def uses_sentence(text: str) -> bool:
+    """Whether the sentence sets the tokens (the sequence-length control then has nothing to say)."""
+    return bool(sentence_tokens(text)[0])
 
 
-def _whole(name: str, value, low: int = 1) -> int:
-    if isinstance(value, bool) or not np.isscalar(value) or not float(value).is_integer() \
-            or value < low:
-        raise ValueError(f"{name} must be a whole number ≥ {low}, got {value!r}")
-    return int(value)
+def _flag(name: str, value) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be on or off (True or False), got {value!r}")
+    return bool(value)
+
+
+def _validated(s: Settings) -> Settings:
+    if not isinstance(s.text, str):
+        raise ValueError(f"the sentence must be text, got {s.text!r}")
+    whole("the sequence length n", s.seq_len, MIN_TOKENS, MAX_TOKENS)
+    whole("the key width d_k", s.d_k, 1, MAX_D_K)
+    whole("the value width d_v", s.d_v, 1, MAX_D_V)
+    real("the temperature T", s.temperature, positive=True, maximum=100.0)
+    _flag("Divide by √d_k", s.scale)
+    _flag("Causal mask", s.causal)
+    check_seed(s.seed)
+    return replace(s, seq_len=int(s.seq_len), d_k=int(s.d_k), d_v=int(s.d_v), temperature=float(s.temperature),
+                   scale=bool(s.scale), causal=bool(s.causal), seed=int(s.seed))
+
+
+def _view(s: Settings) -> tuple[AttentionView, str | None]:
+    tokens, error = sentence_tokens(s.text)
+    problem = make_problem(len(tokens) or s.seq_len, s.d_k, s.d_v, s.seed, tokens)
+    return attention_view(problem, causal=s.causal, scale=s.scale, temperature=s.temperature), error
+
+
+def run(settings: Settings) -> Result:
+    """The forward pass, what saturates, the backward pass and its check, the √d_k sweep, the diagnosis."""
+    s = _validated(settings)
+    view, sentence_error = _view(s)
+    p = view.problem
+    # dO = ∂L/∂O = O − Y for L = ½‖O − Y‖²
+    grad_output = view.output - p.target
+    dQ, dK, dV = attention_backward(p.Q, p.K, p.V, grad_output, view.mask, s.scale, s.temperature)
+    backprop = Backprop(0.5 * float(np.sum(grad_output**2)), p.target, grad_output, dQ, dK, dV)
+    checks = attention_gradient_checks(p, view.mask, s.scale, s.temperature, seed=s.seed)
+    sweep = sqrt_dk_sweep(len(p.labels), s.temperature, s.seed)
+    result = Result(s, p.tokens, p.labels, sentence_error, view, saturation(view, backprop), backprop, checks,
+                    sweep, sweep_lesson(sweep), Snapshots(np.zeros(0, np.int64), "step"))
+    return replace(result, diagnosis=diagnose(result))
+
+
+def _median(values) -> float:
+    return float(np.median(values)) if np.size(values) else float("nan")
+
+
+def saturation(view: AttentionView, backprop: Backprop) -> Saturation:
+    rows, single = view.saturated_rows, view.single_key_rows
+    other = ~rows & ~single
+    several = ~single
+    logits = view.logits[view.mask]
+    norms, grads = view.jacobian_norms, backprop.query_grad_norms
+    return Saturation(rows, single, int(rows.sum()),
+                      float(view.weights[several].max()) if several.any() else float("nan"),
+                      float(logits.std()), float(norms[rows].max()) if rows.any() else float("nan"),
+                      _median(norms[other]), _median(grads[rows]), _median(grads[other]))
+
+
+# ----------------------------------------------------------------------------- the query-row fragment
+
+@dataclass(frozen=True)
+class QueryRow:
+    jacobian: QueryRowJacobian
+    reading: str  # how to read J on this row, its numbers written in (markdown)
+    caption: str  # which query the charts show (markdown)
+
+
+LAST_ROW = "last"  # the query-row control's default: the last token, whatever the tokens are
+LAST_ROW_LABEL = "the last token"  # constant: a browser keeps a selectbox's choice by the text it shows
+
+
+def row_options(labels: tuple[str, ...]) -> tuple[str, ...]:
+    """What the query-row control offers: the last token (the default, which follows the tokens after
+    Reset or when the sequence shrinks below the row picked), then every row by its label."""
+    return (LAST_ROW,) + tuple(labels)
+
+
+def row_index(choice: str, labels: tuple[str, ...]) -> int:
+    """The row a choice of ``row_options(labels)`` stands for."""
+    return len(labels) - 1 if choice == LAST_ROW else labels.index(choice)
+
+
+def _code(label: str) -> str:
+    return f"`{label.replace('`', '')}`"  # a code span: no emoji, no markup from the token
+
+
+def query_row(settings: Settings, row: int) -> QueryRow:
+    """The weights of query ``row`` and its softmax Jacobian, without the rest of the run."""
+    view, _ = _view(_validated(settings))
+    q = query_row_jacobian(view, whole("the query row", row, 0))
+    p, J = q.probabilities, q.jacobian
+    i, j = np.argsort(p)[::-1][:2]
+    first, second = _code(q.labels[i]), _code(q.labels[j])
+    ending = (" — this query sees a single key, whose weight is 1 whatever the logits, so J = 0." if q.single_key else
+              f" — this row is saturated: ‖J‖_F ≤ 2(1 − its largest weight), so the gradient that reaches its "
+              f"logits is at most {q.jacobian_norm:.2g} times ‖dP‖." if q.saturated else
+              "; for a one-hot row it would be 0.")
+    reading = (
+        f"**Reading J.** Diagonal: $J_{{ii}} = s_i(1 - s_i)$, e.g. for {first}: "
+        f"${p[i]:.3g} \\times {1 - p[i]:.3g} = {J[i, i]:.4g}$ — raising a logit raises its own weight, "
+        f"most when that weight is near ½. Off-diagonal: $J_{{ij}} = -s_i s_j$, e.g. {first} against "
+        f"{second}: $-{p[i]:.3g} \\times {p[j]:.3g} = {J[i, j]:.4g}$ — the weight gained is taken "
+        f"from the others. J is symmetric and each row sums to 0 (the weights still sum to 1). "
+        f"$\\lVert J\\rVert_F = {q.jacobian_norm:.4g}$" + ending)
+    return QueryRow(q, reading, f"Query {_code(q.label)}: its weights over the keys, and the Jacobian of its softmax.")
+
+
+# ----------------------------------------------------------------------------- the √d_k lesson
+
+def _path(values: np.ndarray, d_k: np.ndarray, fmt: str = ".2g") -> str:
+    """How a curve over d_k goes, as a phrase that is true of these values: its ends and its peak."""
+    first, last, top = f"{values[0]:{fmt}}", f"{values[-1]:{fmt}}", int(np.argmax(values))
+    if 0 < top < values.size - 1:
+        return (f"is {first} at d_k = {d_k[0]}, peaks at {values[top]:{fmt}} at d_k = {d_k[top]} and ends at "
+                f"{last} at d_k = {d_k[-1]}")
+    if top == values.size - 1 and values[-1] > values[0]:
+        return f"grows from {first} at d_k = {d_k[0]} to its largest, {last}, at d_k = {d_k[-1]}"
+    return f"is largest at d_k = {d_k[0]}, {first}, and ends at {last} at d_k = {d_k[-1]}"
+
+
+def sweep_lesson(sweep: SqrtDkSweep) -> str:
+    """What the √d_k charts show (markdown), every number from ``sweep``."""
+    d, std, J, kn = sweep.d_k, sweep.logit_std, sweep.jacobian_norm_median, sweep.key_norm
+    gate, top = sweep.gate_median.unscaled, sweep.gate_top.unscaled
+    spread_first, spread_last = top[0] / gate[0], (top[-1] / gate[-1] if gate[-1] > 0 else np.inf)
+    uneven = (f"the gradients to Q grow uneven: at d_k = {d[-1]} a tenth of the queries get a gate of {top[-1]:.2g} "
+              f"or more and half of them {gate[-1]:.2g} or less" + (
+                  f", a ratio of {spread_last:.3g} against {spread_first:.2g} at d_k = {d[0]}. "
+                  if np.isfinite(spread_last) else ". ")) if spread_last > 2 * spread_first else ""
+    return (
+        f"Random queries and keys, n = {sweep.seq_len}, T = {sweep.temperature:g}, no mask, {sweep.n_draws} draws "
+        f"per d_k. **Without the √d_k** the logits c·qᵀk (c = 1/T) spread like √d_k/T: their standard deviation "
+        f"goes from {std.unscaled[0]:.2g} at d_k = {d[0]} to {std.unscaled[-1]:.3g} at d_k = {d[-1]}, and the mean "
+        f"row entropy from {sweep.entropy.unscaled[0]:.3g} to {sweep.entropy.unscaled[-1]:.3g} nats "
+        f"(log n = {sweep.max_entropy:.3g} for equal weights). A row's softmax Jacobian is not monotone in that "
+        f"spread: equal weights give ‖J‖_F = √(n − 1)/n = {sweep.uniform_jacobian_norm:.3g}, two keys at ½ each "
+        f"give ½, a one-hot row 0. Here the median row's ‖J‖_F {_path(J.unscaled, d)}. "
+        f"What reaches a query is dq_i = c·Kᵀ J_i dp_i: the Jacobian *times the keys*, whose size grows like "
+        f"√d_k (RMS ‖k‖ from {kn[0]:.2g} to {kn[-1]:.3g}) while c = 1/T does not shrink. So the median query's "
+        f"gate c‖J_i K‖_F {_path(gate, d)}, and its {GATE_QUANTILE:.0%} point over the queries {_path(top, d)}"
+        + (f"; {uneven}" if uneven else ". ") +
+        f"**With the √d_k** the logits' spread stays between {std.scaled.min():.2g} and {std.scaled.max():.2g}, "
+        f"the median ‖J‖_F between {J.scaled.min():.3g} and {J.scaled.max():.3g}, and the median gate between "
+        f"{sweep.gate_median.scaled.min():.3g} and {sweep.gate_median.scaled.max():.3g}.")
+
+
+# ----------------------------------------------------------------------------- the diagnosis
+
+def saturated_rule(n: int) -> int:
+    """Saturated rows from which the page says the softmax has saturated: a quarter of them, at least one."""
+    return max(1, n // SATURATED_SHARE)
+
+
+def diagnose(result: Result) -> tuple[Message, ...]:
+    """What the page says: an unused sentence, saturated or nearly uniform weights, the causal mask."""
+    s, sat, view, messages = result.settings, result.saturation, result.view, []
+    n = result.n
+    if result.sentence_error:
+        messages.append(Message("sentence_not_used", "warning", "The sentence was not used.",
+                                f"{result.sentence_error} Numbered tokens are shown meanwhile."))
+    several = ~sat.single_key_rows
+    entropy_share = float(view.row_entropy[several].mean() / result.max_entropy[several].mean())
+    if sat.count >= saturated_rule(n):
+        c_is = "1/(√d_k·T)" if s.scale else "1/T, with no √d_k"
+        others = ~sat.rows & several
+        compare_j = f", against a median of {sat.jacobian_median_other:.2g} for the other rows" if others.any() else ""
+        compare_g = f" against {sat.grad_median_other:.2g} for the others" if others.any() else ""
+        tips = (["Turn on **Divide by √d_k**: the logits' spread then stays near 1/T for every d_k.",
+                 "Lower d_k: qᵀk sums fewer products."] if not s.scale else [])
+        tips += ["Raise the temperature T (T and √d_k multiply)."] if s.temperature < 1 else []
+        tips += [] if tips else ["Another seed draws other queries and keys."]
+        messages.append(Message(
+            "saturated", "problem", "The softmax has saturated",
+            f"{sat.count} of {n} queries put more than {SATURATED:.0%} of their weight on one key.",
+            f"Each logit is c·qᵀk with c = {view.logit_factor:.3g} ({c_is}). qᵀk sums d_k = {s.d_k} products, so "
+            f"its spread grows like √d_k: the logits here have a standard deviation of {sat.logit_std:.3g}. A row "
+            f"with more than {SATURATED:.0%} of its weight on one key has ‖J‖_F ≤ 2(1 − its largest weight) < "
+            f"{2 * (1 - SATURATED):.2g} — here at most {sat.jacobian_max_saturated:.2g}{compare_j} —: its weights "
+            f"barely move when its logits do. What reaches its query is c·Kᵀ J dp, that small J times c‖K‖: the "
+            f"saturated queries' rows of dL/dQ have a median norm of {sat.grad_median_saturated:.2g}{compare_g}.",
+            tuple(tips),
+            {"saturated": sat.count, "rows": n, "logit_std": sat.logit_std,
+             "jacobian_max_saturated": sat.jacobian_max_saturated}))
+    elif entropy_share >= UNIFORM_SHARE:
+        messages.append(Message(
+            "uniform", "info", "Nearly uniform weights.",
+            f"The mean row entropy is {entropy_share:.1%} of the most it can be (equal weights on every key a query "
+            "may see): each query all but averages the values.",
+            f"The logits c·qᵀk are small (c = {view.logit_factor:.3g}, standard deviation {sat.logit_std:.2g}), so "
+            "the softmax sits near its centre, where every weight moves a little with every logit; the gradients "
+            "to Q and K also carry the factor c (dQ = c·dS·K, dK = c·dSᵀQ).",
+            numbers={"entropy_share": entropy_share, "logit_std": sat.logit_std}))
+    elif sat.count:
+        messages.append(Message(
+            "some_saturated", "info", "A few rows have saturated.",
+            f"{sat.count} of {n} queries put more than {SATURATED:.0%} of their weight on one key: their softmax "
+            f"Jacobians are at most {sat.jacobian_max_saturated:.2g} (below {2 * (1 - SATURATED):.2g}), against a "
+            f"median of {sat.jacobian_median_other:.2g} for the other rows.",
+            numbers={"saturated": sat.count, "rows": n}))
+    else:
+        messages.append(Message(
+            "spread", "success", "The weights are spread.",
+            f"No query that may see several keys puts more than {SATURATED:.0%} of its weight on one (the largest "
+            f"weight is {sat.max_weight:.3f}), so every such row's softmax passes gradient on to its logits "
+            f"(median ‖J‖_F = {sat.jacobian_median_other:.3g}).",
+            numbers={"max_weight": sat.max_weight}))
+    if s.causal:
+        dq0 = float(result.backprop.query_grad_norms[0])
+        messages.append(Message(
+            "causal", "info", "Causal mask.",
+            f"Query i sees keys 0…i only: {int((~view.mask).sum())} of {n * n} weights are masked, each exactly 0, "
+            "and pass no gradient.",
+            "The first query can attend only to itself: its weight is exactly 1 whatever the logits, so its "
+            f"softmax Jacobian is 0 and its row of dL/dQ is exactly 0 (‖dL/dq_0‖ = {dq0:g}). The last key is seen "
+            "by the last query alone: dL/dv_{n−1} = P_{n−1,n−1}·dO_{n−1}.",
+            numbers={"masked": int((~view.mask).sum()), "first_query_grad": dq0}))
+    return tuple(messages)
+
+
+# ----------------------------------------------------------------------------- lessons
+
+PRESETS = (
+    Preset("no-sqrt-dk", "No √d_k: saturated softmax",
+           "Without the 1/√d_k, logits that sum 256 products spread about 16 times wider: most queries put "
+           "practically all their weight on one key, and their softmax Jacobians shrink towards 0.",
+           settings={"scale": False, "d_k": 256}, expect=("saturated",), avoid=("spread",)),
+    Preset("sqrt-dk-keeps-spread", "d_k = 256 with √d_k: still spread",
+           "The same 256-wide queries and keys with the 1/√d_k: the logits keep a spread near 1, no query "
+           "saturates, and the gradient check passes on every entry.",
+           settings={"d_k": 256}, expect=("spread",), avoid=("saturated",)),
+    Preset("causal", "Causal mask: a decoder's triangle",
+           "Each token may look only at itself and the tokens before it: the weights form a lower triangle, the "
+           "first token attends to itself alone (weight 1, so its query gets no gradient).",
+           settings={"causal": True, "text": "the cat sat on the mat"}, expect=("causal",)),
+    Preset("cold", "T = 0.1: sharp even with √d_k",
+           "Temperature and √d_k multiply: at T = 0.1 the scaled logits spread ten times wider and the weights "
+           "saturate as they would without the √d_k.",
+           settings={"temperature": 0.1}, expect=("saturated",), avoid=("spread",)),
+    Preset("hot", "T = 10: nearly uniform weights",
+           "At T = 10 the logits shrink ten times: every query spreads its weight almost evenly and mixes all "
+           "the values, and the gradients to Q and K shrink with c.",
+           settings={"temperature": 10.0}, expect=("uniform",), avoid=("saturated",)),
+)
+
+
+def preset_diagnosis(preset: Preset, seed: int) -> tuple[Message, ...]:
+    return run(preset.apply(Settings(), seed=seed)).diagnosis
