@@ -1,7 +1,5 @@
 """Reinforcement learning: REINFORCE — the policy-gradient theorem — learning to balance a cart-pole."""
 
-from dataclasses import dataclass
-
 import numpy as np
 import streamlit as st
 
@@ -17,18 +15,8 @@ SGD_RATES = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
 GAMMAS = (0.0, 0.5, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99, 0.995, 0.999, 1.0)
 
 
-@dataclass(frozen=True)
-class Named(Choice):
-    """A choice that also opens from a link holding its label (``?baseline=Normalize``, as links made
-    before the control kit hold them)."""
-
-    def parse(self, text, bounds):
-        labels = {self._label(option): option for option in bounds["options"]}
-        return labels[text] if text in labels else super().parse(text, bounds)
-
-
 CONTROLS = (
-    Named("opt", "Optimizer", field="optimizer", options=lab.OPTIMIZERS, labels={"adam": "Adam", "sgd": "SGD"},
+    Choice("opt", "Optimizer", field="optimizer", options=lab.OPTIMIZERS, labels={"adam": "Adam", "sgd": "SGD"},
           horizontal=True, section="Policy and training"),
     Steps("lr", "Learning rate η (Adam)", field="learning_rate", options=ADAM_RATES,
           disabled_when=lambda v: v["optimizer"] != "adam", help="Adam moves each weight by about η per update."),
@@ -36,10 +24,10 @@ CONTROLS = (
           disabled_when=lambda v: v["optimizer"] != "sgd",
           help="θ ← θ + η ĝ: the step is η‖ĝ‖, and ‖ĝ‖ grows with the episodes' length."),
     Steps("gamma", "Discount γ", options=GAMMAS, help="Gₜ = rₜ + γ Gₜ₊₁: how far ahead a reward still counts."),
-    Named("form", "Gradient estimate", field="gradient_form", options=lab.GRADIENT_FORMS,
+    Choice("form", "Gradient estimate", field="gradient_form", options=lab.GRADIENT_FORMS,
           labels={"reward_to_go": "Σ ∇log π · Aₜ (the usual)", "discounted": "Σ γᵗ ∇log π · Aₜ (∇E[G₀])"},
           help="For γ < 1 only the γᵗ form is the gradient of J = E[G₀]."),
-    Named("baseline", "Baseline b(s)", options=lab.BASELINES,
+    Choice("baseline", "Baseline b(s)", options=lab.BASELINES,
           labels={"none": "None", "normalize": "Normalize", "value": "Value network"},
           help="A = G − b. Normalize: (G − mean)/std over the update (it rescales ĝ). Value network: b = V(s) "
                "fitted to the returns (same mean gradient, less noise)."),
@@ -52,7 +40,7 @@ CONTROLS = (
 )
 GREEDY = Toggle("greedy", "Greedy: always take the likelier action", default=False,
                 help="Off: sample actions from π, as in training.")
-FRAME = Slider("t", "Step t", default=0, min_value=0, max_value=lambda values: values["length"],
+FRAME = Slider("t", "Step t", default=0, min_value=0, max_value=500, dynamic=True,
                help="Frame by frame: the state before action t (the last frame is the final state).")
 FORMULAS = [
     r"J(\theta) = \mathbb{E}_{\tau \sim \pi_\theta}[G_0], \qquad G_t = r_t + \gamma\, G_{t+1}",
@@ -107,7 +95,7 @@ def render_snapshot(r: lab.Result, index: int) -> None:
         col.caption(f"The policy {lab.episode_title(r, at)}.")
     st.markdown(f"##### One episode of the policy {lab.episode_title(r, index)}")
     replay = lab.replay_at(r, index, ui.controls.draw(GREEDY, container=st))
-    view.episode_panel(replay, lambda length: ui.controls.draw(FRAME, container=st, values={"length": length}))
+    view.episode_panel(replay, lambda length: ui.controls.draw(FRAME, container=st, max_value=length))
 
 
 def render_variance(r: lab.Result) -> None:

@@ -243,7 +243,7 @@ def test_every_chart_offers_its_data_and_svg():
     keys = {button.key for button in at.get("download_button")}
     for name in ("returns", "entropy", "policy_map_start", "policy_map", "episode", "gradient_spread",
                  "noise_per_signal", "gradient_norms"):
-        assert {f"csv:{name}", f"svg:{name}"} <= keys, name
+        assert {key(f"csv:{name}"), key(f"svg:{name}")} <= keys, name
 
 
 def test_a_long_training_runs_every_episode_without_the_stop():
