@@ -91,7 +91,7 @@ def test_room_smoke_runs_without_errors_and_every_session_finishes(tmp_path):
     sessions = sum(t["sessions"] for t in room.values())
     assert sessions == 3
     problems = [e for t in list(room.values()) + list(baseline.values()) for e in t["errors"]]
-    assert problems == [], problems
+    assert problems == [], (problems[:3], result.stderr[-3000:])  # stderr: the server log's traceback
     assert all(t["hung"] == 0 for t in list(room.values()) + list(baseline.values()))
     # every session got its page (a load that ended in script_finished) and at least one rerun
     assert sum(len(t["loads"]) for t in room.values()) == sessions
