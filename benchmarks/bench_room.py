@@ -606,7 +606,7 @@ def parse_args(argv=None):
     p.add_argument("--servers", default=None, help="1, 2 or 1,2 (default): processes, behind HAProxy when more than one")
     p.add_argument("--phases", default=None, help="room, same-link or both (default; --smoke: room)")
     p.add_argument("--same-link", action="store_true", help="only the same-link test (= --phases same-link)")
-    p.add_argument("--link-page", default="", help="page of the same-link test (default: the first page)")
+    p.add_argument("--link-page", default="", help="page of the same-link test (default: the page whose moves cost most for one user)")
     p.add_argument("--baseline-moves", type=int, default=None, help="moves per page of the one-user baseline (20)")
     p.add_argument("--hang", type=float, default=None, help="a rerun with no script_finished after this many s is hung (30)")
     p.add_argument("--seed", type=int, default=0)
