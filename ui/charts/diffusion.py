@@ -311,7 +311,8 @@ def dsm_loss(history, floor: float, *, title: str | None = None) -> dict | None:
                  points=history.size < 15, height=300)
 
 
-def tweedie(clean, noisy, denoised, learned, *, box: Sequence[tuple[float, float]], title: str | None = None) -> dict | None:
+def tweedie(clean, noisy, denoised, learned, *, box: Sequence[tuple[float, float]],
+            title: str | None = None) -> dict | None:
     """Tweedie's formula: an arrow from each noisy point x̃ (a grey dot) to E[x | x̃] with the true
     score, the estimate with the learned score as a hollow circle, and the clean point as a cross.
     In 1-D the points are stacked (sorted by x̃) so that each arrow is its own row."""
