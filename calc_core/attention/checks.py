@@ -179,21 +179,44 @@ def structural_groups(weights: np.ndarray, mask: np.ndarray, d_k: int, d_v: int)
             "V": [coordinates(kind, d_v) for kind in key_kinds if kind.any()]}
 
 
-def attention_gradient_checks(problem: AttentionProblem, mask, scale: bool, temperature: float, analytic=None,
-                              seed: int = 0, max_coords: int = CHECKED_COORDINATES,
-                              names: str = "QKV") -> tuple[GradientCheck, ...]:
-    """dQ, dK, dV of ``attention_backward`` (or the ``analytic`` gradients given, e.g. deliberately
-    wrong ones) against derivative-free estimates of ΔL, with the error bars of the module docstring;
-    ``names`` picks the parameters checked."""
+@dataclass(frozen=True)
+class AnalyticError:
+    """The float64 backward pass and how far it can be off, coordinate by coordinate."""
+
+    gradients: dict[str, np.ndarray]  # dQ, dK, dV of attention_backward in float64
+    bars: dict[str, np.ndarray]  # |g_float64 − g_extended| + 2 B_extended, per coordinate
+    measured: dict[str, float]  # ‖g_float64 − g_extended‖ / ‖g_extended‖ (0 for an all-zero gradient)
+
+
+def analytic_error(problem: AttentionProblem, mask, scale: bool, temperature: float) -> AnalyticError:
+    """attention_backward in float64 and in extended precision (the same code), and the error bars of
+    the float64 one (module docstring)."""
     Q, K, V, Y = problem.Q, problem.K, problem.V, problem.target
-    base = {"Q": Q, "K": K, "V": V}
     narrow = forward_state(Q, K, V, Y, mask, scale, temperature)
     wide = forward_state(Q, K, V, Y, mask, scale, temperature, np.longdouble)
     computed = dict(zip("QKV", attention_backward(Q, K, V, narrow.residual, mask, scale, temperature)))
     precise = dict(zip("QKV", attention_backward(wide.Q, wide.K, wide.V, wide.residual, mask, scale, temperature)))
     bound = rounding_bound(wide, float(np.finfo(np.longdouble).eps))
-    error = {name: np.abs(computed[name] - precise[name]).astype(float) + 2 * bound[name] for name in "QKV"}
-    analytic = computed if analytic is None else {name: np.asarray(analytic[name], float) for name in "QKV"}
+    lost = {name: np.abs(computed[name] - precise[name]).astype(float) for name in "QKV"}
+    sizes = {name: float(np.linalg.norm(precise[name].astype(float))) for name in "QKV"}
+    return AnalyticError(computed, {name: lost[name] + 2 * bound[name] for name in "QKV"},
+                         {name: float(np.linalg.norm(lost[name])) / sizes[name] if sizes[name] > 0 else 0.0
+                          for name in "QKV"})
+
+
+def attention_gradient_checks(problem: AttentionProblem, mask, scale: bool, temperature: float, analytic=None,
+                              seed: int = 0, max_coords: int = CHECKED_COORDINATES, names: str = "QKV",
+                              errors: AnalyticError | None = None) -> tuple[GradientCheck, ...]:
+    """dQ, dK, dV of ``attention_backward`` (or the ``analytic`` gradients given, e.g. deliberately
+    wrong ones) against derivative-free estimates of ΔL, with the error bars of the module docstring;
+    ``names`` picks the parameters checked, ``errors`` is ``analytic_error`` when already computed."""
+    Q, K, V, Y = problem.Q, problem.K, problem.V, problem.target
+    base = {"Q": Q, "K": K, "V": V}
+    narrow = forward_state(Q, K, V, Y, mask, scale, temperature)
+    wide = forward_state(Q, K, V, Y, mask, scale, temperature, np.longdouble)
+    errors = errors or analytic_error(problem, mask, scale, temperature)
+    analytic = {name: np.asarray((analytic or errors.gradients).get(name, errors.gradients[name]), float)
+                for name in "QKV"}
     groups = structural_groups(narrow.weights, mask, Q.shape[1], V.shape[1])
     checks = []
     for n, name in enumerate("QKV"):  # one parameter at a time: each gets its own f_scale (below)
@@ -203,9 +226,20 @@ def attention_gradient_checks(problem: AttentionProblem, mask, scale: bool, temp
             lambda p, name=name: float(attention_loss_change(narrow, **{name: p[name]})),
             {name: base[name]}, {name: analytic[name]},
             extended=lambda p, name=name: attention_loss_change(wide, **{name: p[name]}),
-            analytic_error={name: error[name]}, groups={name: groups[name]}, max_coords=max_coords, seed=seed + n,
-            f_scale=_direction_floor(base[name], error[name]), step=first_step(name, narrow))
+            analytic_error={name: errors.bars[name]}, groups={name: groups[name]}, max_coords=max_coords,
+            seed=seed + n, f_scale=_direction_floor(base[name], errors.bars[name]), step=first_step(name, narrow))
     return tuple(checks)
+
+
+def analytic_share(check: GradientCheck, errors: AnalyticError) -> float:
+    """The part of a check's error bars (norm over the coordinates it checked) that is the analytic
+    gradient's own rounding: its error bar there plus the floor every coordinate gets from it (the
+    larger of ANALYTIC_ULPS·ε·max|g| and, through ``_direction_floor``, its largest error bar)."""
+    bars, g = errors.bars[check.name], errors.gradients[check.name]
+    floor = max(ANALYTIC_ULPS * np.finfo(float).eps * float(np.max(np.abs(g))), float(np.max(bars)))
+    total = float(np.linalg.norm(check.error_bound))
+    own = float(np.linalg.norm(bars.reshape(-1)[check.indices] + floor))
+    return min(own / total, 1.0) if total > 0 else 0.0
 
 
 def first_step(name: str, state: ForwardState) -> float | None:

@@ -15,12 +15,12 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from calc_core.attention.checks import attention_gradient_checks
+from calc_core.attention.checks import analytic_error, analytic_share, attention_gradient_checks
 from calc_core.attention.core import attention_backward
 from calc_core.attention.problem import (MAX_TOKENS, MIN_TOKENS, SATURATED, AttentionView, QueryRowJacobian,
                                          attention_view, make_problem, parse_tokens, query_row_jacobian)
 from calc_core.attention.sweep import GATE_QUANTILE, SqrtDkSweep, sqrt_dk_sweep
-from calc_core.common.gradcheck import GradientCheck
+from calc_core.common.gradcheck import RESOLUTION_NEEDED, GradientCheck
 from calc_core.common.messages import Message
 from calc_core.common.presets import Preset
 from calc_core.common.snapshots import Snapshots
@@ -31,6 +31,7 @@ MAX_D_V = 64
 TEMPERATURES = (0.1, 0.15, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
 SATURATED_SHARE = 4  # n // 4 rows saturated (at least one): the softmax has saturated
 UNIFORM_SHARE = 0.95  # mean row entropy above this share of its maximum: nearly uniform weights
+OWN_ROUNDING_SHARE = 0.5  # a flat check is explained by the backward's rounding when this share of its bars is
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,8 @@ class Result:
     saturation: Saturation
     backprop: Backprop
     gradient_checks: tuple[GradientCheck, ...]
+    backward_error: dict[str, float]  # ‖g_float64 − g_extended‖ / ‖g_extended‖ of dQ, dK, dV
+    own_rounding: dict[str, float]  # the share of each check's error bars that is the backward's own rounding
     sweep: SqrtDkSweep
     sweep_lesson: str  # what the √d_k charts show, in words, from their numbers
     snapshots: Snapshots  # nothing trains on this page: empty
@@ -104,6 +107,24 @@ class Result:
     @property
     def n(self) -> int:
         return len(self.labels)
+
+    @property
+    def weights_shown(self) -> np.ndarray:
+        """P with masked entries NaN: the heatmap leaves them blank."""
+        return np.where(self.view.mask, self.view.weights, np.nan)
+
+    @property
+    def looks_most_at(self) -> list[str]:
+        """The key each query gives the most weight."""
+        return [self.labels[j] for j in self.view.weights.argmax(axis=1)]
+
+    @property
+    def mean_entropy(self) -> float:
+        return float(self.view.row_entropy.mean())
+
+    @property
+    def largest_weight(self) -> float:
+        return float(self.view.weights.max())
 
     @property
     def max_entropy(self) -> np.ndarray:
@@ -161,10 +182,12 @@ def run(settings: Settings) -> Result:
     grad_output = view.output - p.target
     dQ, dK, dV = attention_backward(p.Q, p.K, p.V, grad_output, view.mask, s.scale, s.temperature)
     backprop = Backprop(0.5 * float(np.sum(grad_output**2)), p.target, grad_output, dQ, dK, dV)
-    checks = attention_gradient_checks(p, view.mask, s.scale, s.temperature, seed=s.seed)
+    errors = analytic_error(p, view.mask, s.scale, s.temperature)
+    checks = attention_gradient_checks(p, view.mask, s.scale, s.temperature, seed=s.seed, errors=errors)
     sweep = sqrt_dk_sweep(len(p.labels), s.temperature, s.seed)
     result = Result(s, p.tokens, p.labels, sentence_error, view, saturation(view, backprop), backprop, checks,
-                    sweep, sweep_lesson(sweep), Snapshots(np.zeros(0, np.int64), "step"))
+                    errors.measured, {c.name: analytic_share(c, errors) for c in checks}, sweep, sweep_lesson(sweep),
+                    Snapshots(np.zeros(0, np.int64), "step"))
     return replace(result, diagnosis=diagnose(result))
 
 
@@ -332,6 +355,24 @@ def diagnose(result: Result) -> tuple[Message, ...]:
             f"weight is {sat.max_weight:.3f}), so every such row's softmax passes gradient on to its logits "
             f"(median ‖J‖_F = {sat.jacobian_median_other:.3g}).",
             numbers={"max_weight": sat.max_weight}))
+    blurred = [c for c in result.gradient_checks if c.verdict == "flat" and c.resolution > RESOLUTION_NEEDED
+               and result.own_rounding[c.name] >= OWN_ROUNDING_SHARE]
+    if blurred:
+        names = " and ".join(f"d{c.name}" for c in blurred)
+        resolution, share = max(c.resolution for c in blurred), min(result.own_rounding[c.name] for c in blurred)
+        measured = max(result.backward_error[c.name] for c in blurred)
+        messages.append(Message(
+            "backward_loses_digits", "info", "Why the gradient check cannot pass here.",
+            f"The check's error bars are {resolution:.1e} of the size of {names} (a pass needs "
+            f"{RESOLUTION_NEEDED:.0e}), and {int(100 * share)}% or more of them is the rounding of the float64 backward pass "
+            "itself: nothing disagrees, so the check says too flat to check rather than fail a correct gradient.",
+            "In a saturated row the softmax backward dS = P ⊙ (dP − rowsum(dP ⊙ P)) subtracts two numbers of the "
+            "size of dP to get one of about (1 − the largest weight) times that, and keeps only the difference's "
+            "leading digits" + (f" (here the float64 {names} differ from the same code run in extended precision by "
+                                f"{measured:.1e} relative)." if measured > RESOLUTION_NEEDED else
+                                f"; the same code run in extended precision agrees with it to {measured:.1e}, so the "
+                                "error bars here come from the bound on what the backward pass can lose."),
+            numbers={"resolution": resolution, "own_rounding": share, "backward_error": measured}))
     if s.causal:
         dq0 = float(result.backprop.query_grad_norms[0])
         messages.append(Message(
