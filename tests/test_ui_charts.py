@@ -1,57 +1,62 @@
-"""ui.charts: every builder's output is valid Vega-Lite, and the builders handle awkward data.
+"""ui.charts: every builder's output is valid Vega-Lite, its data are named tables with non-finite
+rows dropped, and the exports hold exactly the charted data."""
 
-The lab builds Vega-Lite specs directly for speed (see ui/charts.py); this file is where they are
-validated against the schema.
-"""
-
-import json
+import csv
+import io
 
 import numpy as np
 import pytest
 
-from tests.vega_schema import all_rows as rows
-from tests.vega_schema import valid as valid_spec
+from tests.vega_schema import rows, valid
 from ui import charts
+from ui.charts import core
 
 
-def test_lines_spec_is_valid_and_drops_non_finite_points():
-    spec = valid_spec(charts.lines(
+def test_table_drops_rows_with_a_non_finite_number_and_broadcasts_scalars():
+    a = np.array([1.0, np.nan, 3.0, np.inf])
+    frame = core.table(x=a, s=list("abcd"), k=2.0)
+    assert frame.to_dict("list") == {"x": [1.0, 3.0], "s": ["a", "c"], "k": [2.0, 2.0]}
+    assert core.table(x=[], y=[]).empty
+    assert core.table(n=np.arange(3), s="q").to_dict("list") == {"n": [0, 1, 2], "s": ["q", "q", "q"]}
+
+
+def test_lines_are_valid_drop_non_finite_points_and_keep_rules_and_the_marker_in_their_own_tables():
+    spec = valid(charts.lines(
         np.arange(5), {"train": [1.0, 0.5, np.nan, 0.3, np.inf], "test": [1.1, 0.7, 0.6, 0.6, 0.65]},
         x_title="epoch", y_title="RMSE", rules=[charts.Rule(0.9, "baseline"), charts.Rule(np.nan, "missing")],
-        title="curves"))
-    data = rows(spec)
-    assert sum(r.get("series") == "train" for r in data) == 3
-    assert sum(r.get("series") == "test" for r in data) == 5
-    assert any(r.get("series") == "baseline" for r in data)
-    assert not any(r.get("series") == "missing" for r in data)
+        title="curves", marker=3))
+    series = rows(spec, "series")
+    assert sum(r["series"] == "train" for r in series) == 3 and sum(r["series"] == "test" for r in series) == 5
+    assert rows(spec, "rules") == [{"y": 0.9, "series": "baseline"}]
+    assert rows(spec, "marker") == [{"x": 3.0, "label": "now"}]
 
 
 def test_lines_on_a_log_axis_drop_non_positive_values():
-    spec = valid_spec(charts.lines([1, 2, 3], {"loss": [1.0, 0.0, -1.0]}, x_title="x", y_title="y", log_y=True))
-    assert [r["y"] for r in rows(spec) if "y" in r and r.get("series") == "loss"] == [1.0]
+    spec = valid(charts.lines([1, 2, 3], {"loss": [1.0, 0.0, -1.0]}, x_title="x", y_title="y", log_y=True))
+    assert [r["y"] for r in rows(spec, "series")] == [1.0]
 
 
 @pytest.mark.parametrize("series", [{}, {"a": [np.nan, np.nan]}, {"a": []}])
-def test_lines_with_nothing_finite_return_none(series):
+def test_lines_with_nothing_finite_are_none(series):
     assert charts.lines([0, 1], series, x_title="x", y_title="y") is None
 
 
-def test_heatmap_is_valid_with_a_symmetric_diverging_domain_and_values_on_small_matrices():
-    matrix = np.array([[0.5, -2.0], [1.0, 0.0]])
-    spec = valid_spec(charts.heatmap(matrix, x_labels=["a", "b"], y_labels=["r", "r"], diverging=True))
+def test_the_spec_of_a_chart_does_not_change_when_only_its_data_do():
+    """The browser updates a chart in place when its spec is unchanged: builders keep data out of it."""
+    a = charts.lines(np.arange(5), {"loss": np.linspace(1, 0, 5)}, x_title="t", y_title="L", title="Loss")
+    b = charts.lines(np.arange(9), {"loss": np.linspace(3, 1, 9)}, x_title="t", y_title="L", title="Loss")
+    assert {k: v for k, v in a.items() if k != "datasets"} == {k: v for k, v in b.items() if k != "datasets"}
+
+
+def test_heatmap_is_valid_with_a_symmetric_diverging_domain_blank_cells_and_distinct_labels():
+    matrix = np.array([[0.5, -2.0], [1.0, np.nan]])
+    spec = valid(charts.heatmap(matrix, x_labels=["a", "b"], y_labels=["r", "r"], diverging=True))
     rect, text = spec["layer"]
-    assert rect["encoding"]["color"]["scale"]["domain"] == [-2.0, 2.0]  # limits symmetric about zero
-    assert text["mark"]["type"] == "text"  # values written on the cells
-    labels = {r["row"] for r in rows(spec)}
-    assert labels == {"r", "r (2)"}  # repeated labels stay two rows
-    assert len(valid_spec(charts.heatmap(np.zeros((20, 20))))["layer"]) == 1  # too many cells to write on
-
-
-def test_specs_are_plain_json_with_nulls_for_missing_values():
-    spec = valid_spec(charts.heatmap(np.array([[1.0, np.nan]])))
-    text = json.dumps(spec, allow_nan=False)  # raises on NaN or on anything JSON cannot hold
-    assert [r["value"] for r in spec["layer"][0]["data"]["values"]] == [1.0, None]
-    assert "NaN" not in text
+    assert rect["encoding"]["color"]["scale"]["domain"] == [-2.0, 2.0]
+    assert text["mark"]["type"] == "text"
+    cells = rows(spec, "cells")
+    assert len(cells) == 3 and {r["row"] for r in cells} == {"r", "r (2)"}
+    assert len(valid(charts.heatmap(np.zeros((20, 20))))["layer"]) == 1  # too many cells to write on
 
 
 @pytest.mark.parametrize("matrix", [np.zeros((0, 3)), np.full((2, 2), np.nan), np.zeros(4)])
@@ -59,21 +64,68 @@ def test_heatmap_of_nothing_drawable_is_none(matrix):
     assert charts.heatmap(matrix) is None
 
 
+def test_matrix_cells_carry_every_value_on_a_fixed_cell_size():
+    w = np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0]])
+    spec = valid(charts.matrix(w))
+    assert spec["width"] == 3 * spec["height"] / 2
+    assert sorted(r["value"] for r in rows(spec, "cells")) == sorted(w.ravel())
+    assert charts.matrix(np.array([[np.nan]])) is None
+
+
 def test_scatter_against_identity_samples_large_inputs_and_skips_non_finite_pairs():
     x = np.arange(5000.0)
     y = x.copy()
     y[:10] = np.nan
-    spec = valid_spec(charts.scatter_against_identity(x, y, x_title="a", y_title="b", max_points=300))
-    points = [r for r in rows(spec) if "x" in r]
-    assert len(points) == 300 + 2  # the sample plus the two ends of y = x
-    assert charts.scatter_against_identity(x, y, x_title="a", y_title="b")["layer"][0]["data"]["values"] != []
-    assert all(np.isfinite(r["y"]) for r in points)
+    spec = valid(charts.scatter_against_identity(x, y, x_title="a", y_title="b", max_points=300))
+    assert len(rows(spec, "points")) == 300 and len(rows(spec, "identity")) == 2
+    assert all(np.isfinite(r["y"]) for r in rows(spec, "points"))
     assert charts.scatter_against_identity([np.nan], [1.0], x_title="a", y_title="b") is None
 
 
 def test_stacked_contributions_total_tick_is_the_sum_of_the_parts():
-    spec = valid_spec(charts.stacked_contributions(["a", "b"], {"p": [1.0, -1.0], "q": [0.5, 2.0]},
-                                                   category_title=None, value_title="v"))
-    totals = {r["category"]: r["total"] for r in rows(spec) if "total" in r}
-    assert totals == {"a": 1.5, "b": 1.0}
+    spec = valid(charts.stacked_contributions(["a", "b"], {"p": [1.0, -1.0], "q": [0.5, 2.0]},
+                                              category_title=None, value_title="v"))
+    assert {r["category"]: r["total"] for r in rows(spec, "totals")} == {"a": 1.5, "b": 1.0}
     assert charts.stacked_contributions([], {}, category_title=None, value_title="v") is None
+
+
+def test_sweep_is_valid_on_a_log_axis_with_the_current_setting_marked_on_the_roomy_side():
+    spec = valid(charts.sweep([1, 4, 16, 64, 256], {"a": [1.0, 0.8, np.nan, 0.2, 0.1], "b": [1, 1, 1, 1, 1]},
+                              x_title="d_k", y_title="H", current=200, current_label="now",
+                              rules=[charts.Rule(1.5, "max")], log_base=2, title="t"))
+    series = rows(spec, "series")
+    assert sum(p["series"] == "a" for p in series) == 4 and sum(p["series"] == "b" for p in series) == 5
+    assert rows(spec, "current") == [{"x": 200.0, "label": "now"}]
+    assert spec["layer"][-1]["mark"]["align"] == "right"
+    assert charts.sweep([1, 2], {"a": [np.nan, np.nan]}, x_title="x", y_title="y") is None
+    assert len(valid(charts.sweep([1, 2], {"a": [1, 2]}, x_title="x", y_title="y", current=0))["layer"]) == 1
+
+
+def test_bars_keep_their_order_and_grey_out_inactive_ones():
+    spec = valid(charts.bars(["b", "a", "c"], [0.2, 0.5, 0.3], value_title="p", active=[True, False, True],
+                             inactive_label="masked", domain=(0, 1), title="t"))
+    bars = rows(spec, "bars")
+    assert [r["category"] for r in bars] == ["b", "a", "c"] and [r["status"] for r in bars] == ["", "masked", ""]
+    assert spec["encoding"]["y"]["scale"]["domain"] == [0, 1]
+    assert charts.bars(["a", "b"], [1.0], value_title="v") is None
+
+
+def test_the_csv_export_holds_exactly_the_charted_rows_with_named_columns():
+    spec = charts.lines(np.arange(4), {"train": [1.0, 0.5, np.nan, 0.3]}, x_title="epoch", y_title="RMSE",
+                        rules=[charts.Rule(0.9, "baseline")])
+    exported = list(csv.DictReader(io.StringIO(charts.to_csv(spec))))
+    assert [(r["table"], r["series"]) for r in exported] == [("series", "train")] * 3 + [("rules", "baseline")]
+    single = list(csv.DictReader(io.StringIO(charts.to_csv(charts.matrix(np.eye(2))))))
+    assert [float(r["value"]) for r in single] == [1.0, 0.0, 0.0, 1.0]
+
+
+def test_the_svg_export_renders_the_same_spec():
+    pytest.importorskip("vl_convert")
+    svg = charts.to_svg(charts.lines([0, 1, 2], {"loss": [3.0, 2.0, 1.0]}, x_title="step", y_title="L", title="Loss"))
+    assert svg.startswith("<svg") and "Loss" in svg
+
+
+def test_the_presenter_view_enlarges_the_type_of_any_spec():
+    spec = charts.presenter_config(charts.matrix(np.eye(2)))
+    assert spec["config"]["axis"]["labelFontSize"] > 11
+    valid(spec)

@@ -48,13 +48,6 @@ def box(result, axis=0):
     return float(result.field.axes[axis][0]), float(result.field.axes[axis][-1])
 
 
-def test_the_fast_table_is_the_kits_table():
-    a = np.array([1.0, np.nan, 3.0, np.inf])
-    for columns in (dict(x=a, s=list("abcd"), k=2.0), dict(x=[1.0, 2.0], y=np.inf), dict(x=np.arange(3), s="q"),
-                    dict(x=[], y=[]), dict(x=np.arange(4.0), y=a)):
-        pd.testing.assert_frame_equal(view.table(**columns), core.table(**columns))
-
-
 def test_the_density_and_its_score_in_2d_a_coarse_heatmap_and_arrows_along_the_score(small):
     f = small.field
     spec = valid(view.density_with_score(f.axes, f.density, f.arrow_points, {"∇log p": f.score}, title="p"))

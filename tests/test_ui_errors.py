@@ -1,4 +1,4 @@
-"""ui.guard and ui.show_problem: failures become messages, never tracebacks."""
+"""ui.guard and ui.panels.show_messages: failures become messages, never tracebacks."""
 
 from streamlit.testing.v1 import AppTest
 
@@ -18,8 +18,6 @@ def guarded_app(kind: str):
 
 def _script(kind: str) -> AppTest:
     return AppTest.from_function(guarded_app, args=(kind,))
-
-
 
 
 def test_a_value_error_is_shown_as_its_message_and_stops_the_page():
@@ -43,13 +41,19 @@ def test_no_error_lets_the_page_continue():
     assert any("after the guard" in m.value for m in at.markdown)
 
 
-def test_show_problem_says_what_why_and_what_to_try():
+def test_a_diagnosis_is_placed_as_what_why_and_what_to_try_and_one_box_per_message():
     def app():
         import ui
+        from calc_core.common.messages import Message
 
-        ui.show_problem("Training diverged", "the loss exploded", "the step is too large", ["lower η", "raise λ"])
+        ui.panels.show_messages([
+            Message("diverged", "problem", "Training diverged", "the loss exploded", "the step is too large",
+                    ("lower η", "raise λ")),
+            Message("overfitting", "info", "Overfitting.", "test RMSE rose"),
+            Message("near_floor", "success", "At the noise floor.")])
 
     at = AppTest.from_function(app).run()
     text = at.warning[0].value
     for part in ("Training diverged", "What happened", "the loss exploded", "Why", "What to try", "- lower η"):
         assert part in text
+    assert "**Overfitting.** test RMSE rose" in at.info[0].value and "At the noise floor" in at.success[0].value
