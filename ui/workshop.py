@@ -167,7 +167,7 @@ def copy_link(container) -> None:
 
 # ----------------------------------------------------------------------------- scrubbing
 
-STEP = controls.SnapshotStep("step", "Step shown", default=-1,
+STEP = controls.SnapshotStep("step", "Step shown", field="snapshot_step", default=-1,
                              help="Which snapshot of the run the charts below show; Play steps through them.")
 
 
