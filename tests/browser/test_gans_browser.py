@@ -31,12 +31,12 @@ def test_eta_moved_with_the_keyboard_redraws_the_eigenvalues_and_the_url_follows
     assert metric_value(page, "Spectral radius ρ") == "1.0198"
     before = chart_drawing(page, EIGENVALUES).screenshot()
 
-    press_on_slider(page, "Step size η", "ArrowRight", times=3)  # 0.2 → 0.23
-    expect(page).to_have_url(re.compile(r"[?&]lr=0\.23"))
+    press_on_slider(page, "Step size η", "ArrowRight")  # 0.2 → 0.21
+    expect(page).to_have_url(re.compile(r"[?&]lr=0\.21"))
     wait_idle(page)
     expect(page.get_by_test_id("stMetric").filter(has_text="Spectral radius ρ").get_by_test_id("stMetricValue")) \
-        .to_have_text("1.0261", timeout=30_000)  # √(1 + 0.23²)
-    expect(caption_with(page, "λ = 1.0000 ± 0.2300i")).to_be_visible()
+        .to_have_text("1.0218", timeout=30_000)  # √(1 + 0.21²)
+    expect(caption_with(page, "λ = 1.0000 ± 0.2100i")).to_be_visible()
     page.wait_for_timeout(300)  # Vega redraws the updated data
     assert chart_drawing(page, EIGENVALUES).screenshot() != before
     assert_every_chart_draws(page, 5)
