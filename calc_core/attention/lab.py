@@ -336,7 +336,7 @@ def diagnose(result: Result) -> tuple[Message, ...]:
         messages.append(Message(
             "uniform", "info", "Nearly uniform weights.",
             f"The mean row entropy is {entropy_share:.1%} of the most it can be (equal weights on every key a query "
-            "may see): each query all but averages the values.",
+            "may see): each query comes close to averaging the values it may see.",
             f"The logits c·qᵀk are small (c = {view.logit_factor:.3g}, standard deviation {sat.logit_std:.2g}), so "
             "the softmax sits near its centre, where every weight moves a little with every logit; the gradients "
             "to Q and K also carry the factor c (dQ = c·dS·K, dK = c·dSᵀQ).",
@@ -390,24 +390,27 @@ def diagnose(result: Result) -> tuple[Message, ...]:
 
 PRESETS = (
     Preset("no-sqrt-dk", "No √d_k: saturated softmax",
-           "Without the 1/√d_k, logits that sum 256 products spread about 16 times wider: most queries put "
-           "practically all their weight on one key, and their softmax Jacobians shrink towards 0.",
+           "Without the 1/√d_k the logits of these 256-wide queries and keys spread 16 times wider: at least two "
+           "of the five queries put more than 99% of their weight on one key, and their softmax Jacobians shrink "
+           "below 0.02.",
            settings={"scale": False, "d_k": 256}, expect=("saturated",), avoid=("spread",)),
     Preset("sqrt-dk-keeps-spread", "d_k = 256 with √d_k: still spread",
-           "The same 256-wide queries and keys with the 1/√d_k: the logits keep a spread near 1, no query "
-           "saturates, and the gradient check passes on every entry.",
+           "The same 256-wide queries and keys with the 1/√d_k: the logits keep a standard deviation near 1 "
+           "(0.7–1.3), no query comes near one-hot (every largest weight is below 0.8), and the gradient check "
+           "passes.",
            settings={"d_k": 256}, expect=("spread",), avoid=("saturated",)),
     Preset("causal", "Causal mask: a decoder's triangle",
            "Each token may look only at itself and the tokens before it: the weights form a lower triangle, the "
            "first token attends to itself alone (weight 1, so its query gets no gradient).",
            settings={"causal": True, "text": "the cat sat on the mat"}, expect=("causal",)),
     Preset("cold", "T = 0.1: sharp even with √d_k",
-           "Temperature and √d_k multiply: at T = 0.1 the scaled logits spread ten times wider and the weights "
-           "saturate as they would without the √d_k.",
+           "Temperature and √d_k multiply: at T = 0.1 the scaled logits spread exactly ten times wider than at "
+           "T = 1, and at least one of the five queries saturates — more than 99% of its weight on one key.",
            settings={"temperature": 0.1}, expect=("saturated",), avoid=("spread",)),
     Preset("hot", "T = 10: nearly uniform weights",
-           "At T = 10 the logits shrink ten times: every query spreads its weight almost evenly and mixes all "
-           "the values, and the gradients to Q and K shrink with c.",
+           "At T = 10 the logits shrink ten times: every query spreads its weight almost evenly (no weight above "
+           "0.3, where even is 0.2) and mixes all the values, and ‖dQ‖ and ‖dK‖ fall to a fifth of their size at "
+           "T = 1 or less.",
            settings={"temperature": 10.0}, expect=("uniform",), avoid=("saturated",)),
 )
 
