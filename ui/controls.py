@@ -462,6 +462,7 @@ def draw(control: Control, *, container=None, values: Mapping[str, Any] | None =
     limits = {**control.bounds(values), **bounds}
     key = state_key(control)
     registry()[control.key] = control
+    previous = last_bounds().get(control.key)
     last_bounds()[control.key] = limits
     where = st.sidebar if container is None else container
     if isinstance(control, Upload):  # a file uploader keeps its own state
@@ -470,9 +471,12 @@ def draw(control: Control, *, container=None, values: Mapping[str, Any] | None =
         from_url = _url_value(control, limits)
         st.session_state[key] = control.fit(control.default if from_url is UNSET else from_url, limits)
     else:
-        # assigned even when unchanged: a new range makes Streamlit build a new widget, which would
-        # otherwise open at its minimum instead of at the remembered value
-        st.session_state[key] = control.fit(st.session_state[key], limits)
+        fitted = control.fit(st.session_state[key], limits)
+        # assigned when the value must move into range, and when the range itself changed: a new range
+        # makes Streamlit build a new widget, which would otherwise open at its minimum. Not on every run:
+        # a write racing a key press in flight would drop the press.
+        if fitted != st.session_state[key] or (previous is not None and previous != limits):
+            st.session_state[key] = fitted
     value = control.widget(where, label or control.label, key, limits, disabled, control.help)
     _sync_url(control, value)
     return value

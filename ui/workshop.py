@@ -32,6 +32,7 @@ PRESENT = controls.Toggle("present", "Presenter view", default=False,
 PLAY_INTERVAL = 0.6  # seconds between frames while playing
 _CSS = """<style>
 h1, h2, h3 { overflow-wrap: normal; word-break: normal; hyphens: manual; }
+[data-testid="stVegaLiteChart"] { max-width: 100%; overflow-x: auto; }
 @media (max-width: 640px) {
   h1 { font-size: 1.9rem !important; }
   [data-testid="stMetricValue"] { font-size: 1.5rem; }

@@ -147,6 +147,7 @@ class DirectionCheck:
     analytic: float
     numeric: float
     error_bound: float
+    analytic_part: float = 0.0  # of the error bound: the analytic gradient's own rounding
 
 
 @dataclass(frozen=True)
@@ -324,9 +325,11 @@ def check_gradient(
     unit = unit if np.isfinite(unit) and unit > 0 else 1.0
     a_floor = ANALYTIC_ULPS * eps64 * max(a_max, float(f_scale) / unit)
     a_err = np.full(indices.size, a_floor)
+    declared = np.zeros(flat_a.size)  # the caller's own rounding bound of the analytic gradient, per coordinate
     if analytic_error is not None:
         extra = np.asarray(analytic_error, dtype=float).reshape(-1)
-        a_err = a_err + (extra[indices] if extra.size == flat_a.size else float(np.max(extra)))
+        declared = extra if extra.size == flat_a.size else np.full(flat_a.size, float(np.max(extra)))
+        a_err = a_err + declared[indices]
     if not (np.isfinite(f0) and np.all(np.isfinite(flat_x)) and np.all(np.isfinite(flat_a))):
         what = ("the function" if not np.isfinite(f0) else "the parameters" if not np.all(np.isfinite(flat_x))
                 else "the analytic gradient")
@@ -372,19 +375,20 @@ def check_gradient(
         value, err, used = derivative(d, START_FRACTION if step is None else float(np.max(first)) / max(
             float(np.max(scales)), TINY), slope)
         precisions.add(used)
-        err += a_floor * float(np.sum(np.abs(d)))
-        directions.append(DirectionCheck(label, slope, float(value), float(err)))
+        analytic_part = a_floor * float(np.sum(np.abs(d))) + float(declared @ np.abs(d))
+        directions.append(DirectionCheck(label, slope, float(value), float(err + analytic_part),
+                                         float(analytic_part)))
 
     analytic = flat_a[indices]
     bounds = error + a_err
     verdict, reason, rel, resolution, worst = _verdict(name, indices, analytic, numeric, bounds, directions,
-                                                       tolerance)
+                                                       tolerance, a_err)
     return GradientCheck(name, flat_x.size, indices, analytic, numeric, bounds, tuple(directions), rel, resolution,
                          verdict, reason, "extended" if "extended" in precisions else "float64",
                          float(np.max(first)) if flat_x.size else 0.0, tolerance, worst, counter[0])
 
 
-def _verdict(name, indices, analytic, numeric, bounds, directions, tolerance):
+def _verdict(name, indices, analytic, numeric, bounds, directions, tolerance, analytic_bounds=None):
     """(verdict, reason, relative error, resolution, worst index) — see the module docstring."""
     allowed = FAIL_MARGIN * bounds + tolerance * np.maximum(np.abs(analytic), np.abs(numeric))
     gaps = np.abs(analytic - numeric)
@@ -418,9 +422,15 @@ def _verdict(name, indices, analytic, numeric, bounds, directions, tolerance):
         return ("pass", f"{name}: agrees to a relative error of {rel:.1e}; the check would have seen "
                 f"{max(tolerance, FAIL_MARGIN * resolution):.0e}.", rel, resolution, worst)
     blur = max([resolution] + [d.error_bound / max(abs(d.analytic), abs(d.numeric), TINY) for d in direction_blurred])
-    return ("flat", f"{name}: too flat to check at this precision — f changes by less than its own rounding along "
-            f"this parameter, so the derivative-free estimate is uncertain by {blur:.1e} relative (a pass needs "
-            f"{RESOLUTION_NEEDED:.0e}); nothing disagrees.", rel, resolution, worst)
+    analytic_share = 0.0 if analytic_bounds is None else float(np.linalg.norm(analytic_bounds)) / max(
+        float(np.linalg.norm(bounds)), 1e-300)
+    analytic_share = max([analytic_share] + [d.analytic_part / max(d.error_bound, 1e-300) for d in direction_blurred])
+    why = ("the hand-derived gradient itself is computed with less precision than that here (its own rounding, "
+           "declared by its code, dominates the error bars)" if analytic_share > 0.5 else
+           "f changes by less than its own rounding along this parameter, so the estimate from values of f is "
+           "that uncertain")
+    return ("flat", f"{name}: too flat to check at this precision — uncertain by {blur:.1e} relative (a pass needs "
+            f"{RESOLUTION_NEEDED:.0e}): {why}; nothing disagrees.", rel, resolution, worst)
 
 
 def check_gradients(
@@ -428,19 +438,20 @@ def check_gradients(
     params: Mapping[str, np.ndarray],
     analytic: Mapping[str, np.ndarray],
     *,
-    step: float | None = None,
+    step=None,
     tolerance: float = DEFAULT_TOLERANCE,
     max_coords: int | None = 64,
     seed: int = 0,
     groups: Mapping[str, Sequence[np.ndarray]] | None = None,
-    f_scale: float = 0.0,
+    f_scale=0.0,
     analytic_error: Mapping[str, object] | None = None,
     extended: Callable[[Mapping[str, np.ndarray]], float] | None = None,
 ) -> list[GradientCheck]:
     """Check the gradient of ``f(params)`` with respect to each named parameter in turn (the others
-    held at their values). ``groups``, ``analytic_error`` are per parameter name; ``extended`` is f
-    in extended precision, taking a dict of np.longdouble arrays. One :class:`GradientCheck` per
-    parameter, in the order of ``params``."""
+    held at their values). ``groups`` and ``analytic_error`` are per parameter name; ``step`` and
+    ``f_scale`` are one value for all or a mapping per name; ``extended`` is f in extended
+    precision, taking a dict of np.longdouble arrays. One :class:`GradientCheck` per parameter, in
+    the order of ``params``."""
     missing = set(params) - set(analytic)
     if missing:
         raise ValueError(f"no analytic gradient given for {sorted(missing)}")
@@ -461,8 +472,9 @@ def check_gradients(
                 return extended({**wide, key: x})
 
         checks.append(check_gradient(
-            f_of_one, value, analytic[key], name=key, step=step, tolerance=tolerance, max_coords=max_coords,
-            seed=seed + n, groups=(groups or {}).get(key, ()), f_scale=f_scale,
+            f_of_one, value, analytic[key], name=key, step=step.get(key) if isinstance(step, Mapping) else step,
+            tolerance=tolerance, max_coords=max_coords, seed=seed + n, groups=(groups or {}).get(key, ()),
+            f_scale=f_scale.get(key, 0.0) if isinstance(f_scale, Mapping) else f_scale,
             analytic_error=(analytic_error or {}).get(key), analytic_scale=largest, extended=f_ext))
     return checks
 

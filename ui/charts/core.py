@@ -91,7 +91,8 @@ def presenter_config(spec: dict) -> dict:
 def jsonable(spec: dict) -> dict:
     """The spec with its tables as lists of rows (what a Vega renderer or a schema validator reads)."""
     def rows(frame):
-        return json.loads(frame.to_json(orient="records")) if isinstance(frame, pd.DataFrame) else frame
+        return json.loads(frame.to_json(orient="records", double_precision=15)) if isinstance(frame, pd.DataFrame) \
+            else frame
     return {**spec, "datasets": {name: rows(frame) for name, frame in spec.get("datasets", {}).items()}}
 
 
