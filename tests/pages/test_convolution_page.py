@@ -130,7 +130,7 @@ def test_every_chart_offers_its_data_and_an_svg_for_download():
     at = run_page(PAGE)
     names = {b.key for b in at.get("download_button")}
     for export in ("kernel", "grad_kernel", "learning_loss", "kernel_error", "true_kernel", "learned_kernel"):
-        assert {f"csv:{export}", f"svg:{export}"} <= names, export
+        assert {f"Convolution:csv:{export}", f"Convolution:svg:{export}"} <= names, export
 
 
 def test_all_controls_at_their_maximum_together_run_cleanly():

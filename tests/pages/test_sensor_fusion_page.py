@@ -236,7 +236,7 @@ def test_every_chart_of_a_history_offers_its_data_and_its_picture():
     at = run_page(PAGE)
     keys = {button.key for button in at.get("download_button")}
     for name in ("drive", "position_error", "nees", "nis", "one_step", "jacobian", "jacobian_numeric"):
-        assert {f"csv:{name}", f"svg:{name}"} <= keys, name
+        assert {f"Sensor_Fusion:csv:{name}", f"Sensor_Fusion:svg:{name}"} <= keys, name
 
 
 def test_the_presenter_view_folds_the_explanations_and_puts_the_lessons_controls_at_hand():
