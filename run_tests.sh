@@ -19,15 +19,19 @@ if ! .venv/bin/python -c "import torch" 2>/dev/null; then
   fi
 fi
 
+# Debian packages for the browser tests (chromium) and the multi-process test (haproxy), when the
+# machine lets us install them (as root or with passwordless sudo).
 have_chromium() { [ -x /usr/bin/chromium ] || [ -n "${CHROMIUM_PATH:-}" ]; }
-if ! have_chromium && command -v apt-get >/dev/null 2>&1; then
+have_haproxy() { command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ]; }
+if { ! have_chromium || ! have_haproxy; } && command -v apt-get >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then SUDO="sudo"; else SUDO="no"; fi
   if [ "$SUDO" != "no" ]; then
-    echo "Installing Debian's chromium for the browser tests…"
+    echo "Installing Debian's chromium and haproxy for the browser and multi-process tests…"
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium haproxy >/dev/null
   fi
 fi
 have_chromium || echo "note: Chromium is not installed, so the browser tests will be skipped (on CI they fail)."
+have_haproxy || echo "note: haproxy is not installed, so the multi-process test is skipped (on CI it fails)."
 
 exec .venv/bin/python -m pytest "$@"

@@ -158,7 +158,7 @@ def browser_timings(apps, probes, repeat: int) -> tuple[float, dict]:
                 key, label = probes[app.slug]
                 page.goto(f"http://127.0.0.1:{ports[0]}/{app.url_path}")
                 wait_idle(page, timeout=300_000)
-                handle = slider_input(page, label)
+                handle = page.locator(f'input[type="range"][aria-label="{label}"]').first
                 times = {"cache miss": [], "cache hit": [], "step move": []}
                 for _ in range(repeat):  # new values every press: misses; then back over them: hits
                     times["cache miss"].append(_press_and_time(page, handle, "ArrowRight"))

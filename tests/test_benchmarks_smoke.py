@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCHMARKS = sorted(p.stem for p in (ROOT / "benchmarks").glob("bench_*.py") if p.stem != "bench_pages")
+# bench_pages needs a browser and minutes; bench_room has its own smoke test (tests/test_bench_room.py)
+BENCHMARKS = sorted(p.stem for p in (ROOT / "benchmarks").glob("bench_*.py") if p.stem not in ("bench_pages", "bench_room"))
 
 
 @pytest.mark.slow
