@@ -99,8 +99,7 @@ def render_epoch(r: lab.Result, index: int) -> None:
                                                        title="Top 5: what lifts each prediction above μ"),
                        export="top5")
     with table:
-        st.dataframe({"item": labels, "r̂": rec.scores, **parts}, hide_index=True,
-                     column_config={k: st.column_config.NumberColumn(format="%.3f") for k in ("r̂", *parts)})
+        ui.panels.table({"item": labels, "r̂": rec.scores, **parts}, formats=dict.fromkeys(("r̂", *parts), ".3f"))
         st.caption(f"User {r.user_labels[user]} after {r.snapshots.label(index)}: r̂ = μ + b_u + b_i + p_u·q_i "
                    f"(clipped to the rating scale), μ = {rec.mu:.3f}; the {r.model.rated_items(user).size} items "
                    "this user rated in training are excluded.")

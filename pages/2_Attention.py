@@ -58,9 +58,8 @@ def render_weights(r: lab.Result) -> None:
     if r.settings.causal:
         heat.caption("Blank cells are masked: their weight is exactly 0.")
     sums, entropy = "row sum Σⱼ Pᵢⱼ", "entropy H"
-    table.dataframe({"query": r.labels, sums: r.view.row_sums, entropy: r.view.row_entropy,
-                     "looks most at": r.looks_most_at}, hide_index=True,
-                    column_config={k: st.column_config.NumberColumn(format="%.4f") for k in (sums, entropy)})
+    ui.panels.table({"query": r.labels, sums: r.view.row_sums, entropy: r.view.row_entropy,
+                     "looks most at": r.looks_most_at}, formats={sums: ".4f", entropy: ".4f"}, container=table)
     table.caption("Every row sums to 1: each query hands out one unit of attention over the keys it may see.")
 
 

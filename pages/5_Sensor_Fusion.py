@@ -124,8 +124,8 @@ def render_close_up(settings: lab.Settings, last: int) -> None:
         for paragraph in f.words:
             ui.workshop.explain(paragraph)
         if f.omega_column:
-            st.dataframe(dict(zip(("entry of F", "value", "meaning"), zip(*f.omega_column))), hide_index=True,
-                         column_config={"value": st.column_config.NumberColumn(format="%.5f")})
+            ui.panels.table(dict(zip(("entry of F", "value", "meaning"), zip(*f.omega_column))),
+                            formats={"value": ".5f"})
     heat = dict(x_labels=list(f.state_names), y_labels=[f"{n}′" for n in f.state_names], diverging=True,
                 value_format=".4~f", value_title="∂f_i/∂x_j", domain=(-1.0, 1.0), height=260)
     by_hand, numeric = st.columns(2, gap="large")

@@ -66,8 +66,8 @@ def test_weight_heatmap_holds_the_attention_weights_with_values_on_the_cells_and
     spec = chart_titled(at, "Attention weights")
     np.testing.assert_allclose(grid(spec, result.labels), result.view.weights, rtol=1e-12)
     assert [layer["mark"]["type"] for layer in spec["layer"]] == ["rect", "text"]
-    table = at.dataframe[0].value
-    np.testing.assert_allclose(table["row sum Σⱼ Pᵢⱼ"], 1.0, rtol=1e-12)
+    table = at.table[0].value
+    np.testing.assert_allclose(table["row sum Σⱼ Pᵢⱼ"].astype(float), 1.0, rtol=1e-12)
     assert list(table["query"]) == [f"{i}:t{i}" for i in range(5)]
 
 

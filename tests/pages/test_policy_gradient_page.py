@@ -79,7 +79,7 @@ def test_defaults_solve_the_task_and_draw_calc_cores_run(defaults):
 def test_defaults_show_the_formulas_the_code_that_trained_and_a_passing_gradient_check(defaults):
     at, r = defaults
     assert any("Pass" in s.value for s in at.success)
-    assert [row["parameter"] for _, row in at.dataframe[0].value.iterrows()] == ["W₁", "b₁", "W₂", "b₂"]
+    assert [row["parameter"] for _, row in at.table[0].value.iterrows()] == ["W₁", "b₁", "W₂", "b₂"]
     code = "\n".join(c.value for c in at.code)
     for function in ("def policy_gradient_estimate(", "def step_weights(", "def advantages(",
                      "def discounted_returns(", "def policy_backward(", "def ascent_step("):

@@ -132,9 +132,9 @@ def test_the_step_slider_shows_that_steps_fusion_the_jacobian_and_its_omega_colu
     text = " ".join(m.value for m in at.markdown)
     assert f"({F[0, 3]:+.3f}, {F[1, 3]:+.3f})·δθ" in text and "innovation ν = z − Hx̂⁻" in text
     assert f"∂x′/∂ω = {F[0, 4]:+.4f} m" in text and "K_ω" in text
-    (column,) = [df.value for df in at.dataframe if "entry of F" in df.value.columns]
+    (column,) = [t.value for t in at.table if "entry of F" in t.value.columns]
     assert list(column["entry of F"]) == ["∂x′/∂ω", "∂y′/∂ω", "∂θ′/∂ω"]
-    np.testing.assert_allclose(column["value"], [F[0, 4], F[1, 4], F[3, 4]])
+    np.testing.assert_allclose(column["value"].astype(float), [F[0, 4], F[1, 4], F[3, 4]], atol=1e-5)
     assert "Step 150, t = 15.00 s." in [c.value for c in at.caption]
     assert at.query_params.get("k") == "150"
 
