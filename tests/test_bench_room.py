@@ -16,6 +16,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -119,6 +120,24 @@ def _get(port: int, path: str, cookie: str | None = None):
         return answer.status, answer.headers.get_all("Set-Cookie") or [], answer.read()
 
 
+def _run_in_own_thread(coroutine_function):
+    """asyncio.run in a fresh thread: Playwright's sync API leaves an event loop running in the main thread."""
+    outcome = {}
+
+    def target():
+        try:
+            outcome["value"] = asyncio.run(coroutine_function())
+        except BaseException as error:  # re-raised in the test's thread, assertion messages intact
+            outcome["error"] = error
+
+    worker = threading.Thread(target=target)
+    worker.start()
+    worker.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
 def _connects(port: int) -> float:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/metrics?families=session_events", timeout=5) as r:
         return parse_metrics(r.read().decode()).get(("session_events_total", (("type", "connect"),)), 0.0)
@@ -199,7 +218,7 @@ def test_two_backends_behind_haproxy_both_serve_and_a_session_sticks_to_one():
             _get(front, "/_stcore/metrics")
         assert denied.value.code == 403
 
-        chosen, connects = asyncio.run(browse())
+        chosen, connects = _run_in_own_thread(browse)
         other = next(name for name in backends if name != chosen)
         assert connects[chosen] == 2 and connects[other] == 0, connects
     finally:

@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from calc_core.policy_gradient import cartpole
 from calc_core.policy_gradient.views import initial_params, policy_map
-from tests.vega_schema import rows, valid
+from tests.vega_schema import drawn_domain, rows, valid
 from ui.charts import cartpole as charts
 
 
@@ -27,13 +27,17 @@ def test_frame_draws_the_pole_from_the_axle_at_the_angle_of_the_state_with_the_p
     assert (cart["x"] + cart["x2"]) / 2 == pytest.approx(0.7)
     assert rows(spec, "push")[0]["label"] == "←" and rows(spec, "push")[0]["x"] < 0.7
     assert rows(spec, "label")[0]["label"] == "pushes left (π(right|s) = 0.23)"
-    assert spec["width"] == charts.WIDTH and spec["title"] == "t = 3"
+    assert spec["width"] == "container" and spec["height"] == charts.HEIGHT and spec["title"] == "t = 3"
 
 
 def test_frame_keeps_a_metre_as_long_across_as_up_and_its_tables_whatever_the_state():
     spec = valid(charts.frame(np.zeros(4)))
     x_domain, y_domain = (spec["encoding"][axis]["scale"]["domain"] for axis in ("x", "y"))
     assert charts.WIDTH / (x_domain[1] - x_domain[0]) == pytest.approx(charts.HEIGHT / (y_domain[1] - y_domain[0]))
+    for width in (300, charts.WIDTH, 700):  # drawn in a column of any width: still a metre across as up
+        x_drawn, y_drawn = (drawn_domain(spec["encoding"][axis]["scale"], width, charts.HEIGHT) for axis in "xy")
+        assert width / (x_drawn[1] - x_drawn[0]) == pytest.approx(charts.HEIGHT / (y_drawn[1] - y_drawn[0]))
+        assert x_drawn[0] <= -charts.TRACK and x_drawn[1] >= charts.TRACK  # the whole track in view
     assert rows(spec, "push") == [] and rows(spec, "label") == []  # no action given: no push drawn
     pushed = valid(charts.frame(np.array([0.1, 0, -0.05, 0]), action=1))
     assert list(pushed["datasets"]) == list(spec["datasets"])  # the same spec, new data: updated in place

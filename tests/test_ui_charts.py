@@ -41,22 +41,38 @@ def test_lines_with_nothing_finite_are_none(series):
     assert charts.lines([0, 1], series, x_title="x", y_title="y") is None
 
 
-def test_the_spec_of_a_chart_does_not_change_when_only_its_data_do():
+def _without_data(spec):
+    return {k: v for k, v in spec.items() if k != "datasets"}
+
+
+@pytest.mark.parametrize("build", [
+    lambda v: charts.lines(np.arange(5), {"loss": v[:5]}, x_title="t", y_title="L", title="Loss", marker=v[0]),
+    lambda v: charts.scatter_against_identity(v, v * 1.1 + 1, x_title="a", y_title="b"),
+    lambda v: charts.heatmap(v.reshape(2, 5), diverging=True),
+    lambda v: charts.heatmap(v.reshape(2, 5)),
+    lambda v: charts.matrix(v.reshape(2, 5)),
+    lambda v: charts.bars(list("abcdefghij"), v, value_title="p"),
+    lambda v: charts.stacked_contributions(list("ab"), {"p": v[:2], "q": v[2:4]}, category_title=None,
+                                           value_title="v"),
+])
+def test_the_spec_of_a_chart_does_not_change_when_only_its_data_do(build):
     """The browser updates a chart in place when its spec is unchanged: builders keep data out of it."""
-    a = charts.lines(np.arange(5), {"loss": np.linspace(1, 0, 5)}, x_title="t", y_title="L", title="Loss")
-    b = charts.lines(np.arange(9), {"loss": np.linspace(3, 1, 9)}, x_title="t", y_title="L", title="Loss")
-    assert {k: v for k, v in a.items() if k != "datasets"} == {k: v for k, v in b.items() if k != "datasets"}
+    rng = np.random.default_rng(0)
+    first, second = build(rng.normal(size=10)), build(10 * rng.normal(size=10) + 3)
+    assert _without_data(first) == _without_data(second)
 
 
 def test_heatmap_is_valid_with_a_symmetric_diverging_domain_blank_cells_and_distinct_labels():
     matrix = np.array([[0.5, -2.0], [1.0, np.nan]])
     spec = valid(charts.heatmap(matrix, x_labels=["a", "b"], y_labels=["r", "r"], diverging=True))
-    rect, text = spec["layer"]
-    assert rect["encoding"]["color"]["scale"]["domain"] == [-2.0, 2.0]
-    assert text["mark"]["type"] == "text"
+    rect, limits, text = spec["layer"]
+    assert sorted(r["value"] for r in rows(spec, "_limits")) == [-2.0, 2.0]  # limits symmetric about zero
+    assert limits["mark"]["opacity"] == 0 and text["mark"]["type"] == "text"
+    assert [r["ink"] for r in rows(spec, "cells")] == ["black", "white", "black"]  # |v| > 0.6 · 2 → white
     cells = rows(spec, "cells")
     assert len(cells) == 3 and {r["row"] for r in cells} == {"r", "r (2)"}
-    assert len(valid(charts.heatmap(np.zeros((20, 20))))["layer"]) == 1  # too many cells to write on
+    big = valid(charts.heatmap(np.zeros((20, 20))))
+    assert "text" not in [layer["mark"]["type"] for layer in big["layer"]]  # too many cells to write on
 
 
 @pytest.mark.parametrize("matrix", [np.zeros((0, 3)), np.full((2, 2), np.nan), np.zeros(4)])
@@ -129,3 +145,13 @@ def test_the_presenter_view_enlarges_the_type_of_any_spec():
     spec = charts.presenter_config(charts.matrix(np.eye(2)))
     assert spec["config"]["axis"]["labelFontSize"] > 11
     valid(spec)
+
+
+def test_a_chart_as_wide_as_its_column_exports_as_svg_on_equal_axes():
+    from ui.charts import tracking
+
+    turn = np.linspace(0, 6, 50)
+    spec = tracking.plane(paths={"path": np.c_[turn, np.sin(turn)]}, colors={"path": "#000000"})
+    assert spec["width"] == "container"  # no column to fit in a file: drawn as wide as it is tall
+    svg = charts.to_svg(spec)
+    assert svg.startswith("<svg") and f'width="{tracking.PLANE_SIZE}"' in svg

@@ -51,7 +51,7 @@ def box(result, axis=0):
 def test_the_density_and_its_score_in_2d_a_coarse_heatmap_and_arrows_along_the_score(small):
     f = small.field
     spec = valid(view.density_with_score(f.axes, f.density, f.arrow_points, {"∇log p": f.score}, title="p"))
-    assert spec["width"] == spec["height"] == view.PLANE_SIZE and marks(spec) <= 2000
+    assert spec["width"] == "container" and spec["height"] == view.PLANE_SIZE and marks(spec) <= 2000
     cells = rows(spec, "cells")
     assert len(cells) == 32 * 32 <= view.MAX_CELLS
     close([c["p"] for c in cells], f.density[::2, ::2].reshape(-1))

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from calc_core.gan import lab
-from tests.vega_schema import valid as valid_json
+from tests.vega_schema import drawn_domain, valid as valid_json
 from ui.charts import games
 
 def valid(spec: dict) -> dict:
@@ -47,10 +47,14 @@ def test_game_plane_is_valid_square_on_equal_axes_with_arrows_along_the_field(pl
     spec = valid(games.game_plane(g.field_points, g.field_vectors, radius=g.view_radius, paths=paths, colors=COLORS,
                                   chosen="alternating", start=(1.0, 1.0), now={m: p[-1] for m, p in paths.items()},
                                   title="field"))
-    assert spec["width"] == spec["height"] == games.PLANE_SIZE and spec["autosize"]["type"] == "pad"
+    assert spec["width"] == "container" and spec["height"] == games.PLANE_SIZE and spec["autosize"]["type"] == "fit-x"
     rule = layer_of(spec, "arrows", "rule")
     assert rule["encoding"]["x"]["scale"]["domain"] == rule["encoding"]["y"]["scale"]["domain"] == \
         [-g.view_radius, g.view_radius]
+    x_drawn = drawn_domain(rule["encoding"]["x"]["scale"], 300, games.PLANE_SIZE)  # a narrow column
+    y_drawn = drawn_domain(rule["encoding"]["y"]["scale"], 300, games.PLANE_SIZE)
+    assert x_drawn == pytest.approx([-g.view_radius, g.view_radius])  # the box fills the width …
+    assert y_drawn[1] - y_drawn[0] == pytest.approx(2 * g.view_radius * games.PLANE_SIZE / 300)  # … equal units
     arrows = rows(spec, "arrows")
     moving = np.hypot(*g.field_vectors.T) > 0
     assert len(arrows) == int(moving.sum()) <= 15 * 15
@@ -120,7 +124,10 @@ def test_eigenvalue_plane_draws_the_eigenvalues_the_unit_circle_and_the_circle_o
     close(np.hypot(*rho.T), np.max(np.abs(lam)))
     x = layer_of(spec, "eigenvalues")["encoding"]["x"]["scale"]["domain"]
     assert x == layer_of(spec, "eigenvalues")["encoding"]["y"]["scale"]["domain"] == [-1.25, 1.25]
-    assert spec["width"] == spec["height"]
+    assert spec["width"] == "container" and spec["height"] == games.EIGEN_SIZE
+    scale = layer_of(spec, "eigenvalues")["encoding"]
+    wide = drawn_domain(scale["x"]["scale"], 2 * games.EIGEN_SIZE, games.EIGEN_SIZE)  # a wide column: x widens
+    assert wide == pytest.approx([-2.5, 2.5]) and drawn_domain(scale["y"]["scale"], 600, 300) == [-1.25, 1.25]
 
 
 def test_eigenvalue_plane_zooms_in_steps_so_its_spec_stays_put_while_eta_moves():

@@ -7,7 +7,7 @@ import inspect
 import numpy as np
 import pytest
 
-from tests.vega_schema import valid
+from tests.vega_schema import drawn_domain, valid
 from ui.charts import core, to_csv, tracking
 
 COLORS = {"path": "#000000", "dots": "#ff0000", "ring": "#0000ff", "now": "#222222"}
@@ -22,11 +22,17 @@ def test_plane_is_valid_square_and_has_the_same_span_on_both_axes():
     path = np.array([[0.0, 0.0], [10.0, 2.0], [20.0, 3.0]])  # wide and flat
     spec = valid(tracking.plane(paths={"path": path}, points={"dots": path + 0.5},
                                 outlines={"ring": np.array([ring((5, 1), 1.0)])}, colors=COLORS, title="t"))
-    assert spec["width"] == spec["height"] == tracking.PLANE_SIZE
-    assert spec["autosize"]["type"] == "pad"  # the plot area itself is square, axes and legend outside
+    assert spec["width"] == "container" and spec["height"] == tracking.PLANE_SIZE
+    assert spec["autosize"]["type"] == "fit-x"  # as wide as its column, never wider
     x_domain = spec["layer"][0]["encoding"]["x"]["scale"]["domain"]
     y_domain = spec["layer"][0]["encoding"]["y"]["scale"]["domain"]
     assert x_domain[1] - x_domain[0] == pytest.approx(y_domain[1] - y_domain[0])
+    for width in (250, 400, 900):  # drawn: a metre is as long across as up, whatever the column's width
+        x_drawn = drawn_domain(spec["layer"][0]["encoding"]["x"]["scale"], width, tracking.PLANE_SIZE)
+        y_drawn = drawn_domain(spec["layer"][0]["encoding"]["y"]["scale"], width, tracking.PLANE_SIZE)
+        assert width / (x_drawn[1] - x_drawn[0]) == pytest.approx(tracking.PLANE_SIZE / (y_drawn[1] - y_drawn[0]))
+        assert x_drawn[0] <= x_domain[0] and x_drawn[1] >= x_domain[1]  # the framed box stays in view
+        assert y_drawn[0] <= y_domain[0] and y_drawn[1] >= y_domain[1]
     assert x_domain[0] < 0 and x_domain[1] > 20.5  # everything framed (with a margin)
     assert np.mean(y_domain) == pytest.approx((0 + 3.5) / 2)  # centred on the data
     assert {layer["mark"]["type"] for layer in spec["layer"]} == {"line", "circle"}

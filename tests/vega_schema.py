@@ -27,3 +27,16 @@ def rows(spec: dict, name: str | None = None) -> list[dict]:
 
 
 all_rows = rows
+
+
+def drawn_domain(scale: dict, width: float, height: float) -> list[float]:
+    """The domain a browser draws for a scale whose ends may be expressions of the plot's width and
+    height (``ui.charts.core.equal_axes``): evaluated here as Vega would, at the given plot size."""
+    def end(key: str, fallback: float) -> float:
+        value = scale.get(key, fallback)
+        if isinstance(value, dict):  # {"expr": …}: Vega's max() and arithmetic are Python's
+            return float(eval(value["expr"], {"__builtins__": {}, "max": max, "min": min},
+                              {"width": width, "height": height}))
+        return float(value)
+    low, high = scale["domain"]
+    return [end("domainMin", low), end("domainMax", high)]

@@ -99,5 +99,26 @@ def test_titles_do_not_break_mid_word_on_a_phone(browser, server_url):
                 for (const q of r.getClientRects()) tops.add(Math.round(q.top)); } return tops.size; }""")
             words = len(app.name.split())
             assert lines <= words, (app.name, lines)  # wraps only between words, if at all
+            assert_no_chart_overflows(phone, app.name)
+    finally:
+        context.close()
+
+
+def assert_no_chart_overflows(page, where: str) -> None:
+    """No chart is wider than its column (a wider one is cut off, behind a scroll bar)."""
+    assert_every_chart_draws(page, 1)
+    sizes = page.evaluate("""() => [...document.querySelectorAll('[data-testid=stVegaLiteChart]')]
+        .map(e => [e.clientWidth, e.scrollWidth])""")
+    assert sizes and all(scroll <= client + 1 for client, scroll in sizes), (where, sizes)
+
+
+def test_every_chart_fits_its_column_on_a_1280_by_720_projector_in_both_views(browser, server_url):
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    screen = context.new_page()
+    try:
+        for app in PAGES:
+            for link in (app.url_path, f"{app.url_path}?present=1"):
+                open_page(screen, f"{server_url}/{link}")
+                assert_no_chart_overflows(screen, link)
     finally:
         context.close()

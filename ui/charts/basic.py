@@ -67,8 +67,11 @@ def lines(x: Sequence[float], series: dict[str, Sequence[float]], *, x_title: st
 
 
 def scatter_against_identity(x, y, *, x_title: str, y_title: str, title: str | None = None,
-                             max_points: int = 1000, seed: int = 0, height: int = 300) -> dict | None:
-    """Points (x, y) with the line y = x: a perfect prediction lies on it. Samples large inputs."""
+                             max_points: int = 300, seed: int = 0, height: int = 300) -> dict | None:
+    """Points (x, y) with the line y = x: a perfect prediction lies on it. Large inputs are sampled
+    (a few hundred points read as well as thousands and redraw ~10× faster in the browser). The
+    axes' extent comes from the data (the line spans both), never from the spec, so moving a slider
+    updates the chart in place."""
     x, y = np.asarray(x, dtype=float).reshape(-1), np.asarray(y, dtype=float).reshape(-1)
     keep = np.isfinite(x) & np.isfinite(y)
     x, y = x[keep], y[keep]
@@ -80,8 +83,8 @@ def scatter_against_identity(x, y, *, x_title: str, y_title: str, title: str | N
     lo, hi = float(min(x.min(), y.min())), float(max(x.max(), y.max()))
     if lo == hi:
         lo, hi = lo - 1, hi + 1
-    x_enc = field("x", title=x_title, scale={"domain": [lo, hi]})
-    y_enc = field("y", title=y_title, scale={"domain": [lo, hi]})
+    x_enc = field("x", title=x_title, scale={"zero": False})
+    y_enc = field("y", title=y_title, scale={"zero": False})
     points = layer("points", {"type": "circle", "size": 18, "opacity": 0.35}, x=x_enc, y=y_enc,
                    tooltip=[field("x", format=".4g", title=x_title), field("y", format=".4g", title=y_title)])
     identity = layer("identity", {"type": "line", "color": "#d62728", "strokeDash": [6, 4]}, x=x_enc, y=y_enc)
@@ -113,7 +116,11 @@ def heatmap(matrix, *, x_labels: Sequence[str] | None = None, y_labels: Sequence
     """A matrix as coloured cells (row 0 at the top); values written on the cells up to 16×16 by
     default (NaN cells — masked — stay blank). ``diverging`` uses red–blue, limits symmetric about 0.
     ``domain`` fixes the colour limits; ``cell`` fixes the cell size in pixels (otherwise the chart
-    takes the container's width, and ``height`` defaults to cell_size × rows plus room for axes)."""
+    takes the container's width, and ``height`` defaults to cell_size × rows plus room for axes).
+
+    Everything that depends on the values (the colour limits when ``domain`` is not given, white or
+    black ink) is in the data, not the spec: a new matrix of the same shape updates the chart in place.
+    """
     matrix = np.asarray(matrix, dtype=float)
     if matrix.ndim != 2 or matrix.size == 0 or not np.any(np.isfinite(matrix)):
         return None
@@ -123,35 +130,43 @@ def heatmap(matrix, *, x_labels: Sequence[str] | None = None, y_labels: Sequence
     rows, cols = np.divmod(np.arange(matrix.size), n_cols)
     values = matrix.reshape(-1)
     finite = values[np.isfinite(values)]
+    scheme = {"scheme": "redblue", "reverse": True} if diverging else {"scheme": "blues"}
     if domain is not None:
-        scale = {"scheme": "redblue" if diverging else "blues", "domain": list(domain), "reverse": diverging}
-        reach = float(max(map(abs, domain)))
+        scale = {**scheme, "domain": list(domain)}
+        low, high = map(float, domain)
     elif diverging:
-        reach = float(np.max(np.abs(finite))) or 1.0
-        scale = {"scheme": "redblue", "domain": [-reach, reach], "reverse": True}
+        high = float(np.max(np.abs(finite))) or 1.0
+        low, scale = -high, scheme
     else:
-        reach = float(finite.max())
-        scale = {"scheme": "blues", "domain": [float(finite.min()), reach or 1.0]}
+        low, high = float(finite.min()), float(finite.max())
+        high, scale = (high if high > low else low + 1.0), scheme
+    reach = max(abs(low), abs(high)) if diverging else high
     x = field("col", "ordinal", title=x_title, sort=x_labels,
               axis={"labelAngle": 0 if n_cols <= 12 else -60, "labelOverlap": True})
     y = field("row", "ordinal", title=y_title, sort=y_labels, axis={"labelOverlap": True})
     shown = np.isfinite(values)
+    strong = (np.abs(values) if diverging else values)[shown] > 0.6 * reach  # white ink on strong colours
     cells = pd.DataFrame({"row": np.asarray(y_labels)[rows[shown]], "col": np.asarray(x_labels)[cols[shown]],
-                          "value": values[shown]})
-    layers = [layer("cells", "rect", x=x, y=y, color=field("value", scale=scale, title=value_title),
+                          "value": values[shown], "ink": np.where(strong, "white", "black")})
+    color = field("value", scale=scale, title=value_title)
+    layers = [layer("cells", "rect", x=x, y=y, color=color,
                     tooltip=[field("row", "ordinal", title=y_title or "row"),
                              field("col", "ordinal", title=x_title or "column"),
                              field("value", format=".4g", title=value_title)])]
+    tables = {"cells": cells}
+    if domain is None:  # the colour limits, as two invisible cells: the scale spans them
+        tables["_limits"] = pd.DataFrame({"row": [y_labels[0]] * 2, "col": [x_labels[0]] * 2, "value": [low, high]})
+        layers.append(layer("_limits", {"type": "rect", "opacity": 0}, x=x, y=y, color=color))
     if show_values if show_values is not None else max(n_rows, n_cols) <= 16:
-        strong = f"abs(datum.value) > {0.6 * reach!r}" if diverging else f"datum.value > {0.6 * reach!r}"
         layers.append(layer("cells", {"type": "text", "fontSize": 10 if max(n_rows, n_cols) <= 12 else 8},
                             x=x, y=y, text=field("value", format=value_format),
-                            color={"condition": {"test": strong, "value": "white"}, "value": "black"}))
+                            color=field("ink", "nominal", legend=None,
+                                        scale={"domain": ["black", "white"], "range": ["black", "white"]})))
     side = cell or cell_size(n_rows, n_cols)
     size = {"height": height or side * n_rows + (110 if n_cols > 12 else 75)}
     if cell:
         size = {"height": side * n_rows, "width": side * n_cols, "autosize": {"type": "pad"}}
-    return chart(*layers, data={"cells": cells}, title=title, **size)
+    return chart(*layers, data=tables, title=title, **size)
 
 
 def stacked_contributions(categories: Sequence[str], parts: dict[str, Sequence[float]], *,
@@ -177,9 +192,11 @@ def stacked_contributions(categories: Sequence[str], parts: dict[str, Sequence[f
 
 
 def matrix(values, *, domain: tuple[float, float] | None = None, value_format: str | None = None,
-           cell: int | None = None, row_title: str = "m", col_title: str = "n") -> dict | None:
+           cell: int | None = None, row_title: str = "m", col_title: str = "n", axes: bool = True) -> dict | None:
     """A small matrix (a kernel, its gradient, a Jacobian) as red–blue cells with the values written on
-    them, limits symmetric about zero (±max|value| unless ``domain`` is given), cells of fixed size."""
+    them, limits symmetric about zero (±max|value| unless ``domain`` is given), cells of fixed size;
+    ``axes=False`` leaves out the row and column numbers (a narrow column has room for the cells only).
+    The limits and the ink are in the data, so a new matrix of the same shape updates in place."""
     values = np.asarray(values, dtype=float)
     if values.ndim != 2 or values.size == 0 or not np.all(np.isfinite(values)):
         return None
@@ -192,12 +209,19 @@ def matrix(values, *, domain: tuple[float, float] | None = None, value_format: s
                                     else ".3f")
     r, c = np.divmod(np.arange(values.size), cols)
     x, y = field("n", "ordinal", title=col_title, axis={"labelAngle": 0}), field("m", "ordinal", title=row_title)
-    color_scale = {"scheme": "redblue", "domain": [-limit, limit], "reverse": True}
-    cells = layer("cells", "rect", x=x, y=y, color=field("value", scale=color_scale, legend=None),
+    if not axes:
+        x, y = {**x, "axis": None}, {**y, "axis": None}
+    color = field("value", scale={"scheme": "redblue", "reverse": True}, legend=None)
+    cells = layer("cells", "rect", x=x, y=y, color=color,
                   tooltip=[field("m", "ordinal"), field("n", "ordinal"), field("value", format=".4g")])
+    limits = layer("_limits", {"type": "rect", "opacity": 0}, x=x, y=y, color=color)
     text = layer("cells", {"type": "text", "fontSize": 12 if cell >= 40 else 10 if cell >= 28 else 8, "limit": cell},
-                 x=x, y=y, text=field("value", format=value_format),
-                 color={"condition": {"test": f"abs(datum.value) > {0.6 * limit!r}", "value": "white"},
-                        "value": "black"})
-    return chart(cells, text, data={"cells": table(m=r, n=c, value=values.reshape(-1))},
-                 width=cell * cols, height=cell * rows, autosize={"type": "pad"})
+                 x=x, y=y, text=field("label", "nominal"),
+                 color=field("ink", "nominal", legend=None, scale={"domain": ["black", "white"],
+                                                                   "range": ["black", "white"]}))
+    flat = values.reshape(-1)
+    labels = [format(v + 0.0, value_format) for v in flat]  # + 0.0: no "-0"; the digits suit the largest value
+    data = {"cells": table(m=r, n=c, value=flat, label=labels, ink=np.where(np.abs(flat) > 0.6 * limit, "white",
+                                                                             "black")),
+            "_limits": table(m=[0, 0], n=[0, 0], value=[-limit, limit])}
+    return chart(cells, limits, text, data=data, width=cell * cols, height=cell * rows, autosize={"type": "pad"})

@@ -14,13 +14,13 @@ import numpy as np
 from calc_core.policy_gradient import cartpole
 from calc_core.policy_gradient.reinforce import CLASSIC_AVERAGE, COLLAPSE_ENTROPY, SOLVED_AVERAGE
 from ui.charts.basic import heatmap, lines
-from ui.charts.core import Rule, chart, field, layer, table
+from ui.charts.core import Rule, chart, equal_axes, field, layer, table
 
 POLE = 2 * cartpole.LENGTH  # drawn length, metres
 CART_W, CART_H = 0.4, 0.24
 TRACK = cartpole.X_THRESHOLD
-# Streamlit fits the whole chart into width × height: the frame has no axes, so that is the plot
-# area, and a metre is as long across as up.
+# The frame has no axes: its plot area is the column's width × HEIGHT, a metre as long across as up
+# (ui.charts.core.equal_axes; the box below is what always stays in view, at WIDTH or wider).
 WIDTH, HEIGHT = 440, 160
 X_DOMAIN = (-2.6, 2.6)
 Y_DOMAIN = (-0.15, -0.15 + (X_DOMAIN[1] - X_DOMAIN[0]) * HEIGHT / WIDTH)
@@ -75,9 +75,10 @@ def frame(state, *, action: int | None = None, p_right: float | None = None, tit
                           label=[words] if acting else [])
     layers.append(layer("label", {"type": "text", "align": "left", "baseline": "top", "color": PUSH, "fontSize": 12},
                         x=field("x"), y=field("y"), text=field("label", "nominal")))
-    scales = {"x": field("x", title="cart position x (m)", scale={"domain": list(X_DOMAIN), "nice": False}, axis=None),
-              "y": field("y", scale={"domain": list(Y_DOMAIN), "nice": False}, axis=None)}
-    return chart(*layers, data=data, title=title, width=WIDTH, height=HEIGHT, encoding=scales)
+    x_scale, y_scale, size = equal_axes(
+        field("x", title="cart position x (m)", scale={"domain": list(X_DOMAIN)}, axis=None),
+        field("y", scale={"domain": list(Y_DOMAIN)}, axis=None), height=HEIGHT)
+    return chart(*layers, data=data, title=title, encoding={"x": x_scale, "y": y_scale}, **size)
 
 
 def trajectory(states, step: int, *, title: str | None = None, height: int = 300) -> dict | None:

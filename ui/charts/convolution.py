@@ -12,9 +12,11 @@ LOSS_COLORS = ["#1f77b4", "#d62728"]  # the chosen η, the run past the stable l
 
 def kernel(values, scale: float | None = None) -> dict | None:
     """A kernel's entries on red–blue cells; ``scale`` fixes the colour limits ±scale (one scale for
-    kernels compared side by side), and small kernels get larger cells."""
+    kernels compared side by side), and small kernels get larger cells — at most 112 pixels a side,
+    without row and column numbers, so that it fits a fifth of the page."""
     values = np.asarray(values, dtype=float)
-    return matrix(values, domain=None if scale is None else (-scale, scale), cell=max(20, 132 // max(values.shape)))
+    return matrix(values, domain=None if scale is None else (-scale, scale), cell=max(14, 112 // max(values.shape)),
+                  axes=False)
 
 
 def _log_curve(x, series: dict, y_title: str, title: str, step: int, colors=None) -> dict | None:

@@ -19,15 +19,14 @@ import numpy as np
 import pandas as pd
 
 from ui.charts.basic import lines
-from ui.charts.core import PALETTE, REFERENCE, Rule, chart, field, layer, table
+from ui.charts.core import PALETTE, REFERENCE, Rule, chart, equal_axes, field, layer, table
 
 MAX_CELLS = 1600  # heatmap cells (a 64 × 64 grid is drawn as 32 × 32)
 MAX_PARTICLES = 1000  # points of a particle scatter
 TRACED_PARTICLES = 30  # lines of the particles-over-time chart
 PATH_PARTICLES = 20  # lines per process of the noising / denoising charts
 ARROWS_1D = 25  # score arrows along a 1-D density
-PLANE_SIZE = 380  # pixels of a square 2-D plot area
-SQUARE = {"type": "pad", "contains": "padding"}
+PLANE_SIZE = 380  # pixels: the height of a 2-D plot (its width is the column's, on equal axes)
 ARROW, LEARNED, NOW, TARGET = "#444444", "#ff7f0e", "#222222", "#2ca02c"
 HEAT = {"scheme": "blues"}
 SCORE_NAMES = ("∇log p", "∇log p_σ (true)", "s_θ (learned)")
@@ -121,11 +120,11 @@ def density_with_score(axes, density, points, scores: Mapping[str, np.ndarray], 
         return None
     colors = colors or dict(zip(scores, [ARROW, LEARNED]))
     if len(axes) == 2:
-        x, y = _plane_axes(axes)
+        x, y, square = equal_axes(*_plane_axes(axes), height=PLANE_SIZE)
         n = max(int(round(np.sqrt(len(np.asarray(points).reshape(-1, 2))))), 2)
         tables = {"cells": _cells(axes, density), "arrows": arrow_table(points, scores, _arrow_spacing(axes, n))}
         return chart(_heat_layer(x, y, value_title), *_arrow_layers(x, y, colors), data=tables, title=title,
-                     width=PLANE_SIZE, height=PLANE_SIZE, autosize=SQUARE)
+                     **square)
     grid = np.asarray(axes[0], dtype=float)
     pick = _sample_rows(grid.size, ARROWS_1D)
     on_curve = np.column_stack([grid[pick], density[pick]])
@@ -157,12 +156,12 @@ def particles(axes, density, x, *, title: str | None = None) -> dict | None:
     outside it is clipped); at most MAX_PARTICLES of them."""
     x = np.asarray(x, dtype=float).reshape(-1, 2)
     x = x[_sample_rows(len(x), MAX_PARTICLES)]
-    px, py = _plane_axes(axes)
+    px, py, square = equal_axes(*_plane_axes(axes), height=PLANE_SIZE)
     dots = layer("particles", {"type": "circle", "size": 9, "opacity": 0.55, "color": "#d62728", "clip": True},
                  x=px, y=py)
     return chart(_heat_layer(px, py, "p(x)", opacity=0.7), dots,
                  data={"cells": _cells(axes, density), "particles": table(x=x[:, 0], y=x[:, 1])},
-                 title=title, width=PLANE_SIZE, height=PLANE_SIZE, autosize=SQUARE)
+                 title=title, **square)
 
 
 def particle_traces(steps, x1, *, marker: float | None = None, box: tuple[float, float] | None = None,
@@ -315,8 +314,7 @@ def tweedie(clean, noisy, denoised, learned, *, box: Sequence[tuple[float, float
                   scale={"zero": False})
         size = {"height": 360}
     else:
-        x, y = _plane_axes([np.array(b) for b in box])
-        size = {"width": PLANE_SIZE, "height": PLANE_SIZE, "autosize": SQUARE}
+        x, y, size = equal_axes(*_plane_axes([np.array(b) for b in box]), height=PLANE_SIZE)
     move = denoised - noisy
     keep = np.isfinite(move).all(axis=1) & (np.hypot(move[:, 0], move[:, 1]) > 0)
     unit = move[keep] / np.hypot(move[keep, 0], move[keep, 1])[:, None]

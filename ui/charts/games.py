@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 
 from ui.charts.basic import lines
-from ui.charts.core import REFERENCE, chart, field, layer, table
+from ui.charts.core import REFERENCE, chart, equal_axes, field, layer, table
 
-PLANE_SIZE = 420  # pixels of the square plot area of the game's plane
+PLANE_SIZE = 420  # pixels: the height of the game's plane (its width is the column's, on equal axes)
 EIGEN_SIZE = 300
 ARROW, START, EQUILIBRIUM, NOW = "#9e9e9e", "#000000", "#7f7f7f", "#222222"
 DATA, GENERATED, DISCRIMINATOR = "#2ca02c", "#1f77b4", "#d62728"
@@ -27,7 +27,6 @@ MAX_PATH_POINTS = 1000  # per trajectory: longer runs are drawn every k-th step 
 LEAVE_VIEW = 3.0  # a trajectory is cut after its first point this many view radii out
 EIGEN_ZOOMS = (1.25, 1.6, 2.5, 4.0, 6.5, 10.0)  # half-widths of the eigenvalue plane
 RHO_COLORS = {"scheme": "redblue", "domain": [0.5, 1.5], "reverse": True, "clamp": True}  # white at ρ = 1
-SQUARE = {"type": "pad", "contains": "padding"}  # the plot area itself is size × size
 
 
 def stacked(series: Mapping[str, Mapping[str, np.ndarray]], **constant) -> pd.DataFrame:
@@ -105,7 +104,7 @@ def game_plane(points, vectors, *, radius: float, paths: Mapping[str, np.ndarray
                               series=list(now))
     if not any(len(t) for name, t in tables.items() if name != "marks"):
         return None
-    x, y = _square_axes(radius, x_title=x_title, y_title=y_title)
+    x, y, square = equal_axes(*_square_axes(radius, x_title=x_title, y_title=y_title), height=size)
     names = list(paths) + list(marks)
     color = field("series", "nominal", title=None, legend={"orient": "bottom", "columns": 3},
                   scale={"domain": names, "range": [colors[n] for n in paths] + [EQUILIBRIUM, START][: len(marks)]})
@@ -127,7 +126,7 @@ def game_plane(points, vectors, *, radius: float, paths: Mapping[str, np.ndarray
     if now:
         layers.append(layer("now", {"type": "point", "filled": True, "size": 110, "opacity": 1, "stroke": "white",
                                     "strokeWidth": 1, "clip": True}, x=x, y=y, color=color, tooltip=tip))
-    return chart(*layers, data=tables, title=title, width=size, height=size, autosize=SQUARE)
+    return chart(*layers, data=tables, title=title, **square)
 
 
 def distance(distances: Mapping[str, np.ndarray], *, colors: Mapping[str, str], chosen: str | None = None,
@@ -176,7 +175,7 @@ def eigenvalue_plane(eigenvalues, *, size: int = EIGEN_SIZE, title: str | None =
     circles = stacked({"unit circle |λ| = 1": {"x": np.cos(turn), "y": np.sin(turn), "order": np.arange(121)},
                        "|λ| = ρ": {"x": rho * np.cos(turn), "y": rho * np.sin(turn), "order": np.arange(121)}})
     points = table(re=lam.real, im=lam.imag, modulus=np.abs(lam), name=[f"λ{k + 1}" for k in range(lam.size)])
-    x, y = _square_axes(eigen_zoom(lam), x_title="Re λ", y_title="Im λ")
+    x, y, square = equal_axes(*_square_axes(eigen_zoom(lam), x_title="Re λ", y_title="Im λ"), height=size)
     color = field("series", "nominal", title=None, legend={"orient": "bottom"},
                   scale={"domain": ["unit circle |λ| = 1", "|λ| = ρ"], "range": [REFERENCE, "#444444"]})
     dash = field("series", "nominal", legend=None,
@@ -193,7 +192,7 @@ def eigenvalue_plane(eigenvalues, *, size: int = EIGEN_SIZE, title: str | None =
               tooltip=[field("name", "nominal", title="eigenvalue"), field("re", title="Re λ", format=".4f"),
                        field("im", title="Im λ", format=".4f"), field("modulus", title="|λ|", format=".4f")]),
         data={"circles": circles, "eigenvalues": points},
-        title=title, width=size, height=size, autosize=SQUARE)
+        title=title, **square)
 
 
 def _edges(centres: np.ndarray) -> np.ndarray:

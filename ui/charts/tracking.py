@@ -16,10 +16,10 @@ from typing import Sequence
 
 import numpy as np
 
-from ui.charts.core import chart, field, layer, table
+from ui.charts.core import chart, equal_axes, field, layer, table
 
 TRUTH, MEASURED, ESTIMATE, ELLIPSE, PRIOR, NOW = "#2ca02c", "#d62728", "#1f77b4", "#6baed6", "#ff7f0e", "#222222"
-PLANE_SIZE = 460  # pixels of the square plot area
+PLANE_SIZE = 400  # pixels: the plot area's height (its width is the column's, on equal axes)
 STEP_BAND, MEAN, MEAN_BAND, VALUES = "#7f7f7f", "#d62728", "#ff9896", "#1f77b4"
 SYMLOG_TICKS = (0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 1e5, 1e6, 1e7, 1e8)
 MARKS = {"paths": {"type": "line", "strokeWidth": 2}, "outlines": {"type": "line", "strokeWidth": 1},
@@ -83,15 +83,13 @@ def plane(*, paths: dict[str, np.ndarray] | None = None, points: dict[str, np.nd
                         legend={"orient": "bottom", "columns": min(3, len(names))}),
         "tooltip": [field("series", "nominal"), field("x", format=".3f"), field("y", format=".3f")],
     }
+    encoding["x"], encoding["y"], size_settings = equal_axes(encoding["x"], encoding["y"], height=size)
     layers = []
     for kind in kinds:
         mark = {**MARKS[kind], "clip": True, **({"size": point_size} if kind == "points" else {})}
         extra = {} if kind in ("points", "marked") else {"order": field("order"), "detail": field("group", "nominal")}
         layers.append(layer(kind, mark, **encoding, **extra))
-    # autosize "pad": the plot area itself is size × size (Streamlit's default "fit" squeezes the axes
-    # and the legend into it, which would make it oblong)
-    return chart(*layers, data=kinds, title=title, width=size, height=size,
-                 autosize={"type": "pad", "contains": "padding"})
+    return chart(*layers, data=kinds, title=title, **size_settings)
 
 
 def consistency(x: Sequence[float], values: Sequence[float], *, name: str, step_band: tuple[float, float],
