@@ -235,7 +235,7 @@ def render_math(r: lab.Result) -> None:
                    rf"\alpha_1 = {r.snapshots.states['step_size'][0]:.3g}")
     trainer = ([dsm.network_loss_and_gradient] if s.model == "network" else
                [dsm.features_loss_gradient, dsm.fit_features])
-    code = ([GaussianMixture.log_density_and_score, langevin._ula_step] + [langevin._mala_step] * s.mala
+    code = ([GaussianMixture.log_density_and_score, langevin.ula_step] + [langevin.mala_step] * s.mala
             + [langevin.geometric_noise_levels] * s.annealing + [dsm.dsm_pairs, *trainer, dsm.tweedie_denoise])
     st.subheader("The formula and the code that ran")
     ui.panels.formula_and_code([line for k in keys for line in FORMULAS[k]] + now, code, notes=NOTES)

@@ -124,16 +124,17 @@ def _evaluate(function, x, what: str) -> np.ndarray:
     return value
 
 
-def _ula_step(x, score_x, step, xi):
+def ula_step(x, score_x, step, xi):
+    """One unadjusted Langevin step of every particle, given the score at x and the noise ξ ~ N(0, I)."""
     # x' = x + ε ∇ₓ log p(x) + √(2ε) ξ
     return x + step * score_x + np.sqrt(2.0 * step) * xi
 
 
-def _mala_step(x, log_p_x, score_x, level: _Level, xi, u):
+def mala_step(x, log_p_x, score_x, level: _Level, xi, u):
     """One Metropolis-adjusted step: (x', log p(x'), ∇log p(x'), accepted mask)."""
     step = level.step
     # y = x + ε ∇log p(x) + √(2ε) ξ
-    y = _ula_step(x, score_x, step, xi)
+    y = ula_step(x, score_x, step, xi)
     with np.errstate(all="ignore"):
         log_p_y, score_y = _evaluate(level.log_density, y, "log-density"), _evaluate(level.score, y, "score")
         # log q(y | x) = −‖y − x − ε ∇log p(x)‖² / (4ε) = −‖ξ‖² / 2
@@ -154,8 +155,8 @@ def _update(level: _Level, x, score_x, log_p_x, rng):
     xi = rng.standard_normal(x.shape)
     if log_p_x is None:
         with np.errstate(all="ignore"):
-            return _ula_step(x, score_x, level.step, xi), None, None, None
-    x_new, log_p_new, score_new, accept = _mala_step(x, log_p_x, score_x, level, xi, rng.random(x.shape[0]))
+            return ula_step(x, score_x, level.step, xi), None, None, None
+    x_new, log_p_new, score_new, accept = mala_step(x, log_p_x, score_x, level, xi, rng.random(x.shape[0]))
     return x_new, score_new, log_p_new, int(accept.sum())
 
 

@@ -77,20 +77,20 @@ def play(field: Field, method: str, lr, steps, start) -> GameRun:
     return GameRun(method, eta, rows)
 
 
-def _simultaneous(field, eta, x, y, memory):
+def simultaneous_step(field, eta, x, y, memory):
     vx, vy = field(x, y)
     # z′ = z + η v(z)
     return x + eta * vx, y + eta * vy, memory
 
 
-def _alternating(field, eta, x, y, memory):
+def alternating_step(field, eta, x, y, memory):
     # x′ = x + η v_x(x, y)
     x = x + eta * field(x, y)[0]
     # y′ = y + η v_y(x′, y)
     return x, y + eta * field(x, y)[1], memory
 
 
-def _extragradient(field, eta, x, y, memory):
+def extragradient_step(field, eta, x, y, memory):
     vx, vy = field(x, y)
     # z½ = z + η v(z)
     hx, hy = field(x + eta * vx, y + eta * vy)
@@ -98,14 +98,14 @@ def _extragradient(field, eta, x, y, memory):
     return x + eta * hx, y + eta * hy, memory
 
 
-def _optimistic(field, eta, x, y, memory):
+def optimistic_step(field, eta, x, y, memory):
     vx, vy = field(x, y)
     # z′ = z + 2η v(z_t) − η v(z_{t−1})
     return x + eta * (2 * vx - memory[0]), y + eta * (2 * vy - memory[1]), (vx, vy)
 
 
-_STEPPERS = {"simultaneous": _simultaneous, "alternating": _alternating,
-             "extragradient": _extragradient, "optimistic": _optimistic}
+_STEPPERS = {"simultaneous": simultaneous_step, "alternating": alternating_step,
+             "extragradient": extragradient_step, "optimistic": optimistic_step}
 
 
 def stepper(method: str) -> Callable:

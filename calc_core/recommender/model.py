@@ -41,7 +41,7 @@ def _compile(function):
 PARAMETER_NAMES = ("b_u", "b_i", "P", "Q")
 
 
-def _sgd_epoch(users, items, ratings, order, mu, b_u, b_i, P, Q, lr, reg, blowup, stats):
+def sgd_epoch_python(users, items, ratings, order, mu, b_u, b_i, P, Q, lr, reg, blowup, stats):
     """One pass of per-rating SGD in the given order, in place. Returns the position in ``order``
     at which the error became non-finite or larger than ``blowup`` (nothing is updated there),
     or −1 when the pass completed. ``stats`` (2 floats) receives the largest step factor
@@ -92,10 +92,9 @@ def _rowwise_dot(P, Q, users, items):
     return out
 
 
-sgd_epoch = _compile(_sgd_epoch)
+#: One epoch of per-rating SGD, compiled; ``sgd_epoch_python`` is its source (the page's "code that ran").
+sgd_epoch = _compile(sgd_epoch_python)
 rowwise_dot = _compile(_rowwise_dot)
-#: The Python source of the update step, for the page's "code that ran" panel.
-sgd_epoch_python = _sgd_epoch
 
 
 def _as_ids(name: str, values, upper: int | None) -> np.ndarray:

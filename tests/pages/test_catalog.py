@@ -49,6 +49,15 @@ def test_the_page_opens_clean_with_its_title_charts_and_at_least_three_lessons(a
     assert set(at.query_params) == set(), dict(at.query_params)
 
 
+def test_the_code_that_ran_names_public_functions_only(app):
+    # issue 9: a reader must be able to call what the page shows (no module._private names)
+    at = run_page(app.page)
+    shown = [c.value.strip("`") for c in at.caption if c.value.startswith("`calc_core.")]
+    assert shown, "no code shown"
+    for name in shown:
+        assert not any(part.startswith("_") for part in name.split(".")), name
+
+
 def test_every_control_opens_at_the_default_its_settings_field_declares(app):
     at = run_page(app.page)
     defaults = app.lab_module().Settings()

@@ -69,7 +69,7 @@ def test_each_dimension_opens_clean_with_its_verdicts_its_charts_and_a_passing_g
     wanted = set(TITLES_2D) - ({"Particles at the step shown"} if settings.dimension == 1 else set())
     assert titles(at) == wanted
     code = "\n".join(c.value for c in at.code)
-    for line in ("def log_density_and_score(", "def _ula_step(", "def geometric_noise_levels(", "def dsm_pairs(",
+    for line in ("def log_density_and_score(", "def ula_step(", "def geometric_noise_levels(", "def dsm_pairs(",
                  "def features_loss_gradient(", "def tweedie_denoise("):
         assert line in code
     assert len(at.latex) >= 12

@@ -52,7 +52,7 @@ def test_each_game_opens_clean_with_its_verdict_its_charts_and_a_passing_gradien
     for title in titles:
         chart_titled(at, title)
     code = "\n".join(c.value for c in at.code)
-    wanted = ("def _simultaneous(", "def update_matrix(") if game != "gan_1d" else ("def gradients(", "def step(")
+    wanted = ("def simultaneous_step(", "def update_matrix(") if game != "gan_1d" else ("def gradients(", "def step(")
     assert all(line in code for line in wanted)
     assert len(at.latex) >= 8
     assert drawn(at) & (GAN_KEYS if game == "gan_1d" else PLANE_KEYS)
