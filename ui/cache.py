@@ -15,7 +15,7 @@ from collections import OrderedDict
 
 import streamlit as st
 
-MAX_ENTRIES = 32  # a workshop room dragging sliders must not grow memory without bound
+MAX_ENTRIES = 16  # per cached function: a room dragging sliders must not grow memory without bound (16 × ≤ 4 MB of snapshots)
 FLIGHT_MEMORY = 8  # results kept for waiters that arrive just after a computation finished
 FLIGHT_SECONDS = 30.0
 

@@ -17,7 +17,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 MAX_SNAPSHOTS = 41  # a slider's worth of stops: the first, the last and 39 between
-MAX_BYTES = 8 * 2**20  # per run: a room of sessions keeps dozens of cached runs
+MAX_BYTES = 4 * 2**20  # per run: a room of sessions keeps dozens of cached runs
 
 
 @dataclass(frozen=True)
