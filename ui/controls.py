@@ -420,6 +420,20 @@ def last_bounds(page: str | None = None) -> dict[str, dict]:
     return st.session_state.setdefault("_lab_bounds", {}).setdefault(page or current_page(), {})
 
 
+_REJECTED, _IN_PANEL = "_lab_link_rejected", "_lab_in_panel"
+
+
+def _say_rejected_link_values() -> None:
+    """One toast for the link's values this run could not use (out of range, inf, nan, garbled)."""
+    labels = list(dict.fromkeys(st.session_state.pop(_REJECTED, [])))
+    if labels:
+        names = ", ".join(f"“{label}”" for label in labels[:4]) + (f" and {len(labels) - 4} more" if len(labels) > 4
+                                                                 else "")
+        said = ("value for {} is not one this page can use, so it opens at its default" if len(labels) == 1 else
+                "values for {} are not ones this page can use, so they open at their defaults")
+        st.toast(f"This link's {said.format(names)}.", icon=":material/link_off:")
+
+
 def _url_value(control: Control, bounds) -> Any:
     """The control's value from the address bar, or UNSET when absent or not acceptable."""
     if not control.url or control.key not in st.query_params:
@@ -427,6 +441,9 @@ def _url_value(control: Control, bounds) -> Any:
     try:
         return control.parse(st.query_params[control.key], bounds)
     except Exception:  # noqa: BLE001 - any garbled link value opens the control at its default
+        st.session_state.setdefault(_REJECTED, []).append(control.label)
+        if not st.session_state.get(_IN_PANEL):  # a control of its own (a step, a query row): said now
+            _say_rejected_link_values()
         return UNSET
 
 
@@ -504,9 +521,19 @@ def panel(controls: Sequence[Control], settings_type, *, at_hand: Sequence[str] 
     presenter view) and return ``settings_type(**values)``."""
     controls = with_defaults(controls, settings_type)
     values: dict[str, Any] = {}
-    section = None
     hand = [c for c in controls if c.name in at_hand]
     hand_columns = main.columns(min(4, len(hand))) if main is not None and hand else []
+    st.session_state[_IN_PANEL] = True  # the settings' refused link values are said together, below
+    try:
+        values = _draw_panel(controls, values, hand, hand_columns)
+    finally:
+        st.session_state[_IN_PANEL] = False
+    _say_rejected_link_values()
+    return settings_type(**values)
+
+
+def _draw_panel(controls, values: dict, hand, hand_columns) -> dict:
+    section = None
     for control in controls:
         registry()[control.key] = control
         if control.when is not None and not control.when(values):
@@ -522,7 +549,7 @@ def panel(controls: Sequence[Control], settings_type, *, at_hand: Sequence[str] 
             where = st.sidebar
         disabled = bool(control.disabled_when and control.disabled_when(values))
         values[control.name] = draw(control, container=where, values=values, disabled=disabled)
-    return settings_type(**values)
+    return values
 
 
 def set_values(page: str, values: Mapping[str, Any], *, reset_others: bool = True) -> None:

@@ -90,6 +90,7 @@ def test_a_hostile_link_opens_every_control_at_its_default(app, hostile):
     registry = {key: c for key, c in control_registry(first, app).items() if c.url}
     at = run_page(app.page, {key: hostile for key in registry})
     assert_clean(at, hostile)
+    refused = []
     for key, control in url_controls(at, app).items():
         if key not in control_bounds(at, app):  # hidden by when=: its default, and out of the link
             assert key not in at.query_params, (key, hostile)
@@ -99,6 +100,16 @@ def test_a_hostile_link_opens_every_control_at_its_default(app, hostile):
         except Exception:  # noqa: BLE001 - refused: the control must be at its default
             assert state_value(at, app, key) == control.default, (key, hostile)
             assert key not in at.query_params, (key, hostile)
+            refused.append(control.label)
+    # and the page says so, once: the settings' refused values in one toast (a control of its own, such
+    # as a step slider, in its own), naming the first, never on the next rerun
+    toasts = [t.value for t in at.toast]
+    if refused:
+        assert 1 <= len(toasts) <= len(refused) and all("at its default" in t or "at their defaults" in t for t in toasts), (hostile, toasts)
+        assert f"“{refused[0]}”" in " ".join(toasts), (hostile, refused, toasts)
+    else:
+        assert not toasts, (hostile, toasts)
+    assert not at.run().toast, hostile
 
 
 def test_reset_puts_every_control_back_and_clears_the_link(app):
