@@ -7,16 +7,7 @@ import ui.images
 from calc_core.convolution import core, kernels, lab, learning
 from calc_core.convolution.tutorial import DEFECTS
 from ui.charts import convolution as views
-from ui.controls import Number, Slider, Steps, Text, Upload
-
-
-class Choice(ui.controls.Choice):
-    """Links shared before the control kit name an option by its label (?img=Bars): read those too."""
-
-    def parse(self, text, bounds):
-        labelled = [option for option in bounds["options"] if self._label(option) == str(text)]
-        return labelled[0] if labelled else super().parse(text, bounds)
-
+from ui.controls import Choice, Number, Slider, Steps, Text, Upload
 
 SOURCE_LABELS = {"photo": "Photo", "checkerboard": "Checkerboard", "circle": "Circle", "bars": "Bars", "upload": "Upload"}
 KERNEL_LABELS = {**{k: v.split(" (")[0] for k, v in kernels.KERNEL_LABELS.items()}, lab.CUSTOM: "Custom"}
