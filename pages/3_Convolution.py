@@ -4,7 +4,7 @@ import streamlit as st
 
 import ui
 import ui.images
-from calc_core.convolution import core, kernels, lab, learning
+from calc_core.convolution import core, formulas, kernels, lab, learning
 from calc_core.convolution.tutorial import DEFECTS
 from ui.charts import convolution as views
 from ui.controls import Choice, Number, Slider, Steps, Text, Upload
@@ -35,17 +35,6 @@ LR = Steps("lr", "Learning rate η, in units of the stable limit 2/λ_max", fiel
            options=lab.LR_FRACTIONS, default=lab.LEARN_LR_FRACTION,
            help="2/λ_max is the stable limit: below 1 gradient descent converges, above 1 it diverges.")
 STEPS = Slider("steps", "Gradient steps", min_value=10, max_value=500, step=10, default=lab.LEARN_STEPS)
-FORMULAS = [
-    r"y_{ij} = \sum_{m,n} \tilde x_{is+m,\,js+n}\; w_{mn}, \qquad H_{\mathrm{out}} = \Big\lfloor \tfrac{H + 2p - k_h}{s} \Big\rfloor + 1",
-    r"\frac{\partial L}{\partial w_{mn}} = \sum_{i,j} G_{ij}\, \tilde x_{is+m,\,js+n} \qquad (\tilde x \star G)",
-    r"\frac{\partial L}{\partial \tilde x_{ab}} = \sum_{i,j} G_{ij}\, w_{a-is,\,b-js} = \big((G{\uparrow}s) * w\big)_{ab}",
-    r"\frac{\partial L}{\partial x} = \frac{\partial L}{\partial \tilde x}\big[\,p : p+H,\; p : p+W\,\big]",
-]
-LOSS_LATEX = {"energy": r"L = \tfrac12\lVert y\rVert^2 \;\Rightarrow\; G = y",
-              "random": r"L = \textstyle\sum_{ij} y_{ij} R_{ij},\ R \sim \mathcal N(0,1) \;\Rightarrow\; G = R",
-              "sum": r"L = \textstyle\sum_{ij} y_{ij} \;\Rightarrow\; G = \mathbf 1"}
-UPDATE_RULE = [r"L(w) = \tfrac12\lVert \tilde x \star w - y^\star\rVert^2, \quad r = A w - y^\star, \quad \nabla L(w) = A^\top r",
-               r"w_{t+1} = w_t - \eta\,\nabla L(w_t), \quad \text{converges} \iff \eta < 2/\lambda_{\max}(A^\top A)"]
 
 run = ui.cached(lab.run, spinner="Running the layer…")
 learn = ui.cached(lab.learn, spinner="Learning the kernel…")
@@ -53,12 +42,10 @@ learn = ui.cached(lab.learn, spinner="Learning the kernel…")
 
 def render_layer(r: lab.Result) -> None:
     layer = r.layer
-    for col, (label, value, tip) in zip(st.columns(4), (
-            ("Input x", "×".join(map(str, layer.image.shape)), "Rows × columns."),
-            ("Padded x̃", "×".join(map(str, layer.padded_image.shape)), "p zeros on every side."),
-            ("Output y", "×".join(map(str, layer.output.shape)), "⌊(H + 2p − k)/s⌋ + 1"),
-            ("Loss L", f"{layer.loss_value:,.6g}", core.LOSSES[layer.loss]))):
-        col.metric(label, value, help=tip)
+    ui.panels.metrics(("Input x", "×".join(map(str, layer.image.shape)), "Rows × columns."),
+                      ("Padded x̃", "×".join(map(str, layer.padded_image.shape)), "p zeros on every side."),
+                      ("Output y", "×".join(map(str, layer.output.shape)), "⌊(H + 2p − k)/s⌋ + 1"),
+                      ("Loss L", f"{layer.loss_value:,.6g}", core.LOSSES[layer.loss]))
     shown = [("**x̃**, the padded input", layer.padded_image, False, None),  # False gray, True red–blue, None by sign
              ("**Kernel w**", layer.kernel, "cells", "kernel"), ("**y = x̃ ⋆ w**, the output", layer.output, None, None),
              ("**∂L/∂x**, shaped like x", layer.grad_input, True, None), ("**∂L/∂w**", layer.grad_kernel, "cells", "grad_kernel")]
@@ -76,12 +63,8 @@ def render_layer(r: lab.Result) -> None:
 
 def render_backward(r: lab.Result) -> None:
     st.subheader("The backward rule, and a live check")
-    ui.panels.formula_and_code(
-        FORMULAS[:1] + [r"G = \frac{\partial L}{\partial y}:\quad " + LOSS_LATEX[r.settings.loss]] + FORMULAS[1:],
-        [core.correlate, core.input_gradient, core.kernel_gradient],
-        notes="⋆ is cross-correlation (the forward pass), ∗ true convolution (w turned by 180°): the input gradient "
-              "flips w exactly once. G↑s puts s − 1 zeros between the entries of G. Each y_ij is linear in its window, "
-              "so the chain rule sends G_ij·w_mn back to the pixel x̃ at (is+m, js+n), and G_ij times that pixel to w_mn.")
+    ui.panels.formula_and_code(formulas.backward(r.settings.loss),
+                               [core.correlate, core.input_gradient, core.kernel_gradient], notes=formulas.BACKWARD_NOTES)
     with st.expander("The two helpers `input_gradient` calls: `dilate` (G↑s) and `full_convolution` (∗)"):
         for helper in (core.dilate, core.full_convolution):
             st.code(ui.panels.source_of(helper), language="python")
@@ -114,17 +97,16 @@ def render_learning(settings: lab.Settings, image) -> None:
     fraction, steps = ui.controls.draw(LR, container=left), ui.controls.draw(STEPS, container=right)
     with ui.guard("learn the kernel", stop=False):
         fit = learn(settings, fraction, steps, image)
-        for col, (label, value, tip) in zip(st.columns(4), (
-                ("Learning rate η", f"{fit.learning_rate:.3g}", "The fraction above times 2/λ_max."),
-                ("Stable limit 2/λ_max", f"{fit.bounds.stable_limit:.3g}", "Gradient descent converges iff η is below it."),
-                ("Condition number κ", f"{fit.bounds.condition_number:.3g}".replace("inf", "∞"), "λ_max/λ_min of H = AᵀA."),
-                ("Kernel error", f"{fit.final_error:.1e}", "max |w − w_true| after the last step"))):
-            col.metric(label, value, help=tip)
+        ui.panels.metrics(
+            ("Learning rate η", f"{fit.learning_rate:.3g}", "The fraction above times 2/λ_max."),
+            ("Stable limit 2/λ_max", f"{fit.bounds.stable_limit:.3g}", "Gradient descent converges iff η is below it."),
+            ("Condition number κ", f"{fit.bounds.condition_number:.3g}".replace("inf", "∞"), "λ_max/λ_min of H = AᵀA."),
+            ("Kernel error", f"{fit.final_error:.1e}", "max |w − w_true| after the last step"))
         ui.panels.show_messages(fit.diagnosis, st.container())
         ui.workshop.scrubber(fit.snapshots, lambda index: render_step(fit, index), label="Step shown")
         if fit.note:
             st.caption(fit.note)
-        ui.panels.formula_and_code(UPDATE_RULE, [learning.fit_kernel])
+        ui.panels.formula_and_code(formulas.UPDATE_RULE, [learning.fit_kernel])
         ui.panels.gradient_check(fit.gradient_checks, what=fit.check_what, symbols={"w": "∂L/∂w"})
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 
 import ui
-from calc_core.kalman import ekf, lab
+from calc_core.kalman import ekf, formulas, lab
 from ui.charts import tracking as view
 from ui.controls import Choice, Number, Slider, Steps
 
@@ -32,19 +32,6 @@ CONTROLS = (
 )
 K = Slider("k", "Step k", default=lab.INSPECT_STEP, min_value=1, max_value=lambda values: values.get("last", 1),
            help="The update to look at (at time k·Δt); its range is the updates the filter completed.")
-FORMULAS = [
-    r"x' = x + v\,\Delta t\,(\cos\theta\, s - \sin\theta\, c), \quad y' = y + v\,\Delta t\,(\sin\theta\, s + \cos\theta\, c)",
-    r"\theta' = \theta + \omega\,\Delta t, \quad v' = v, \quad \omega' = \omega, \qquad "
-    r"s = \tfrac{\sin a}{a}, \;\; c = \tfrac{1 - \cos a}{a}, \;\; a = \omega\,\Delta t",
-    r"\tfrac{\partial x'}{\partial \theta} = -(y' - y), \;\; \tfrac{\partial y'}{\partial \theta} = x' - x, \;\; "
-    r"\tfrac{\partial x'}{\partial \omega} = v\,\Delta t^2 (\cos\theta\, s' - \sin\theta\, c'), \;\; "
-    r"\tfrac{\partial y'}{\partial \omega} = v\,\Delta t^2 (\sin\theta\, s' + \cos\theta\, c'), \;\; "
-    r"\tfrac{\partial \theta'}{\partial \omega} = \Delta t",
-    r"\textbf{predict:}\;\; \hat x^- = f(\hat x, \Delta t), \;\; P^- = F P F^\top + Q, \quad F = \partial f / \partial x",
-    r"\textbf{update:}\;\; \nu = z - H \hat x^-, \;\; S = H P^- H^\top + R, \;\; K = P^- H^\top S^{-1}",
-    r"\hat x = \hat x^- + K \nu, \quad P = (I - K H)\, P^- (I - K H)^\top + K R K^\top",
-    r"\text{NEES}_k = (x_k - \hat x_k)^\top P_k^{-1} (x_k - \hat x_k), \quad \text{NIS}_k = \nu_k^\top S_k^{-1} \nu_k",
-]
 
 run = ui.cached(lab.run, spinner="Simulating the drive and filtering it…")
 close_up = ui.cached(lab.step_up_close)
@@ -149,7 +136,7 @@ def main() -> None:
     render_close_up(settings, result.completed)
     st.subheader("How predict and update work")
     ui.panels.formula_and_code(
-        FORMULAS, [ekf.ekf_predict, ekf.ekf_update, ekf.ctrv_jacobian],
+        formulas.FORMULAS, [ekf.ekf_predict, ekf.ekf_update, ekf.ctrv_jacobian],
         notes="s → 1 and c → 0 as ω → 0: the straight line needs no special case (series near 0). H = [I₂ 0] picks "
               "the position, so the code slices instead of multiplying by H. S is never inverted: a 2×2 Cholesky "
               "solve gives K. The Joseph form for P stays symmetric positive definite even with a very precise sensor.")

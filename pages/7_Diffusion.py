@@ -3,18 +3,14 @@
 import streamlit as st
 
 import ui
-from calc_core.diffusion import dsm, lab, langevin
+from calc_core.diffusion import captions, formulas, lab
 from calc_core.diffusion.checks import BATCH
 from calc_core.diffusion.diagnosis import mode_tolerance
-from calc_core.diffusion.mixture import GaussianMixture
 from ui.charts import diffusion as view
 from ui.controls import Choice, Number, Slider, Steps, Toggle
 
 L = lab.LIMITS
-STEP_SIZES = (1e-4, 2e-4, 5e-4, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0, 2.0, 5.0)
-PARTICLES = (50, 100, 200, 500, 1000, 2000, 4000)
-SIGMA_MAX = (1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 10.0, 12.0, 16.0, 20.0, 25.0, 30.0)  # every σ_max above every σ_min
-SIGMA_MIN = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0)
+OPTIONS = lab.OPTIONS
 MODELS = {"features": "Gaussian bumps × weights", "linear": "Straight line [1, x]",
           "network": "One hidden layer (tanh)"}
 
@@ -44,18 +40,18 @@ CONTROLS = (
            max_value=L["first_width"][1], step=0.05, fmt="%.2f"),
     Slider("width", "Width of the other modes", field="width", min_value=L["width"][0], max_value=L["width"][1],
            step=0.05, fmt="%.2f", when=several),
-    Steps("eps", "Step ε", field="step_size", options=STEP_SIZES, section="Langevin sampling",
+    Steps("eps", "Step ε", field="step_size", options=OPTIONS["step_size"], section="Langevin sampling",
           help="With annealing, the step at the last level σ_L; level i steps α_i = ε σ_i²/σ_L²."),
     Slider("steps", "Sampling steps", field="n_steps", min_value=L["n_levels"][1], max_value=L["n_steps"][1], step=10,
            help="In all; with annealing split evenly over the levels (so at least one per level)."),
-    Steps("particles", "Particles", field="n_particles", options=PARTICLES),
+    Steps("particles", "Particles", field="n_particles", options=OPTIONS["n_particles"]),
     Toggle("anneal", "Annealing over noise levels", field="annealing",
            help="Song & Ermon (2019): follow the score of p_σ for σ from σ_max down to σ_min."),
     Slider("levels", "Noise levels L", field="n_levels", min_value=L["n_levels"][0], max_value=L["n_levels"][1],
            when=annealing),
-    Steps("smax", "σ_max: the start's spread (and the first level)", field="sigma_max", options=SIGMA_MAX,
+    Steps("smax", "σ_max: the start's spread (and the first level)", field="sigma_max", options=OPTIONS["sigma_max"],
           help="The particles start from N(0, σ_max² I)."),
-    Steps("smin", "σ_min: the last level", field="sigma_min", options=SIGMA_MIN, when=annealing),
+    Steps("smin", "σ_min: the last level", field="sigma_min", options=OPTIONS["sigma_min"], when=annealing),
     Toggle("mala", "Metropolis adjustment (MALA)", field="mala",
            help="Accept or refuse each Langevin move so that p is exactly stationary."),
     Slider("sigma", "Noise σ of p_σ (score matching, Tweedie)", field="smoothing_sigma",
@@ -68,27 +64,6 @@ CONTROLS = (
            max_value=L["training_steps"][1], step=50),
     Number("seed", "Random seed", help="Same seed, same start, noise and training: a shared link shows the same run."),
 )
-FORMULAS = {
-    "score": [r"\nabla_x \log p(x) = \sum_k r_k(x)\, \frac{\mu_k - x}{\sigma_k^2}",
-              r"r_k(x) = w_k\, \mathcal N(x;\, \mu_k, \sigma_k^2 I)\, /\, p(x)"],
-    "noised": [r"p_\sigma = p * \mathcal N(0, \sigma^2 I) "
-               r"= \textstyle\sum_k w_k\, \mathcal N(\mu_k, (\sigma_k^2 + \sigma^2) I)"],
-    "langevin": [r"x \leftarrow x + \varepsilon\, \nabla_x \log p(x) + \sqrt{2\varepsilon}\, \xi, "
-                 r"\quad \xi \sim \mathcal N(0, I)"],
-    "bias": [r"\text{on } \mathcal N(m, s^2){:}\ \ \operatorname{Var}_\infty = \frac{s^2}{1 - \varepsilon / (2 s^2)}"],
-    "mala": [r"\text{MALA: accept } y \text{ w.p. } \min\Big(1, \frac{p(y)\, q(x \mid y)}{p(x)\, q(y \mid x)}\Big)"],
-    "anneal": [r"\sigma_i = \sigma_{\max}\, (\sigma_{\min} / \sigma_{\max})^{\frac{i-1}{L-1}}, \quad i = 1 \dots L",
-               r"\alpha_i = \varepsilon\, \sigma_i^2 / \sigma_L^2 \ \text{ along } \nabla_x \log p_{\sigma_i}"],
-    "dsm": [r"\tilde x = x + \sigma \xi, \quad \text{target } -(\tilde x - x) / \sigma^2",
-            r"\ell(\theta) = \frac{\sigma^2}{2n} \sum_i "
-            r"\big\| s_\theta(\tilde x_i) + (\tilde x_i - x_i) / \sigma^2 \big\|^2"],
-    "tweedie": [r"\mathbb E[x \mid \tilde x] = \tilde x + \sigma^2\, \nabla_{\tilde x} \log p_\sigma(\tilde x)"],
-    "vp": [r"x_t = \sqrt{\bar\alpha_t}\, x_0 + \sqrt{1 - \bar\alpha_t}\, \varepsilon",
-           r"dx = -\tfrac12 \beta(t) \big[x + (1 + \eta) \nabla_x \log p_t(x)\big]\, dt",
-           r"\qquad + \sqrt{\eta\, \beta(t)}\, d\bar w \quad (\text{time running back from } t = 1)"],
-}
-NOTES = ("Unadjusted Langevin has no stationary variance for ε ≥ 2s². The last two lines are the reverse SDE for "
-         "η = 1 and the probability-flow ODE for η = 0, both integrated from t = 1 down to t = 0.001.")
 
 
 @ui.cached(spinner="Fitting the score model…")
@@ -103,29 +78,17 @@ def run(settings: lab.Settings) -> lab.Result:
     return lab.run(settings, scene=scene(lab.score_model_settings(settings)))
 
 
-PLAIN = {"delta_color": "off", "delta_arrow": "off"}  # a metric's delta that is a reference, not a change
-
-
-def box(r: lab.Result, axis: int = 0) -> tuple[float, float]:
-    return float(r.field.axes[axis][0]), float(r.field.axes[axis][-1])
-
-
-def shares(values) -> str:
-    return " / ".join(f"{w:.0%}" for w in values)
-
-
 def render_summary(r: lab.Result) -> None:
     w, d, sampler = r.mode_weights, r.sample_distance, r.sampler
-    cols = st.columns(4)
-    cols[0].metric("Mode weights off by", f"{w.total_variation:.3f}", delta=f"allowed {mode_tolerance(w):.3f}",
-                   help="Total variation ½ Σ|ŵ_k − w_k| of the particles' shares.", **PLAIN)
-    cols[1].metric("Energy distance D²", f"{d.energy:.3g}", delta=f"exact draws: {d.reference:.3g}",
-                   help=f"Between {d.n} particles and {d.n} exact draws of p.", **PLAIN)
-    cols[2].metric("Steps run", f"{sampler.n_completed:,} of {sampler.n_steps:,}",
-                   delta=None if sampler.acceptance_rate is None else f"MALA accepted {sampler.acceptance_rate:.0%}",
-                   **PLAIN)
-    cols[3].metric("Learned score off by", f"{r.score_fit.relative_rms_error:.0%}",
-                   help="RMS distance of s_θ from ∇log p_σ, relative to its size, on fresh noisy points.")
+    ui.panels.metrics(
+        dict(label="Mode weights off by", value=f"{w.total_variation:.3f}", reference=f"allowed {mode_tolerance(w):.3f}",
+             help="Total variation ½ Σ|ŵ_k − w_k| of the particles' shares."),
+        dict(label="Energy distance D²", value=f"{d.energy:.3g}", reference=f"exact draws: {d.reference:.3g}",
+             help=f"Between {d.n} particles and {d.n} exact draws of p."),
+        dict(label="Steps run", value=f"{sampler.n_completed:,} of {sampler.n_steps:,}",
+             reference=None if sampler.acceptance_rate is None else f"MALA accepted {sampler.acceptance_rate:.0%}"),
+        ("Learned score off by", f"{r.score_fit.relative_rms_error:.0%}",
+         "RMS distance of s_θ from ∇log p_σ, relative to its size, on fresh noisy points."))
     ui.panels.show_messages(r.diagnosis, st.container())
 
 
@@ -135,47 +98,35 @@ def render_step(r: lab.Result, index: int) -> None:
                                 title="Histogram of x₁ against the target"), "histogram")
     weights = (view.mode_weights(s.mode_weights.target, s.mode_weights.samples,
                                  title="Mode weights: samples vs target"), "mode_weights")
-    traces = (view.particle_traces(r.snapshots.steps, r.snapshots.states["x"][:, :, 0], marker=s.step, box=box(r),
+    traces = (view.particle_traces(r.snapshots.steps, r.snapshots.states["x"][:, :, 0], marker=s.step, box=r.view_range(),
                                    title="Particles over sampling time"), "traces")
     shown = [histogram, traces, weights]  # two by two; in 1-D the histogram is the picture of the particles
     if r.settings.dimension == 2:
         shown = [(view.particles(r.field.axes, r.field.density, s.x, title="Particles at the step shown"),
                   "particles"), traces, histogram, weights]
-    for n, (spec, export) in enumerate(shown):
-        if n % 2 == 0:
-            columns = st.columns(2, gap="large")
-        ui.charts.show(spec, container=columns[n % 2], export=export)
-    level = (f"noise level σ = {s.noise_level:.3g}, step α = {s.step_size:.3g}" if s.noise_level else
-             f"step ε = {s.step_size:g}")
-    st.caption(f"After {s.step:,} of {r.sampler.n_steps:,} steps ({level}): {shares(s.mode_weights.samples)} of the particles "
-               f"per mode, {s.histogram.outside:.0%} outside the view. Bars and ticks: samples and target weights.")
+    ui.charts.show_grid(shown)
+    st.caption(captions.sampling_step(r, s))
 
 
 def render_sampling(r: lab.Result) -> None:
     st.subheader("The density and its score")
-    left, right = st.columns([3, 2], gap="large")
-    ui.charts.show(view.density_with_score(r.field.axes, r.field.density, r.field.arrow_points,
-                                           {view.SCORE_NAMES[0]: r.field.score}, title="The density p and its score"),
-                   container=left, export="score_field")
-    with right:
-        ui.workshop.explain("The score ∇log p points uphill, towards more probable data, and is steepest far from "
-                            "the modes; it needs no normalizing constant. Langevin dynamics follows it with a "
-                            "little noise, and its particles end up distributed as p. Arrow lengths grow like "
-                            "√|score|.")
+    ui.charts.show_beside(view.density_with_score(r.field.axes, r.field.density, r.field.arrow_points,
+                                                  {view.SCORE_NAMES[0]: r.field.score},
+                                                  title="The density p and its score"), "score_field",
+                          words="The score ∇log p points uphill, towards more probable data, and is steepest far "
+                                "from the modes; it needs no normalizing constant. Langevin dynamics follows it with "
+                                "a little noise, and its particles end up distributed as p. Arrow lengths grow like "
+                                "√|score|.")
     st.subheader("Sampling, step by step")
     ui.workshop.scrubber(r.snapshots, lambda index: render_step(r, index), label="Sampling step shown")
     st.subheader("Why the step must be small: unadjusted Langevin is too wide")
-    left, right = st.columns([3, 2], gap="large")
     b = r.variance_bias
-    ui.charts.show(view.variance_bias(b.steps, b.ula_variance, b.mala_variance, *b.exact_curve(), b.s**2,
-                                      current=r.settings.step_size, title="Stationary variance against the step ε"),
-                   container=left, export="variance_bias")
-    with right:
-        ui.workshop.explain("Each step adds noise of variance 2ε, and the pull back towards the mode removes a little "
-                            "less, so the chain settles wider than p; MALA's accept/reject step removes the bias.")
-        st.caption(f"On N(0, s²) with s = {b.s:.3g}, the width of the narrowest mode of the density sampled last: "
-                   f"{b.n_particles} chains per ε, {b.n_iterations} steps each from exact draws. The dotted line is "
-                   "the ε in use.")
+    ui.charts.show_beside(view.variance_bias(b.steps, b.ula_variance, b.mala_variance, *b.exact_curve(), b.s**2,
+                                             current=r.settings.step_size, title="Stationary variance against the step ε"),
+                          "variance_bias", caption=captions.variance_bias(b),
+                          words="Each step adds noise of variance 2ε, and the pull back towards the mode removes a "
+                                "little less, so the chain settles wider than p; MALA's accept/reject step removes "
+                                "the bias.")
 
 
 def render_paths(r: lab.Result) -> None:
@@ -183,19 +134,15 @@ def render_paths(r: lab.Result) -> None:
     p = r.paths
     left, right = st.columns(2, gap="large")
     ui.charts.show(view.paths({"forward noising": (p.forward.states["t"], p.forward.states["x"][:, :, 0])},
-                              colors={"forward noising": view.REFERENCE}, box=box(r), title="Noising: data to noise"),
+                              colors={"forward noising": view.REFERENCE}, box=r.view_range(), title="Noising: data to noise"),
                    container=left, export="noising")
     ui.charts.show(view.paths({"reverse SDE": (p.reverse_sde.states["t"], p.reverse_sde.states["x"][:, :, 0]),
                                "probability-flow ODE": (p.probability_flow.states["t"],
                                                         p.probability_flow.states["x"][:, :, 0])},
                               colors={"reverse SDE": view.PALETTE[1], "probability-flow ODE": view.PALETTE[0]},
-                              reverse_time=True, box=box(r), title="Denoising with the exact score of p_t"),
+                              reverse_time=True, box=r.view_range(), title="Denoising with the exact score of p_t"),
                    container=right, export="denoising")
-    st.caption(f"Both ways back start from the same noise. Mode weights at the end: reverse SDE "
-               f"{shares(p.sde_mode_weights.samples)}, ODE {shares(p.flow_mode_weights.samples)} (target "
-               f"{shares(p.sde_mode_weights.target)}); "
-               f"energy distance to exact draws {p.sde_distance.energy:.3g} and {p.flow_distance.energy:.3g} "
-               f"(exact draws: {p.sde_distance.reference:.3g}).")
+    st.caption(captions.paths(p))
 
 
 def render_learning(r: lab.Result) -> None:
@@ -212,33 +159,18 @@ def render_learning(r: lab.Result) -> None:
                             "over the clean points that could have made x̃, it is the score of p_σ. So a regression "
                             "on it learns the score, and the loss cannot fall below what the true score scores: the "
                             "noise costs a floor.")
-    left, right = st.columns(2, gap="large")
-    ui.charts.show(view.tweedie(t.clean, t.noisy, t.denoised, t.denoised_learned,
-                                box=[box(r, a) for a in range(r.settings.dimension)],
-                                title="Tweedie: noisy points denoised"), container=left, export="tweedie")
-    with right:
-        ui.workshop.explain("Read the other way, the same identity is Tweedie's formula: a step of σ² along the "
-                            "score of p_σ takes a noisy point to the mean of the clean points it could have come "
-                            "from.")
-        st.caption(f"Mean squared distance to the clean points: noisy {t.noisy_error:.3g}, Tweedie with the true "
-                   f"score {t.denoised_error:.3g}, with the learned one {t.denoised_learned_error:.3g}. Arrows: "
-                   "x̃ → E[x | x̃].")
+    ui.charts.show_beside(view.tweedie(t.clean, t.noisy, t.denoised, t.denoised_learned,
+                                       box=[r.view_range(a) for a in range(r.settings.dimension)],
+                                       title="Tweedie: noisy points denoised"), "tweedie",
+                          widths=(1, 1), caption=captions.tweedie(t),
+                          words="Read the other way, the same identity is Tweedie's formula: a step of σ² along the "
+                                "score of p_σ takes a noisy point to the mean of the clean points it could have "
+                                "come from.")
 
 
 def render_math(r: lab.Result) -> None:
-    s = r.settings
-    keys = ["score", "noised", "langevin", "bias", *["mala"] * s.mala, *["anneal"] * s.annealing, "dsm", "tweedie", "vp"]
-    now = [rf"\text{{now: }} \varepsilon = {s.step_size:g},\ \ s = {r.variance_bias.s:.3g},"
-           rf"\ \ \sigma = {s.smoothing_sigma:g}"]
-    if s.annealing:
-        now.append(rf"\sigma_1 = {r.noise_levels[0]:g} \dots \sigma_L = {r.noise_levels[-1]:g}, \ \ "
-                   rf"\alpha_1 = {r.snapshots.states['step_size'][0]:.3g}")
-    trainer = ([dsm.network_loss_and_gradient] if s.model == "network" else
-               [dsm.features_loss_gradient, dsm.fit_features])
-    code = ([GaussianMixture.log_density_and_score, langevin.ula_step] + [langevin.mala_step] * s.mala
-            + [langevin.geometric_noise_levels] * s.annealing + [dsm.dsm_pairs, *trainer, dsm.tweedie_denoise])
     st.subheader("The formula and the code that ran")
-    ui.panels.formula_and_code([line for k in keys for line in FORMULAS[k]] + now, code, notes=NOTES)
+    ui.panels.formula_and_code(*formulas.for_result(r), notes=formulas.NOTES)
     ui.panels.gradient_check(r.gradient_checks, what=f"log p and log p_σ (their scores in closed form, near and "
                              f"far from the modes) and of the DSM loss ℓ(θ) on {BATCH} fresh noisy pairs at the "
                              "fitted θ")

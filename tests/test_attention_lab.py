@@ -122,14 +122,6 @@ def test_the_spread_message_quotes_the_largest_weight():
 
 # --- the lessons --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("preset", lab.PRESETS, ids=[p.name for p in lab.PRESETS])
-def test_every_lesson_shows_what_it_claims_on_seeds_0_to_19(preset):
-    for seed in SEEDS:
-        found = codes(lab.preset_diagnosis(preset, seed))
-        assert set(preset.expect) <= found, (seed, found)
-        assert not set(preset.avoid) & found, (seed, found)
-
-
 def preset_runs(name, **overrides):
     preset = next(p for p in lab.PRESETS if p.name == name)
     return [lab.run(preset.apply(lab.Settings(), seed=seed, **overrides)) for seed in SEEDS]

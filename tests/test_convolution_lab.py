@@ -298,15 +298,6 @@ def test_presets_are_data_on_the_settings_and_the_learning_panels_controls():
         assert preset.extras.get("lr_fraction", lab.LEARN_LR_FRACTION) in lab.LR_FRACTIONS
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("preset", lab.PRESETS, ids=[p.name for p in lab.PRESETS])
-def test_every_lesson_shows_what_it_claims_on_seeds_0_to_19(preset):
-    for seed in range(20):
-        found = codes(lab.preset_diagnosis(preset, seed))
-        assert set(preset.expect) <= found, (seed, found)
-        assert not set(preset.avoid) & found, (seed, found)
-
-
 def preset(name):
     return next(p for p in lab.PRESETS if p.name == name)
 

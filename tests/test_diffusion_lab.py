@@ -235,17 +235,6 @@ def test_tweedie_beats_the_noisy_points(default_result):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("preset", PRESETS, ids=lambda p: p.name)
-def test_every_preset_shows_its_lesson_for_seeds_0_to_19(preset):
-    assert preset.name.replace("-", "").isalnum() and preset.name == preset.name.lower()
-    assert preset.title and preset.lesson and preset.expect
-    for seed in SEEDS:
-        found = codes(preset_diagnosis(preset, seed))
-        assert set(preset.expect) <= found, (seed, found)
-        assert not set(preset.avoid) & found, (seed, found)
-
-
-@pytest.mark.slow
 @pytest.mark.parametrize("name, found, missing", [("annealing", "recovered_modes", "missed_mode"),
                                                   ("no-annealing", "missed_mode", "recovered_modes")])
 def test_annealing_recovers_the_mode_weights_and_plain_langevin_misses_them_for_seeds_0_to_99(name, found, missing):

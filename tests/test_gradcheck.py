@@ -187,6 +187,7 @@ def test_a_change_function_checks_a_tiny_gradient_exactly():
     def change(v):  # (base + ½‖v‖²) − (base + ½‖x‖²), from d = v − x
         d = v - x
         return float(np.sum(d * (x + 0.5 * d)))
+    assert check_gradient(lambda v: base + 0.5 * float(v @ v), x, x.copy()).verdict == "flat"  # f itself cannot
     assert check_gradient(change, x, x.copy()).verdict == "pass"
     assert check_gradient(change, x, x * (1 + 1e-4)).verdict != "pass"
 

@@ -155,3 +155,31 @@ def test_a_chart_as_wide_as_its_column_exports_as_svg_on_equal_axes():
     assert spec["width"] == "container"  # no column to fit in a file: drawn as wide as it is tall
     svg = charts.to_svg(spec)
     assert svg.startswith("<svg") and f'width="{tracking.PLANE_SIZE}"' in svg
+
+
+def test_show_grid_show_beside_and_metrics_place_what_they_are_given():
+    from streamlit.testing.v1 import AppTest
+
+    def script():
+        import streamlit as st
+
+        import ui
+        from ui import charts as kit
+
+        spec = kit.lines([0, 1, 2], {"loss": [3.0, 2.0, 1.0]}, x_title="step", y_title="L")
+        kit.show_grid([(spec, "a"), (spec, "b"), (None, "c")])
+        kit.show_beside(spec, "d", words="Why it falls.", caption="After 2 steps: 1.0.")
+        ui.panels.metrics(("Loss", "1.0", "the last"), dict(label="Steps", value="2", reference="of 2"))
+        st.write("end")
+
+    at = AppTest.from_function(script).run()
+    assert not at.exception, at.exception
+    assert len(at.get("vega_lite_chart")) == 3 and len(at.info) == 1  # the missing one says why
+    assert any(c.value == "After 2 steps: 1.0." for c in at.caption)
+    assert any("Why it falls." in m.value for m in at.markdown) or any("Why it falls." in c.value for c in at.caption)
+    loss, steps = at.metric
+    assert (loss.label, loss.value, steps.label, steps.value, steps.delta) == ("Loss", "1.0", "Steps", "2", "of 2")
+    # a reference, not a change: grey and without an arrow (Streamlit's default delta is green, pointing up)
+    from streamlit.proto.Metric_pb2 import Metric
+
+    assert steps.proto.color == Metric.MetricColor.GRAY and steps.proto.direction == Metric.MetricDirection.NONE

@@ -8,7 +8,6 @@ import pytest
 
 from calc_core.diffusion import lab
 from tests.vega_schema import valid as valid_json
-from ui.charts import core
 from ui.charts import diffusion as view
 
 

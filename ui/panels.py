@@ -15,6 +15,23 @@ from calc_core.common.jit import python_source_of
 from calc_core.common.messages import Message
 from ui import charts, workshop
 
+#: ``st.metric(..., delta=..., **REFERENCE_DELTA)``: a delta that names a reference value, not a change
+REFERENCE_DELTA = {"delta_color": "off", "delta_arrow": "off"}
+
+
+def metrics(*items, widths: Sequence[int] | None = None) -> None:
+    """A row of ``st.metric``s, one column each: an item is ``(label, value, help)`` or a dict of
+    st.metric's arguments; ``reference=…`` in a dict is a delta that names a reference value."""
+    for column, item in zip(st.columns(list(widths) if widths else len(items)), items):
+        if isinstance(item, dict):
+            item = dict(item)
+            if "reference" in item:
+                item.update(delta=item.pop("reference"), **REFERENCE_DELTA)
+            column.metric(**item)
+        else:
+            label, value, tip = item
+            column.metric(label, value, help=tip)
+
 CODE_LINES_SHOWN = 18  # longer sources scroll inside a box of fixed height
 CODE_BOX_HEIGHT = 380
 ICONS = {"pass": ":material/check_circle:", "fail": ":material/cancel:", "flat": ":material/help:"}

@@ -72,6 +72,14 @@ LIMITS = {
     "model_width": (2, 64),
     "training_steps": (0, 3000),
 }
+# The values the page offers where a slider's even steps would not do (log-spaced, or every σ_max above every σ_min)
+OPTIONS = {
+    "step_size": (1e-4, 2e-4, 5e-4, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0,
+                  2.0, 5.0),
+    "n_particles": (50, 100, 200, 500, 1000, 2000, 4000),
+    "sigma_max": (1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 10.0, 12.0, 16.0, 20.0, 25.0, 30.0),
+    "sigma_min": (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0),
+}
 DISTANCE_POINTS = 250  # samples per energy distance
 DSM_SAMPLES = 4000  # clean samples the score model learns from (features: the cost is in φᵀφ, once)
 NETWORK_SAMPLES = 1000  # … of which the network uses these (each Adam step costs n × hidden units)
@@ -187,6 +195,10 @@ class Result:
     def snapshots(self) -> Snapshots:
         """The sampler's particles over sampling steps: what the page's step slider scrubs."""
         return self.sampler.snapshots
+
+    def view_range(self, axis: int = 0) -> tuple[float, float]:
+        """The low and high end of the charts' view along ``axis`` (the density field's grid)."""
+        return float(self.field.axes[axis][0]), float(self.field.axes[axis][-1])
 
 
 def sample(settings: Settings, mixture: GaussianMixture):

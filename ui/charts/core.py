@@ -167,3 +167,25 @@ def show(spec: dict | None, empty_message: str = "Nothing to draw for these sett
             st.download_button("Chart (SVG)", data=lambda: to_svg(spec), file_name=f"{export}.svg",
                                mime="image/svg+xml", on_click="ignore", icon=":material/image:",
                                key=f"{page}:svg:{export}")
+
+
+def show_grid(charts, columns: int = 2) -> None:
+    """Charts, each ``(spec, export name)``, in rows of ``columns`` side by side (a None spec says why)."""
+    for n, (spec, export) in enumerate(charts):
+        if n % columns == 0:
+            row = st.columns(columns, gap="large")
+        show(spec, container=row[n % columns], export=export)
+
+
+def show_beside(spec: dict | None, export: str, *, words: str, caption: str | None = None,
+                widths: tuple[int, int] = (3, 2), empty_message: str = "Nothing to draw for these settings.") -> None:
+    """A chart with its explanation beside it (one line in the presenter view) and, under that, a caption
+    with the run's numbers."""
+    from ui import workshop
+
+    left, right = st.columns(list(widths), gap="large")
+    show(spec, empty_message, container=left, export=export)
+    with right:
+        workshop.explain(words)
+        if caption:
+            st.caption(caption)
