@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 
 import ui
-from calc_core.recommender import lab, model
+from calc_core.recommender import formulas, lab, model
 from ui.controls import Choice, Number, Slider, Steps, Upload
 
 LEARNING_RATES = (0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05,
@@ -39,17 +39,6 @@ CONTROLS = (
     Number("seed", "Random seed", help="Same seed, same data, split and start: a shared link shows the same run."),
 )
 USER = Choice("user", "User", default=0, widget_kind="selectbox")
-FORMULAS = [
-    r"\hat r_{ui} = \mu + b_u + b_i + p_u^\top q_i, \qquad e_{ui} = r_{ui} - \hat r_{ui}",
-    r"\ell_{ui} = \tfrac12 \big[e_{ui}^2 + \lambda\,(b_u^2 + b_i^2 + \lVert p_u\rVert^2 + \lVert q_i\rVert^2)\big]",
-    r"\frac{\partial \ell_{ui}}{\partial b_u} = -e_{ui} + \lambda b_u, \qquad "
-    r"\frac{\partial \ell_{ui}}{\partial b_i} = -e_{ui} + \lambda b_i",
-    r"\frac{\partial \ell_{ui}}{\partial p_u} = -e_{ui}\, q_i + \lambda p_u, \qquad "
-    r"\frac{\partial \ell_{ui}}{\partial q_i} = -e_{ui}\, p_u + \lambda q_i",
-    r"\theta \leftarrow \theta - \eta\, \nabla \ell_{ui}:\quad p_u \leftarrow p_u + \eta\,(e_{ui}\, q_i - \lambda p_u),",
-    r"q_i \leftarrow q_i + \eta\,(e_{ui}\, p_u^{\text{old}} - \lambda q_i)",
-    r"\text{one step: } e_{ui} \to \approx \big(1 - \eta\,(2 + \lVert p_u\rVert^2 + \lVert q_i\rVert^2)\big)\, e_{ui}",
-]
 
 run = ui.cached(lab.run, spinner="Training…")
 
@@ -120,7 +109,7 @@ def main() -> None:
     ui.workshop.scrubber(result.snapshots, lambda index: render_epoch(result, index), label="Epoch shown")
     st.subheader("How the gradient drives it")
     ui.panels.formula_and_code(
-        FORMULAS, [model.sgd_epoch],
+        formulas.FORMULAS, [model.sgd_epoch],
         notes="μ is the mean training rating and stays fixed. The ½ in ℓ makes the step exactly η: it is the "
               "update Surprise's SVD (and the tutorial's code) applies. One epoch visits every training rating "
               "once, in a fresh shuffled order.")

@@ -3,7 +3,7 @@
 import streamlit as st
 
 import ui
-from calc_core.attention import core, lab
+from calc_core.attention import core, formulas, lab
 from ui.charts import attention as views
 from ui.controls import Choice, Number, Slider, Steps, Text, Toggle
 
@@ -26,16 +26,6 @@ CONTROLS = (
 )
 ROW = Choice("row", "Query row", default=lab.LAST_ROW, labels={lab.LAST_ROW: lab.LAST_ROW_LABEL},
              widget_kind="selectbox", help="Its weights and softmax Jacobian are shown.")
-FORMULAS = [
-    r"S = c\,QK^\top,\qquad c = \frac{1}{\sqrt{d_k}\,T}",
-    r"P = \operatorname{softmax}(S)\ \text{row by row},\qquad O = PV",
-    r"s_i = \frac{e^{z_i - m}}{\sum_j e^{z_j - m}},\quad m = \max_j z_j",
-    r"\frac{\partial s_i}{\partial z_j} = s_i(\delta_{ij} - s_j) \iff J = \operatorname{diag}(s) - s s^\top",
-    r"L = \tfrac12 \lVert O - Y \rVert^2,\qquad dO = O - Y",
-    r"dV = P^\top dO,\qquad dP = dO\,V^\top",
-    r"dS = P \odot \big(dP - \operatorname{rowsum}(dP \odot P)\big)",
-    r"dQ = c\; dS\, K,\qquad dK = c\; dS^\top Q",
-]
 
 run = ui.cached(lab.run, spinner="Checking gradients…")
 row_of = ui.cached(lab.query_row)
@@ -118,7 +108,7 @@ def main() -> None:
     render_backprop(result)
     st.subheader("The formulas and the code that ran")
     ui.panels.formula_and_code(
-        FORMULAS, [core.softmax, core.softmax_jacobian, core.scaled_dot_product_attention, core.softmax_backward,
+        formulas.FORMULAS, [core.softmax, core.softmax_jacobian, core.scaled_dot_product_attention, core.softmax_backward,
                    core.attention_backward],
         notes="Without the √d_k, c = 1/T. A masked key gets weight exactly 0 and no gradient; a row with nothing "
               "to attend to gets all-zero weights. The backward pass never forms J: the rule for dS is Jᵀ dP, "

@@ -5,7 +5,7 @@ import streamlit as st
 
 import ui
 import ui.cartpole_view as view
-from calc_core.policy_gradient import lab, network, reinforce
+from calc_core.policy_gradient import formulas, lab, network, reinforce
 from ui.charts import cartpole as cartpole_charts
 from ui.controls import Choice, Number, Slider, Steps, Toggle
 from ui.progress import cached_with_progress
@@ -42,22 +42,6 @@ GREEDY = Toggle("greedy", "Greedy: always take the likelier action", default=Fal
                 help="Off: sample actions from π, as in training.")
 FRAME = Slider("t", "Step t", default=0, min_value=0, max_value=500, dynamic=True,
                help="Frame by frame: the state before action t (the last frame is the final state).")
-FORMULAS = [
-    r"J(\theta) = \mathbb{E}_{\tau \sim \pi_\theta}[G_0], \qquad G_t = r_t + \gamma\, G_{t+1}",
-    r"\text{log-derivative trick:}\quad \nabla_\theta \pi_\theta = \pi_\theta\, \nabla_\theta \log \pi_\theta",
-    r"\nabla_\theta J = \mathbb{E}_\tau\Big[\sum_t \gamma^t\, \nabla_\theta \log \pi_\theta(a_t|s_t)\,"
-    r"\big(G_t - b(s_t)\big)\Big]",
-    r"\text{usual form: } \mathbb{E}_\tau\Big[\sum_t \nabla_\theta \log \pi_\theta(a_t|s_t)\,\big(G_t - b(s_t)\big)"
-    r"\Big] \neq \nabla_\theta J \text{ for } \gamma < 1",
-    r"\mathbb{E}_{a \sim \pi}\big[\nabla \log \pi(a|s)\, b(s)\big] = b(s)\, \nabla \textstyle\sum_a \pi(a|s) = 0",
-    r"\hat g = \frac{1}{M} \sum_{i=1}^{M} \sum_t w_t\, \nabla_\theta \log \pi_\theta(a_t|s_t), \quad "
-    r"w_t = A_t \text{ or } \gamma^t A_t, \quad M = \text{episodes per update}",
-    r"\theta \leftarrow \theta + \eta\, \hat g \quad \text{(SGD; Adam rescales } \hat g\text{)}",
-    r"h = \tanh(s W_1 + b_1), \quad z = h W_2 + b_2, \quad \log \pi(a|s) = z_a - \log \textstyle\sum_b e^{z_b}",
-    r"\frac{\partial \log \pi(a|s)}{\partial z} = e_a - \pi(\cdot|s), \qquad "
-    r"\frac{\partial \log \pi}{\partial W_2} = h^\top (e_a - \pi)",
-    r"\frac{\partial \log \pi}{\partial W_1} = s^\top \big[(e_a - \pi) W_2^\top \odot (1 - h^2)\big]",
-]
 CODE = [reinforce.policy_gradient_estimate, reinforce.step_weights, reinforce.advantages,
         reinforce.discounted_returns, network.policy_backward, reinforce.ascent_step]
 INTRO = ("Each step the policy pushes the cart left or right and earns 1 while the pole stays within 12° and the "
@@ -130,7 +114,7 @@ def main() -> None:
     render_variance(result)
     st.subheader("The formulas and the code that ran")
     ui.panels.formula_and_code(
-        FORMULAS, CODE,
+        formulas.FORMULAS, CODE,
         notes=r"$A_t = G_t$ (none), $(G_t - \bar G)/\sigma_G$ over the update's steps (normalize: not a baseline — it "
               r"rescales ĝ and its mean includes the step's own return) or $G_t - V_\phi(s_t)$ (value); $e_a$ is the "
               "one-hot vector of the action. Adam divides each coordinate of ĝ by its running RMS, so its steps are "

@@ -73,11 +73,7 @@ def render_step(r: lab.Result, index: int) -> None:
             "and carries its covariance P through the motion; each update pulls it toward the measurement by the "
             "gain K and narrows P. The blue curve stays below the red one when the fusion works, and a consistent "
             "filter's 2σ ellipses hold the true position 86% of the time.")
-    ui.workshop.explain(
-        r"**NEES** $(x_k - \hat x_k)^\top P_k^{-1} (x_k - \hat x_k)$ needs the truth (a simulation); **NIS** "
-        r"$\nu_k^\top S_k^{-1} \nu_k$ needs only the innovations $\nu_k = z_k - H\hat x_k^-$, so a real car can "
-        "compute it. For a consistent filter they follow χ² laws with means n (the state size) and 2. A mean above "
-        "its shaded 95% band: **overconfident** (P too small); below: **underconfident** (P too large).")
+    ui.workshop.explain(formulas.CONSISTENCY)
     for col, name, values, step_band, mean, band in zip(
             st.columns(2, gap="large"), ("NEES", "NIS"), (r.nees, r.nis), (r.nees_step_band, r.nis_step_band),
             (r.mean_nees, r.mean_nis), (r.nees_mean_band, r.nis_mean_band)):

@@ -71,3 +71,21 @@ def test_the_gan_formulas_and_captions_state_the_games_numbers():
     assert gan_formulas.GAN[0] in lines and [f.__name__ for f in code][0] == "gradients" and "batch" in what
     at = one_d.snapshots.at(len(one_d.snapshots) - 1)
     assert f"a = {at['a']:.3f}" in gan_captions.gan_step(20, at)
+
+
+def test_no_page_writes_a_formula_of_its_own_and_every_application_has_its_formulas_module():
+    import importlib
+    import re
+    from pathlib import Path
+
+    from ui.catalog import APPLICATIONS
+
+    root = Path(__file__).resolve().parents[1]
+    for app in APPLICATIONS:
+        if not app.available:
+            continue
+        source = (root / app.page).read_text()
+        assert not re.search(r'r"[^"]*\\(frac|sum|nabla|partial|hat|mathbb|lVert)', source), app.page  # LaTeX
+        package = app.lab_module().__name__.rsplit(".", 1)[0]
+        module = importlib.import_module(f"{package}.formulas")
+        assert "formulas." in source, (app.page, "does not take its formulas from", module.__name__)

@@ -14,3 +14,8 @@ FORMULAS = [
     r"\hat x = \hat x^- + K \nu, \quad P = (I - K H)\, P^- (I - K H)^\top + K R K^\top",
     r"\text{NEES}_k = (x_k - \hat x_k)^\top P_k^{-1} (x_k - \hat x_k), \quad \text{NIS}_k = \nu_k^\top S_k^{-1} \nu_k",
 ]
+CONSISTENCY = (
+    r"**NEES** $(x_k - \hat x_k)^\top P_k^{-1} (x_k - \hat x_k)$ needs the truth (a simulation); **NIS** "
+    r"$\nu_k^\top S_k^{-1} \nu_k$ needs only the innovations $\nu_k = z_k - H\hat x_k^-$, so a real car can "
+    "compute it. For a consistent filter they follow χ² laws with means n (the state size) and 2. A mean above "
+    "its shaded 95% band: **overconfident** (P too small); below: **underconfident** (P too large).")
