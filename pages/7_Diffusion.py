@@ -66,16 +66,13 @@ CONTROLS = (
 )
 
 
-@ui.cached(spinner="Fitting the score model…")
-def scene(model_settings: lab.Settings) -> lab.Scene:
-    """The data and the fitted score model, keyed on the settings they read only (score_model_settings)."""
-    return lab.scene(model_settings)
+scene = ui.cached(lab.scene, spinner="Fitting the score model…")  # keyed on lab.score_model_settings only
 
 
 @ui.cached(spinner="Sampling…")
 def run(settings: lab.Settings) -> lab.Result:
     """The run: the sampling redone, the data and the score model read from their own cache."""
-    return lab.run(settings, scene=scene(lab.score_model_settings(settings)))
+    return ui.workers.run(lab.run, settings, scene=scene(lab.score_model_settings(settings)))
 
 
 def render_summary(r: lab.Result) -> None:

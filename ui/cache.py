@@ -3,7 +3,8 @@
 ``st.cache_data`` remembers results (bounded by ``max_entries``) but does not stop two sessions
 that miss at the same moment from both computing: thirty people opening the same link within two
 seconds would train thirty times. :func:`cached` puts a *single flight* in front of it: concurrent
-calls with equal arguments wait for the first one and take its result.
+calls with equal arguments wait for the first one and take its result. The computation itself runs
+in a worker process when there is one (``ui.workers``): the server's own thread only waits.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import time
 from collections import OrderedDict
 
 import streamlit as st
+
+from ui import workers
 
 MAX_ENTRIES = 16  # per cached function: a room dragging sliders must not grow memory without bound (16 × ≤ 4 MB of snapshots)
 FLIGHT_MEMORY = 8  # results kept for waiters that arrive just after a computation finished
@@ -32,7 +35,7 @@ def single_flight(function):
             key = (args, tuple(sorted(kwargs.items())))
             hash(key)
         except TypeError:  # unhashable arguments: no sharing, just compute
-            return function(*args, **kwargs)
+            return workers.run(function, *args, **kwargs)
         with guard:
             lock = locks.setdefault(key, threading.Lock())
         with lock:
@@ -40,7 +43,7 @@ def single_flight(function):
                 hit = recent.get(key)
             if hit is not None and time.monotonic() - hit[0] < FLIGHT_SECONDS:
                 return hit[1]
-            result = function(*args, **kwargs)
+            result = workers.run(function, *args, **kwargs)
             with guard:
                 recent[key] = (time.monotonic(), result)
                 recent.move_to_end(key)

@@ -15,6 +15,7 @@ from typing import Callable
 
 import streamlit as st
 
+from ui import workers
 from ui.cache import MAX_ENTRIES, cached as cache
 
 SHOW_AFTER = 0.3  # seconds: quicker calls draw no bar at all
@@ -43,7 +44,8 @@ def cached_with_progress(function: Callable, *, text: str, max_entries: int = MA
             else:
                 bar.progress(step / STEPS, text=label)
 
-        return function(*args, progress=progress, **kwargs)
+        # in a worker when there is one: it reports the fractions, this thread draws the bar
+        return workers.run(function, *args, progress=progress, **kwargs)
 
     # Streamlit keys a cache on the function's module, name and source: name it after ``function``
     # so that two wrapped functions never share a cache.

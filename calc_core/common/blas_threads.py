@@ -73,3 +73,11 @@ def single_blas_thread():
             _active -= 1
             if _active == 0 and _previous is not None:
                 set_(_previous)
+
+
+def use_one_thread() -> None:
+    """One OpenBLAS thread for the rest of this process (a worker process of a pool, where the
+    workers themselves are the parallelism)."""
+    controls = _openblas_controls()
+    if controls is not None:
+        controls[1](1)

@@ -62,6 +62,7 @@ def server_url():
          "--server.port", str(port), "--server.headless", "true", "--server.fileWatcherType", "none",
          "--browser.gatherUsageStats", "false"],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        env={k: v for k, v in os.environ.items() if k != "LAB_WORKERS"},  # the server's own default: a worker pool
     )
     url = f"http://127.0.0.1:{port}"
     try:
