@@ -377,12 +377,14 @@ async def run_config(args, servers: int, pages: list[str], root: Path) -> dict:
         if "room" in args.phases:
             before_caches = farm.cache_counts()
             cpu0 = {b.name: b.cpu_seconds() for b in farm.backends}
+            workers0 = {b.name: b.worker_cpu_seconds() for b in farm.backends}
             client0, wall0, busy0 = client_cpu(), time.perf_counter(), machine_busy_seconds()
             with Sampler(farm):
                 out["room"] = await room.room()
             out["room_wall"] = time.perf_counter() - wall0
             out["client_cpu"] = client_cpu() - client0
             out["server_cpu"] = {b.name: b.cpu_seconds() - cpu0[b.name] for b in farm.backends}
+            out["worker_cpu"] = {b.name: b.worker_cpu_seconds() - workers0[b.name] for b in farm.backends}
             out["others_cpu"] = max(0.0, machine_busy_seconds() - busy0 - out["client_cpu"]
                                     - sum(out["server_cpu"].values()))
             after_caches = farm.cache_counts()
@@ -438,7 +440,9 @@ def room_section(args, res: dict) -> list[str]:
     total = all_of(room)
     loads = total.loads
     mem = ", ".join(f"{name} {rss / 2**20:,.0f} MB" for name, rss in res["rss_peak"].items())
-    cpu = ", ".join(f"{name} {sec:,.0f} s" for name, sec in res["server_cpu"].items())
+    workers = res.get("worker_cpu", {})
+    cpu = ", ".join(f"{name} {sec:,.0f} s" + (f" (its calc_core workers {workers[name]:,.0f} s of it)"
+                                              if workers.get(name) else "") for name, sec in res["server_cpu"].items())
     minutes = res["room_wall"] / 60
     caches = res["caches"]
     miss = sum(v.get("miss", 0) for b in caches.values() for v in b.values())
@@ -449,7 +453,7 @@ def room_section(args, res: dict) -> list[str]:
               f"- Page loads under load (open the link → first `script_finished`): median {fmt_s(statistics.median(loads) if loads else float('nan'))}, "
               f"p95 {fmt_s(quantile(loads, 0.95))}, max {fmt_s(max(loads) if loads else float('nan'))}; "
               f"{total.fragment_moves} of {len(total.moves)} moves were fragment reruns.",
-              f"- Peak server memory (RSS): {mem}; server CPU during the room: {cpu} in {res['room_wall']:.0f} s; "
+              f"- Peak server memory (RSS, the server process and its workers): {mem}; server CPU during the room: {cpu} in {res['room_wall']:.0f} s; "
               f"the load generator used {res['client_cpu'] / max(minutes, 1e-9):.1f} s of CPU per minute.",
               f"- Server caches during the room: {miss:,.0f} misses, {hit:,.0f} hits, {evicted:,.0f} evictions; "
               f"{cache_mb:,.1f} MB held in st.cache_data at the end."]

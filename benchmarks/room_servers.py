@@ -81,6 +81,19 @@ def proc_cpu_seconds(pid: int) -> float:
         return 0.0
 
 
+def worker_pids(pid: int) -> list[int]:
+    """The calc_core worker processes (ui/workers.py: spawned by multiprocessing) of server ``pid``."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            if parent == pid and b"spawn_main" in (stat.parent / "cmdline").read_bytes():
+                found.append(int(stat.parent.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
 def parse_metrics(text: str) -> dict[tuple[str, tuple], float]:
     """OpenMetrics text → {(name, ((label, value), ...)): number}."""
     out = {}
@@ -113,12 +126,17 @@ class Backend:
         return self.proc.pid
 
     def sample(self) -> int:
-        rss = proc_rss_bytes(self.pid)
+        """RSS of the server and its calc_core workers together (the memory the app holds)."""
+        rss = proc_rss_bytes(self.pid) + sum(proc_rss_bytes(w) for w in worker_pids(self.pid))
         self.peak_rss = max(self.peak_rss, rss)
         return rss
 
     def cpu_seconds(self) -> float:
-        return proc_cpu_seconds(self.pid)
+        """CPU time of the server process and of its workers together."""
+        return proc_cpu_seconds(self.pid) + self.worker_cpu_seconds()
+
+    def worker_cpu_seconds(self) -> float:
+        return sum(proc_cpu_seconds(w) for w in worker_pids(self.pid))
 
     def metrics(self, families: str = "cache_lookups,cache_compute_duration_seconds,cache_evictions,"
                                       "cache_memory_bytes,session_events"
