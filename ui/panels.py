@@ -3,6 +3,7 @@ diagnosis placed as calc_core wrote it."""
 
 from __future__ import annotations
 
+import functools
 import inspect
 import textwrap
 from typing import Callable, Sequence
@@ -37,8 +38,10 @@ CODE_BOX_HEIGHT = 380
 ICONS = {"pass": ":material/check_circle:", "fail": ":material/cancel:", "flat": ":material/help:"}
 
 
+@functools.lru_cache(maxsize=256)
 def source_of(function: Callable) -> str:
-    """The Python source of a calc_core function (of the Python function behind a numba kernel)."""
+    """The Python source of a calc_core function (of the Python function behind a numba kernel), read
+    once per process (inspect re-reads and re-tokenizes the file on every call)."""
     return textwrap.dedent(inspect.getsource(python_source_of(function)))
 
 
