@@ -188,6 +188,8 @@ class Farm:
         base = free_port_block(self.count + 1)
         front, first = base, base + 1
         env = dict(os.environ, PYTHONUNBUFFERED="1")
+        if "LAB_WORKERS" not in env:  # as deploy/serve_multi.sh does: the cores shared out among the processes
+            env["LAB_WORKERS"] = str(max(1, (os.cpu_count() or 1) // self.count)) if self.count > 1 else ""
         for i in range(self.count):
             name, port = f"app{i + 1}", first + i
             log = self.workdir / f"{name}.log"

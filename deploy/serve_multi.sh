@@ -8,7 +8,8 @@
 #
 # Options: -n N processes, -p HAProxy's port, -b the first process's port (the others follow),
 # -a HAProxy's address. Environment: PYTHON (default .venv/bin/python, else python3), APP (app.py),
-# HAPROXY (the haproxy binary). Extra arguments after -- go to every `streamlit run`.
+# HAPROXY (the haproxy binary), LAB_WORKERS (calc_core worker processes per Streamlit process; default
+# the cores divided among the N processes, at least 1). Extra arguments after -- go to every `streamlit run`.
 # Needs Debian's haproxy: apt-get install -y haproxy. Runs in the foreground; Ctrl-C, SIGTERM or
 # any process dying stops them all (each by its own PID). See docs/scaling.md.
 set -euo pipefail
@@ -53,6 +54,10 @@ APP="${APP:-app.py}"
 HAPROXY="${HAPROXY:-$(command -v haproxy || echo /usr/sbin/haproxy)}"
 [ -x "$HAPROXY" ] || { echo "haproxy not found: apt-get install -y haproxy" >&2; exit 1; }
 
+# the cores shared out: each process gets its share of calc_core workers (ui/workers.py), at least one
+CORES="$(nproc 2>/dev/null || echo 2)"
+export LAB_WORKERS="${LAB_WORKERS:-$(( CORES / N > 0 ? CORES / N : 1 ))}"
+
 WORK="$(mktemp -d)"
 PIDS=()
 stop_all() {
@@ -78,7 +83,7 @@ for ((i = 1; i <= N; i++)); do
     --server.headless true --server.fileWatcherType none --browser.gatherUsageStats false \
     "${EXTRA[@]}" >"$WORK/app$i.log" 2>&1 &
   PIDS+=("$!")
-  echo "app$i: streamlit on 127.0.0.1:$port (pid $!, log $WORK/app$i.log)"
+  echo "app$i: streamlit on 127.0.0.1:$port (pid $!, $LAB_WORKERS calc_core workers, log $WORK/app$i.log)"
 done
 
 healthy() { "$PYTHON" - "$1" <<'PY'
