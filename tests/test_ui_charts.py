@@ -183,3 +183,14 @@ def test_show_grid_show_beside_and_metrics_place_what_they_are_given():
     from streamlit.proto.Metric_pb2 import Metric
 
     assert steps.proto.color == Metric.MetricColor.GRAY and steps.proto.direction == Metric.MetricDirection.NONE
+
+
+def test_every_chart_is_drawn_on_a_canvas_without_a_description_per_mark_and_sent_as_arrow_tables():
+    spec = charts.basic.lines(np.arange(5), {"loss": np.linspace(1, 0, 5)}, x_title="epoch", y_title="L")
+    assert spec["config"]["aria"] is False and spec["usermeta"]["embedOptions"]["renderer"] == "canvas"
+    assert valid(spec) and core.presenter_config(spec)["config"]["aria"] is False
+    frame = core.table(step=np.arange(3), loss=[0.5, np.nan, 0.25], series="train")
+    arrow = core.arrow_table(frame)
+    assert arrow.column_names == ["step", "loss", "series"] and arrow.num_rows == 2
+    assert arrow.column("loss").to_pylist() == [0.5, 0.25] and arrow.column("series").to_pylist() == ["train"] * 2
+    assert core.arrow_table(core.table(x=[])).num_rows == 0
