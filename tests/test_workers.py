@@ -48,7 +48,17 @@ def test_the_number_of_workers_comes_from_the_environment_or_the_cores(monkeypat
     monkeypatch.delenv(workers.ENV)
     for cores, expected in ((1, 0), (2, 2), (3, 3), (64, workers.MAX_WORKERS)):
         monkeypatch.setattr(os, "sched_getaffinity", lambda _pid, n=cores: set(range(n)))
+        monkeypatch.setattr(workers, "usable_cores", lambda n=cores: n)
         assert workers.configured_workers() == expected
+
+
+def test_a_container_quota_limits_the_cores_counted(monkeypatch, tmp_path):
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(16)))
+    limit = tmp_path / "cpu.max"
+    for text, expected in (("200000 100000", 2), ("50000 100000", 1), ("max 100000", 16), ("garbage", 16)):
+        limit.write_text(text + "\n")
+        assert workers.usable_cores(str(limit)) == expected
+    assert workers.usable_cores(str(tmp_path / "missing")) == 16
 
 
 def test_only_functions_a_worker_can_import_are_sent():

@@ -56,8 +56,20 @@ def configured_workers() -> int:
         except ValueError:
             logger.warning("%s=%r is not a number of workers; computing in the server process", ENV, raw)
             return 0
+    return min(usable_cores(), MAX_WORKERS) if usable_cores() >= 2 else 0
+
+
+def usable_cores(cgroup_limit: str = "/sys/fs/cgroup/cpu.max") -> int:
+    """Cores this process may use: the CPUs it may run on, and no more than its container's CPU quota
+    (a hosted app often sees every CPU of the host but is limited to two by its cgroup)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return min(cores, MAX_WORKERS) if cores >= 2 else 0
+    try:
+        quota, period = open(cgroup_limit).read().split()[:2]
+        if quota != "max":
+            cores = min(cores, max(1, int(float(quota) / float(period))))
+    except (OSError, ValueError):
+        pass
+    return cores
 
 
 def sendable(function) -> bool:
