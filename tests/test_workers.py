@@ -151,6 +151,17 @@ def test_a_worker_that_dies_is_replaced_and_the_call_is_answered_in_the_server(p
     assert workers.run(os.getpid) != os.getpid()  # the new pool computes again
 
 
+def test_a_call_that_meets_a_pool_being_shut_down_is_answered_in_the_server(pool):
+    workers._pool.executor.shutdown(wait=True)  # what a rebuild after a dead worker does to the old pool
+    try:
+        assert workers.run(pid_after, 0.0) == os.getpid()
+    finally:
+        workers.stop()
+        workers.start()
+        assert workers.ready(timeout=120)
+    assert workers.run(os.getpid) != os.getpid()
+
+
 @pytest.mark.parametrize("page", ["pages/4_Policy_Gradient.py", "pages/7_Diffusion.py"])
 def test_a_page_computed_in_the_workers_shows_what_it_shows_computed_in_the_server(pool, page):
     def metrics():

@@ -171,6 +171,9 @@ class _Pool:
             except (EOFError, OSError, ValueError):
                 return
             self.latest[task] = fraction
+            if len(self.latest) > 256:  # a report that came after its call returned: never read
+                for stale in sorted(self.latest)[:128]:
+                    self.latest.pop(stale, None)
 
     def close(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)
@@ -237,6 +240,9 @@ def run(function, *args, progress=None, **kwargs):
     except BrokenProcessPool:
         logger.warning("a calc_core worker died; rebuilding the pool and computing this call in the server")
         _rebuild(pool)
+    except RuntimeError as exc:  # the pool was shut down under this call (rebuilt or stopped)
+        if "shutdown" not in str(exc):
+            raise
     except (pickle.PicklingError, TypeError, AttributeError) as exc:
         if not isinstance(exc, pickle.PicklingError) and "pickle" not in str(exc).lower():
             raise  # the function's own error, not the sending
