@@ -4,8 +4,7 @@ import streamlit as st
 
 import ui
 import ui.images
-from calc_core.convolution import core, formulas, kernels, lab, learning
-from calc_core.convolution.tutorial import DEFECTS
+from calc_core.convolution import core, formulas, kernels, lab, learning, tutorial
 from ui.charts import convolution as views
 from ui.controls import Choice, Number, Slider, Steps, Text, Upload
 
@@ -37,7 +36,7 @@ LR = Steps("lr", "Learning rate η, in units of the stable limit 2/λ_max", fiel
 STEPS = Slider("steps", "Gradient steps", min_value=10, max_value=500, step=10, default=lab.LEARN_STEPS)
 
 run = ui.cached(lab.run, spinner="Running the layer…")
-learn = ui.cached(lab.learn, spinner="Learning the kernel…")
+kernel_fit = ui.cached(lab.learn, spinner="Learning the kernel…")
 
 
 def render_layer(r: lab.Result) -> None:
@@ -70,10 +69,7 @@ def render_backward(r: lab.Result) -> None:
             st.code(ui.panels.source_of(helper), language="python")
     ui.panels.gradient_check(r.gradient_checks, what=r.check_what)
     st.caption(r.check_note)
-    st.markdown("**Why the rule is what it is — four slips of the tutorial's `conv2d_backward`:**\n"
-                + "".join(f"{n}. *{slip}* {why}\n" for n, (slip, why) in enumerate(DEFECTS.items(), 1))
-                + "\n| | The tutorial's rule, on these settings |\n|---|---|\n"
-                + "".join(f"| {name} | {finding} |\n" for name, finding in r.findings.items()))
+    st.markdown(tutorial.slips_markdown(r.findings))
     ui.panels.show_messages(r.tutorial_messages, st.container())
 
 
@@ -92,11 +88,11 @@ def render_step(fit: lab.Learning, index: int) -> None:
 
 
 @st.fragment
-def render_learning(settings: lab.Settings, image) -> None:
+def render_kernel_panel(settings: lab.Settings, image) -> None:
     left, right, _ = st.columns([3, 3, 2])
     fraction, steps = ui.controls.draw(LR, container=left), ui.controls.draw(STEPS, container=right)
     with ui.guard("learn the kernel", stop=False):
-        fit = learn(settings, fraction, steps, image)
+        fit = kernel_fit(settings, fraction, steps, image)
         ui.panels.metrics(
             ("Learning rate η", f"{fit.learning_rate:.3g}", "The fraction above times 2/λ_max."),
             ("Stable limit 2/λ_max", f"{fit.bounds.stable_limit:.3g}", "Gradient descent converges iff η is below it."),
@@ -128,7 +124,7 @@ def main() -> None:
                         "at a small random w and follows −∂L/∂w — the kernel rule above with G = y − y*. L is a "
                         "quadratic in w whose Hessian H = AᵀA (A: one row per window of x̃) decides everything about "
                         "the learning rate.")
-    render_learning(settings, image)
+    render_kernel_panel(settings, image)
 
 
 with ui.guard("draw this page"):

@@ -16,14 +16,11 @@ def gan(values):
     return values["game"] == "gan_1d"
 
 
-GAMES = {"bilinear": "Bilinear game x·y", "dirac": "Dirac-GAN", "gan_1d": "1-D GAN learning a Gaussian"}
-METHODS = {"simultaneous": "simultaneous GDA", "alternating": "alternating GDA", "extragradient": "extragradient",
-           "optimistic": "optimistic GDA"}
 CONTROLS = (
-    Choice("game", "Game", options=lab.GAMES, labels=GAMES, section="The game"),
+    Choice("game", "Game", options=lab.GAMES, labels=captions.GAME_LABELS, section="The game"),
     Slider("gamma", "Penalty γ on the second player (R1)", min_value=0.0, max_value=3.0, step=0.05, fmt="%.2f",
            help="(γ/2)·y² on x·y; the R1 penalty (γ/2)·(∂D/∂x)² on the discriminator of the two GANs."),
-    Choice("method", "Method (its eigenvalues are shown)", options=linear.METHODS, labels=METHODS,
+    Choice("method", "Method (its eigenvalues are shown)", options=linear.METHODS, labels=captions.METHOD_LABELS,
            widget_kind="selectbox", section="Steps in the plane", when=plane,
            help="Gradient descent–ascent (GDA) and two fixes. All four run from the same start; this one is drawn "
                 "thicker and taken apart below."),
@@ -34,9 +31,9 @@ CONTROLS = (
     Slider("y0", "Start y₀ (ψ₀ on the Dirac-GAN)", field="start_y", min_value=-3.0, max_value=3.0, step=0.1,
            fmt="%.1f", when=plane),
     Choice("loss", "Generator loss", options=gan_1d.LOSSES, section="The 1-D GAN", when=gan,
-           labels={"non_saturating": "non-saturating −log D(G(z))", "saturating": "saturating log(1 − D(G(z)))"}),
+           labels=captions.GENERATOR_LOSS_LABELS),
     Choice("opt", "Optimizer", field="optimizer", options=training.OPTIMIZERS, horizontal=True, when=gan,
-           labels={"adam": "Adam (β₁ = 0.5)", "sgd": "plain steps"}),
+           labels=captions.OPTIMIZER_LABELS),
     Choice("order", "Updates", options=training.ORDERS, horizontal=True, when=gan,
            help="Alternating: the generator's gradient sees the discriminator just updated."),
     Slider("dsteps", "Discriminator steps per generator step", field="d_steps", min_value=1, max_value=10, when=gan),
@@ -48,10 +45,6 @@ CONTROLS = (
     Slider("std", "Data spread s", field="data_std", min_value=0.1, max_value=5.0, step=0.1, fmt="%.1f", when=gan),
     Number("seed", "Random seed", when=gan, help="Of the batches: same seed, same run."),
 )
-COLORS = {"simultaneous": "#d62728", "alternating": "#ff7f0e", "extragradient": "#2ca02c", "optimistic": "#1f77b4"}
-AXES = {"bilinear": ("x (descends f)", "y (ascends f)"), "dirac": ("θ (generator)", "ψ (discriminator)")}
-LOSS_NAMES = {"saturating": "saturating log(1 − D)", "non_saturating": "non-saturating −log D"}
-
 run = ui.cached(lab.run, spinner="Training…")
 
 
@@ -60,31 +53,25 @@ def render_plane_step(r: lab.Result, index: int) -> None:
     left, right = st.columns([11, 9], gap="large")
     with left:
         ui.charts.show(view.game_plane(
-            g.field_points, g.field_vectors, radius=g.view_radius, colors=COLORS, chosen=r.settings.method,
+            g.field_points, g.field_vectors, radius=g.view_radius, colors=view.METHOD_COLORS, chosen=r.settings.method,
             paths={m: g.trajectory(m)[: step + 1] for m in g.runs}, now=r.snapshots.at(index),
-            start=(r.settings.start_x, r.settings.start_y), x_title=AXES[g.game][0], y_title=AXES[g.game][1],
+            start=(r.settings.start_x, r.settings.start_y), x_title=captions.AXES[g.game][0], y_title=captions.AXES[g.game][1],
             title="The field v and every method's path"), export="trajectories")
         st.caption(captions.plane_step(g, step))
     with right:
-        ui.charts.show(view.distance({m: g.distance(m) for m in g.runs}, colors=COLORS, chosen=r.settings.method,
+        ui.charts.show(view.distance({m: g.distance(m) for m in g.runs}, colors=view.METHOD_COLORS, chosen=r.settings.method,
                                      marker=step, title="Distance to the equilibrium"),
                        "Every run starts at the equilibrium: there is no distance to draw.", export="distance")
 
 
 def render_plane(r: lab.Result) -> None:
     g, s = r.game, r.settings
-    ui.panels.metrics(("Spectral radius ρ", f"{g.spectral_radius:.4f}", "max |λ| of one step M near (0, 0)."),
-                      ("Eigenvalues λ", formulas.eigen_text(g.eigenvalues[:2], ".3g"), "Of M, the largest; all are below."),
-                      dict(label="Distance at the end", value=f"{g.distance(s.method)[-1]:.3g}",
-                           reference=f"from {g.distance(s.method)[0]:.3g}"),
-                      ("Steps run", f"{len(g.trajectory(s.method)) - 1:,} of {s.steps:,}", None))
+    ui.panels.metrics(*captions.plane_metrics(g, s))
     ui.panels.show_messages(r.diagnosis, st.container())
     st.subheader("The game, step by step")
     ui.workshop.scrubber(r.snapshots, lambda index: render_plane_step(r, index), label="Step shown")
     st.subheader("Why: the eigenvalues of one step")
-    ui.workshop.explain("Near the equilibrium one step multiplies z by the matrix M. Each eigenvalue λ of M is a "
-                        "direction's factor per step: outside the unit circle it grows, on it it circles, inside "
-                        "it shrinks. Move η or γ and watch them cross the circle.")
+    ui.workshop.explain(captions.EIGENVALUES_WHY)
     left, right = st.columns([9, 11], gap="large")
     with left:
         ui.charts.show(view.eigenvalue_plane(g.eigenvalues, title="Eigenvalues of one step"), export="eigenvalues")
@@ -113,14 +100,7 @@ def render_gan_step(r: lab.Result, index: int) -> None:
 
 def render_gan(r: lab.Result) -> None:
     v, s = r.gan, r.settings
-    last = f"Averaged over the last {v.match.steps_averaged} steps."
-    ui.panels.metrics(dict(label="Generator mean b", value=f"{v.match.mean:.3f}", reference=f"data μ = {s.data_mean:g}",
-                           help=last),
-                      dict(label="Generator spread |a|", value=f"{v.match.spread:.3f}",
-                           reference=f"data s = {s.data_std:g}", help=last),
-                      ("D(G(z)), last step", f"{v.run.d_fake[-1]:.3g}" if v.run.d_fake.size else "—",
-                       "How real the discriminator finds the fakes: ½ when it cannot tell."),
-                      ("Steps run", f"{v.run.completed_steps:,} of {s.gan_steps:,}", None))
+    ui.panels.metrics(*captions.gan_metrics(v, s))
     ui.panels.show_messages(r.diagnosis, st.container())
     st.subheader("Training, step by step")
     ui.workshop.scrubber(r.snapshots, lambda index: render_gan_step(r, index), label="Step shown")
@@ -128,22 +108,16 @@ def render_gan(r: lab.Result) -> None:
     left, right = st.columns([11, 9], gap="large")
     with left:
         ui.charts.show(view.generator_gradient(
-            v.d_grid, {LOSS_NAMES["saturating"]: v.gradient_saturating,
-                       LOSS_NAMES["non_saturating"]: v.gradient_non_saturating}, batch_d=v.batch_d,
+            v.d_grid, {captions.LOSS_NAMES["saturating"]: v.gradient_saturating,
+                       captions.LOSS_NAMES["non_saturating"]: v.gradient_non_saturating}, batch_d=v.batch_d,
             title="The generator's gradient against D(G(z))"), export="generator_gradient")
     with right:
-        ui.workshop.explain(
-            "The generator learns only through D: each fake's push is ∂L_G/∂h. With the saturating loss it is "
-            "D(G(z)) itself, so when D confidently rejects the fakes (D → 0, on the left) the push vanishes — just "
-            "when the generator is worst. The non-saturating loss's 1/D factor makes up for it: its push is 1 − D ≈ 1 "
-            f"there. The ticks at the bottom are the D(G(z)) of a batch of {v.batch_d.size} fakes at the last step.")
+        ui.workshop.explain(captions.saturation_why(v.batch_d.size))
 
 
 def main() -> None:
     _, settings, _ = ui.page.begin("pages/6_GANs.py", CONTROLS, lab.Settings)
-    ui.workshop.explain("Two players share one function: one descends it, the other ascends it. Their gradients "
-                        "form a field that rotates around the equilibrium, so plain gradient steps circle or spiral "
-                        "instead of settling. Pick a lesson above, or move the sliders.")
+    ui.workshop.explain(captions.INTRO)
     with ui.guard("run the game"):
         result = run(settings)
     if result.game is not None:

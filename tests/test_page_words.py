@@ -89,3 +89,28 @@ def test_no_page_writes_a_formula_of_its_own_and_every_application_has_its_formu
         package = app.lab_module().__name__.rsplit(".", 1)[0]
         module = importlib.import_module(f"{package}.formulas")
         assert "formulas." in source, (app.page, "does not take its formulas from", module.__name__)
+
+
+def test_the_metrics_the_pages_show_state_the_runs_numbers(diffusion_run):
+    r = diffusion_run
+    said = diffusion_captions.summary_metrics(r)
+    assert said[0]["value"] == f"{r.mode_weights.total_variation:.3f}" and said[1]["value"] == f"{r.sample_distance.energy:.3g}"
+    assert said[2]["value"] == f"{r.sampler.n_completed:,} of {r.sampler.n_steps:,}"
+    assert said[2]["reference"] == f"MALA accepted {r.sampler.acceptance_rate:.0%}"  # this run is MALA
+    plane = gan.run(gan.Settings(game="bilinear", method="alternating", steps=30))
+    said = gan_captions.plane_metrics(plane.game, plane.settings)
+    assert said[0][1] == f"{plane.game.spectral_radius:.4f}" and said[3][1] == "30 of 30"
+    assert said[2]["reference"] == f"from {plane.game.distance('alternating')[0]:.3g}"
+    one_d = gan.run(gan.Settings(game="gan_1d", gan_steps=100, data_mean=2.0))
+    said = gan_captions.gan_metrics(one_d.gan, one_d.settings)
+    assert said[0]["value"] == f"{one_d.gan.match.mean:.3f}" and said[0]["reference"] == "data μ = 2"
+    assert said[3][1] == f"{one_d.gan.run.completed_steps:,} of 100"
+    assert "batch of 7 fakes" in gan_captions.saturation_why(7)
+
+
+def test_the_tutorials_slips_are_all_told_with_this_runs_findings():
+    from calc_core.convolution.tutorial import DEFECTS, slips_markdown
+
+    said = slips_markdown({"Input gradient": "wrong by 3.1", "Kernel gradient": "right"})
+    assert all(f"{n}. *{slip}*" in said for n, slip in enumerate(DEFECTS, 1))
+    assert "| Input gradient | wrong by 3.1 |" in said and "| Kernel gradient | right |" in said

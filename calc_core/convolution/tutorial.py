@@ -132,3 +132,12 @@ def compare_with_tutorial(result: ConvolutionResult) -> TutorialComparison:
         truncation = float(np.max(np.abs(grad_kernel - result.grad_kernel)))
     return TutorialComparison(x.shape, result.padded_image.shape, grad_input.shape, input_error,
                               input_cosine, negated_error, integer_kernel, truncation)
+
+
+def slips_markdown(findings) -> str:
+    """The page's account of the tutorial's rule: the four defects numbered, then a table of what the
+    tutorial's rule gives on the run's settings (``findings``: part → finding)."""
+    return ("**Why the rule is what it is — four slips of the tutorial's `conv2d_backward`:**\n"
+            + "".join(f"{n}. *{slip}* {why}\n" for n, (slip, why) in enumerate(DEFECTS.items(), 1))
+            + "\n| | The tutorial's rule, on these settings |\n|---|---|\n"
+            + "".join(f"| {name} | {finding} |\n" for name, finding in findings.items()))

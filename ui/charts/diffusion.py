@@ -338,3 +338,34 @@ def tweedie(clean, noisy, denoised, learned, *, box: Sequence[tuple[float, float
               tooltip=tip),
         data={"arrows": arrows, "points": points},
         title=title, **size)
+
+
+# ----------------------------------------------------------------------------- a run's charts, as the page places them
+
+def sampling_charts(r, s) -> list[tuple[dict | None, str]]:
+    """(spec, export name) of the charts of the sampling step ``s`` of run ``r``, two by two: in 2-D the
+    particles, their traces, the histogram of x₁ and the mode weights; in 1-D the histogram is the
+    picture of the particles."""
+    histogram_ = (histogram(s.histogram.edges, s.histogram.samples, s.histogram.target,
+                            title="Histogram of x₁ against the target"), "histogram")
+    weights = (mode_weights(s.mode_weights.target, s.mode_weights.samples, title="Mode weights: samples vs target"),
+               "mode_weights")
+    traces = (particle_traces(r.snapshots.steps, r.snapshots.states["x"][:, :, 0], marker=s.step, box=r.view_range(),
+                              title="Particles over sampling time"), "traces")
+    if r.settings.dimension == 2:
+        return [(particles(r.field.axes, r.field.density, s.x, title="Particles at the step shown"), "particles"),
+                traces, histogram_, weights]
+    return [histogram_, traces, weights]
+
+
+def noising_and_denoising(p, box) -> tuple[dict | None, dict | None]:
+    """The forward noising paths, and the reverse SDE beside the probability-flow ODE, of ``p`` (x₁ over t)."""
+    def first(process):
+        return process.states["t"], process.states["x"][:, :, 0]
+
+    forward = paths({"forward noising": first(p.forward)}, colors={"forward noising": REFERENCE}, box=box,
+                    title="Noising: data to noise")
+    backward = paths({"reverse SDE": first(p.reverse_sde), "probability-flow ODE": first(p.probability_flow)},
+                     colors={"reverse SDE": PALETTE[1], "probability-flow ODE": PALETTE[0]}, reverse_time=True, box=box,
+                     title="Denoising with the exact score of p_t")
+    return forward, backward

@@ -26,6 +26,8 @@ DATA, GENERATED, DISCRIMINATOR = "#2ca02c", "#1f77b4", "#d62728"
 MAX_PATH_POINTS = 1000  # per trajectory: longer runs are drawn every k-th step (the last kept)
 LEAVE_VIEW = 3.0  # a trajectory is cut after its first point this many view radii out
 EIGEN_ZOOMS = (1.25, 1.6, 2.5, 4.0, 6.5, 10.0)  # half-widths of the eigenvalue plane
+METHOD_COLORS = {"simultaneous": "#d62728", "alternating": "#ff7f0e", "extragradient": "#2ca02c",
+                 "optimistic": "#1f77b4"}  # one colour per method, on every chart of the GANs page
 RHO_COLORS = {"scheme": "redblue", "domain": [0.5, 1.5], "reverse": True, "clamp": True}  # white at ρ = 1
 
 
