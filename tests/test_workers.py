@@ -221,29 +221,12 @@ def _state(pid: int) -> str:
         return "Z"
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().split(")")[-1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 @pytest.mark.slow
 def test_a_real_server_computes_its_pages_in_its_workers():
     """`streamlit run app.py`: the workers start from the first page, stay up, and do the training
     (in a Streamlit server the page script is ``__main__``: a worker must not run it)."""
     from benchmarks.room_protocol import PageSession
-    from benchmarks.room_servers import free_port_block
+    from benchmarks.room_servers import free_port_block, proc_cpu_seconds, worker_pids
     from tests.test_bench_room import _run_in_own_thread
 
     port = free_port_block(1)
@@ -272,10 +255,9 @@ def test_a_real_server_computes_its_pages_in_its_workers():
 
         results = _run_in_own_thread(browse)
         assert all(r.ok and not r.error_alerts for r in results), [(r.problem, r.exceptions) for r in results]
-        spawned = [p for p in _children(server.pid) if b"multiprocessing" in Path(f"/proc/{p}/cmdline").read_bytes()
-                   and "spawn_main" in Path(f"/proc/{p}/cmdline").read_text()]
+        spawned = worker_pids(server.pid)
         assert len(spawned) >= 2, "the server has no worker processes"
-        trained = sum(_cpu_seconds(p) for p in spawned)
+        trained = sum(proc_cpu_seconds(p) for p in spawned)
         assert trained > 0.5, f"four trainings of 400 episodes took {trained:.2f} s of the workers' CPU"
     finally:
         server.terminate()
