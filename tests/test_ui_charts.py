@@ -194,3 +194,71 @@ def test_every_chart_is_drawn_on_a_canvas_without_a_description_per_mark_and_sen
     assert arrow.column_names == ["step", "loss", "series"] and arrow.num_rows == 2
     assert arrow.column("loss").to_pylist() == [0.5, 0.25] and arrow.column("series").to_pylist() == ["train"] * 2
     assert core.arrow_table(core.table(x=[])).num_rows == 0
+
+
+def _plane(box, points):
+    """An equal-axes plot of points and a path over them, its view box set by ``box``."""
+    x, y, size = core.equal_axes(core.field("x", scale={"domain": box[0]}), core.field("y", scale={"domain": box[1]}),
+                                 height=260)
+    data = {"points": core.table(x=points[:, 0], y=points[:, 1]), "path": core.table(x=points[:, 0], y=points[:, 1])}
+    return core.chart(core.layer("points", "point", x=x, y=y), core.layer("path", "line", x=x, y=y),
+                      data=data, title="plane", **size)
+
+
+def _bars_on_a_fixed_axis(values, top):
+    """Two layers on one x scale with a literal domain, and a shared y encoding from the top level."""
+    data = {"bars": core.table(x=np.arange(len(values)) + 0.5, v=values)}
+    x = core.field("x", scale={"domain": [0, top], "nice": False})
+    return core.chart(core.layer("bars", "bar", x=x), core.layer("bars", {"type": "tick", "color": "black"}, x=x),
+                      data=data, encoding={"y": core.field("v", scale={"domain": [0, 1]})}, height=200)
+
+
+STABLE_CASES = [
+    lambda rng, k: _plane([[-1.0 - k, 2.5 + k], [-0.5, 0.75 * k + 1.0]], rng.normal(size=(30, 2))),
+    lambda rng, k: _bars_on_a_fixed_axis(rng.uniform(size=5), 5.0 + 2.0 * k),
+]
+
+
+@pytest.mark.parametrize("build", STABLE_CASES)
+def test_a_drawn_spec_keeps_its_numbers_in_a_table_so_that_new_numbers_send_the_same_spec(build):
+    rng = np.random.default_rng(3)
+    first, second = build(rng, 1.0), build(rng, 2.5)
+    assert _without_data(first) != _without_data(second)  # the builder's specs differ (their domains)...
+    sent_first, sent_second = valid(core.stable(first)), valid(core.stable(second))
+    assert _without_data(sent_first) == _without_data(sent_second)  # ...the drawn ones do not
+    assert sent_first["datasets"][core.LIFTED] != sent_second["datasets"][core.LIFTED]
+    assert core.as_built(sent_first) == valid(first)
+
+
+def _png(spec) -> np.ndarray:
+    """The chart rendered by Vega itself (vl_convert), its tables at full precision."""
+    import vl_convert
+    from PIL import Image
+
+    spec = {**spec, "width": 320, "datasets": {name: frame.to_dict("records")
+                                               for name, frame in spec["datasets"].items()}}
+    return np.asarray(Image.open(io.BytesIO(vl_convert.vegalite_to_png(spec, scale=1))))
+
+
+@pytest.mark.parametrize("build", STABLE_CASES)
+def test_a_drawn_spec_renders_pixel_for_pixel_what_the_builder_drew(build):
+    """The lifted numbers reach the scales (Vega's data() in their domains): the same picture, not
+    an empty plot, and the hidden layer that holds the table adds no mark, legend or margin."""
+    spec = build(np.random.default_rng(5), 1.5)
+    drawn = core.stable(spec)
+    assert drawn is not spec and core.LIFTED in drawn["datasets"]
+    before, after = _png(spec), _png(drawn)
+    assert before.shape == after.shape and np.array_equal(before, after)
+
+
+def test_only_decimal_numbers_of_x_and_y_domains_are_lifted():
+    spec = core.chart(core.layer("t", "point", x=core.field("x", scale={"domainMin": {"expr": "x1 - 2.5e-3 * max(width, 1)"}}),
+                                 y=core.field("y"), color=core.field("c", scale={"domain": [0.5, 1.5]})),
+                      data={"t": core.table(x=[1.0], y=[2.0], c=[1.0])})
+    drawn = core.stable(spec)
+    x_min = drawn["layer"][0]["encoding"]["x"]["scale"]["domainMin"]["expr"]
+    assert x_min == "x1 - lifted.v0 * max(width, 1)"  # x1 is a name and 1 an integer: both stay
+    assert drawn["layer"][0]["encoding"]["color"]["scale"]["domain"] == [0.5, 1.5]  # a colour scale keeps its own
+    assert drawn["datasets"][core.LIFTED].to_dict("records") == [{"v0": 2.5e-3}]
+    plain = charts.lines(np.arange(3), {"a": [1.0, 2.0, 3.0]}, x_title="t", y_title="a")
+    assert core.stable(plain) is plain  # nothing to lift: the spec as it was

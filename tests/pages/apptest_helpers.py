@@ -52,8 +52,11 @@ def state_value(at: AppTest, app, key: str):
 
 def chart_specs(at: AppTest) -> list[dict]:
     """The Vega-Lite spec of every chart on the page, named datasets (shipped apart as Arrow) put
-    back into ``spec["datasets"]`` as lists of row dicts."""
+    back into ``spec["datasets"]`` as lists of row dicts, and the numbers the kit lifted into a
+    table to keep the spec stable put back where the builder wrote them (``ui.charts.core.as_built``)."""
     from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
+
+    from ui.charts.core import as_built
 
     specs = []
     for chart in at.get("vega_lite_chart"):
@@ -62,7 +65,7 @@ def chart_specs(at: AppTest) -> list[dict]:
             dataset.name: convert_arrow_bytes_to_pandas_df(dataset.data.data).to_dict("records")
             for dataset in chart.proto.datasets
         })
-        specs.append(spec)
+        specs.append(as_built(spec))
     return specs
 
 
