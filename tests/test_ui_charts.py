@@ -216,6 +216,8 @@ def _bars_on_a_fixed_axis(values, top):
 STABLE_CASES = [
     lambda rng, k: _plane([[-1.0 - k, 2.5 + k], [-0.5, 0.75 * k + 1.0]], rng.normal(size=(30, 2))),
     lambda rng, k: _bars_on_a_fixed_axis(rng.uniform(size=5), 5.0 + 2.0 * k),
+    # a centre at 0.0 in one run and below zero in the next: the sign is part of the lifted number
+    lambda rng, k: _plane([[-3.0 * (k - 1.0) - 1.0, 1.0], [-2.0, 2.0 - (k - 1.0)]], rng.normal(size=(20, 2))),
 ]
 
 

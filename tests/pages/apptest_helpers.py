@@ -50,10 +50,11 @@ def state_value(at: AppTest, app, key: str):
     return at.session_state[name] if name in at.session_state else None
 
 
-def chart_specs(at: AppTest) -> list[dict]:
+def chart_specs(at: AppTest, *, as_sent: bool = False) -> list[dict]:
     """The Vega-Lite spec of every chart on the page, named datasets (shipped apart as Arrow) put
     back into ``spec["datasets"]`` as lists of row dicts, and the numbers the kit lifted into a
-    table to keep the spec stable put back where the builder wrote them (``ui.charts.core.as_built``)."""
+    table to keep the spec stable put back where the builder wrote them (``ui.charts.core.as_built``),
+    unless ``as_sent``."""
     from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 
     from ui.charts.core import as_built
@@ -65,7 +66,7 @@ def chart_specs(at: AppTest) -> list[dict]:
             dataset.name: convert_arrow_bytes_to_pandas_df(dataset.data.data).to_dict("records")
             for dataset in chart.proto.datasets
         })
-        specs.append(as_built(spec))
+        specs.append(spec if as_sent else as_built(spec))
     return specs
 
 

@@ -11,7 +11,8 @@ changes only the data the browser updates the drawn chart in place instead of em
 ≈ 60 ms, 300 points ≈ 5 ms). So a builder keeps everything that depends on the values out of the
 spec — live numbers in titles go in captions, colour limits and ink colours go in the data (a table
 named with a leading "_" holds such helpers and stays out of the CSV export) — and keeps points per
-chart to a few hundred.
+chart to a few hundred. The x and y domains a builder writes (a view box, :func:`equal_axes`) are moved
+into a one-row table by :func:`stable` when the chart is sent, so they don't change the spec either.
 
 Adding a chart, in four steps::
 
@@ -176,7 +177,9 @@ def arrow_table(frame: pd.DataFrame):
 
 
 LIFTED = "_lifted"  # the one-row table that carries a spec's value-dependent numbers
-_NUMBER = re.compile(r"(?<![\w.'\"])(?:\d+\.\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|\d+[eE][-+]?\d+)")
+# a decimal number in an expression, with its sign when the sign is unary (at the start, or after an
+# operator, a bracket or a comma): "-0.32 - max(8.2, …)" and "0.0 - max(8.2, …)" lift to the same text
+_NUMBER = re.compile(r"(^|[(,+\-*/?:]\s*)(-?)(\d+\.\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|\d+[eE][-+]?\d+)(?![\w.])")
 
 
 def stable(spec: dict) -> dict:
@@ -194,34 +197,42 @@ def stable(spec: dict) -> dict:
     """
     if "layer" not in spec:
         return spec
-    values: dict[float, int] = {}
+    values: list[float] = []
+    # Layers that share a scale each write its domain, and Vega-Lite merges them only if they read
+    # the same signals: one set of columns per (channel and setting, what was written), whatever
+    # layer wrote it. Not one per distinct number — two settings that agree in one run only (a square
+    # box's width and height) would then change the spec from run to run.
+    lifted_at: dict[tuple, object] = {}
 
     def read(number: float) -> str:
-        # one column per distinct number: layers that share a scale write the same domain, and
-        # Vega-Lite merges them only if they read the same signal
-        column = values.setdefault(float(number), len(values))
-        return f"{LIFTED_ROW}.v{column}"
+        values.append(float(number))
+        return f"{LIFTED_ROW}.v{len(values) - 1}"
 
-    def lift_expr(text: str) -> str:
-        return _NUMBER.sub(lambda m: read(float(m.group(0))), text)
+    def once(where: tuple, build):
+        if where not in lifted_at:
+            lifted_at[where] = build()
+        return lifted_at[where]
 
-    def walk(node, positional=False):
+    def walk(node, channel=None):
         if isinstance(node, dict):
             out = {}
             for k, v in node.items():
-                if positional and k == "domain" and isinstance(v, list) and v and all(
+                if channel and k == "domain" and isinstance(v, list) and v and all(
                         isinstance(x, (int, float)) and not isinstance(x, bool) and np.isfinite(x) for x in v):
-                    out[k] = [{"expr": read(x)} for x in v]
-                elif positional and k in ("domainMin", "domainMax") and isinstance(v, dict) \
+                    out[k] = once((channel, k, tuple(v)), lambda v=v: [{"expr": read(x)} for x in v])
+                elif channel and k in ("domainMin", "domainMax") and isinstance(v, dict) \
                         and isinstance(v.get("expr"), str):
-                    out[k] = {**v, "expr": lift_expr(v["expr"])}
+                    text = v["expr"]
+                    out[k] = {**v, "expr": once((channel, k, text),
+                                                lambda text=text: _NUMBER.sub(
+                                                    lambda m: m.group(1) + read(float(m.group(2) + m.group(3))), text))}
                 elif k == "datasets":
                     out[k] = v
                 else:
-                    out[k] = walk(v, positional or k in ("x", "y"))
+                    out[k] = walk(v, channel or (k if k in ("x", "y") else None))
             return out
         if isinstance(node, list):
-            return [walk(v, positional) for v in node]
+            return [walk(v, channel) for v in node]
         return node
 
     lifted = walk(spec)
@@ -233,7 +244,7 @@ def stable(spec: dict) -> dict:
     # fixed value (with no x and y at all Vega-Lite would style the plot as a bare view)
     holder = {"data": {"name": LIFTED}, "transform": [{"filter": "false"}], "mark": {"type": "point", "aria": False},
               "encoding": {"x": {"value": 0}, "y": {"value": 0}}}
-    row = pd.DataFrame({f"v{n}": [v] for v, n in values.items()})
+    row = pd.DataFrame({f"v{n}": [v] for n, v in enumerate(values)})
     return {**lifted, "params": params, "layer": [*lifted["layer"], holder],
             "datasets": {**lifted.get("datasets", {}), LIFTED: row}}
 
