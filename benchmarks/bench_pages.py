@@ -4,8 +4,9 @@
     python -m benchmarks.bench_pages --quick    # AppTest only, fewer repetitions
 
 Server side (AppTest, the script's own time): the first load, a Settings slider moved one step (a
-cache miss: calc_core recomputes), moved back (a cache hit), and the scrubber's step moved (a
-fragment rerun that reads the cached run).
+cache miss: calc_core recomputes), moved back (a cache hit), and the scrubber's step moved (in a
+browser a fragment rerun that reads the cached run; AppTest runs the whole script for it, so on the
+server this column is a whole rerun on a cache hit).
 
 In headless Chromium (what a user waits for): a key press on the slider → the redraw finished (the
 script has ended and the page has stopped changing), for the same three kinds of move, next to the
