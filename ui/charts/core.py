@@ -177,6 +177,7 @@ def arrow_table(frame: pd.DataFrame):
 
 
 LIFTED = "_lifted"  # the one-row table that carries a spec's value-dependent numbers
+LIFTED_ROW = "lifted"  # the signal holding that row, which the scales read
 # a decimal number in an expression, with its sign when the sign is unary (at the start, or after an
 # operator, a bracket or a comma): "-0.32 - max(8.2, …)" and "0.0 - max(8.2, …)" lift to the same text
 _NUMBER = re.compile(r"(^|[(,+\-*/?:]\s*)(-?)(\d+\.\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|\d+[eE][-+]?\d+)(?![\w.])")
@@ -249,7 +250,6 @@ def stable(spec: dict) -> dict:
             "datasets": {**lifted.get("datasets", {}), LIFTED: row}}
 
 
-LIFTED_ROW = "lifted"
 _READ = re.compile(rf"\b{LIFTED_ROW}\.v(\d+)\b")
 
 
