@@ -107,12 +107,12 @@ def equal_axes(x: dict, y: dict, *, height: int) -> tuple[dict, dict, dict]:
     x, y = widened(x, (x_lo + x_hi) / 2, span_x), widened(y, (y_lo + y_hi) / 2, span_y)
     # The plot's padding must not hang on the numbers the axes show: the span reads the plot's width,
     # the width is what the padding leaves, and a redraw in place (new data, same spec) does not go
-    # round that circle again, so an axis would end up a few pixels off. Labels at the ends stay
-    # inside the plot, and the y labels get a fixed room.
+    # round that circle again, so an axis would end up a few pixels off. A label that would stick out
+    # past the end of its axis is left out, and the y labels get a fixed room.
     if x.get("axis", {}) is not None:
-        x = {**x, "axis": {"labelFlush": True, **x.get("axis", {})}}
+        x = {**x, "axis": {"labelBound": True, **x.get("axis", {})}}
     if y.get("axis", {}) is not None:
-        y = {**y, "axis": {"labelFlush": True, "minExtent": Y_LABEL_ROOM, "maxExtent": Y_LABEL_ROOM, **y.get("axis", {})}}
+        y = {**y, "axis": {"labelBound": True, "minExtent": Y_LABEL_ROOM, "maxExtent": Y_LABEL_ROOM, **y.get("axis", {})}}
     return x, y, size
 
 
