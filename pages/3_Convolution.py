@@ -36,7 +36,7 @@ LR = Steps("lr", "Learning rate η, in units of the stable limit 2/λ_max", fiel
 STEPS = Slider("steps", "Gradient steps", min_value=10, max_value=500, step=10, default=lab.LEARN_STEPS)
 
 run = ui.cached(lab.run, spinner="Running the layer…")
-kernel_fit = ui.cached(lab.learn, spinner="Learning the kernel…")
+learning_run = ui.cached(lab.learn, spinner="Learning the kernel…")
 
 
 def render_layer(r: lab.Result) -> None:
@@ -60,7 +60,7 @@ def render_layer(r: lab.Result) -> None:
     ui.panels.show_messages(r.layer_messages, st.container())
 
 
-def render_backward(r: lab.Result) -> None:
+def render_rule_and_check(r: lab.Result) -> None:
     st.subheader("The backward rule, and a live check")
     ui.panels.formula_and_code(formulas.backward(r.settings.loss),
                                [core.correlate, core.input_gradient, core.kernel_gradient], notes=formulas.BACKWARD_NOTES)
@@ -88,11 +88,11 @@ def render_step(fit: lab.Learning, index: int) -> None:
 
 
 @st.fragment
-def render_kernel_panel(settings: lab.Settings, image) -> None:
+def render_learning_panel(settings: lab.Settings, image) -> None:
     left, right, _ = st.columns([3, 3, 2])
     fraction, steps = ui.controls.draw(LR, container=left), ui.controls.draw(STEPS, container=right)
     with ui.guard("learn the kernel", stop=False):
-        fit = kernel_fit(settings, fraction, steps, image)
+        fit = learning_run(settings, fraction, steps, image)
         ui.panels.metrics(
             ("Learning rate η", f"{fit.learning_rate:.3g}", "The fraction above times 2/λ_max."),
             ("Stable limit 2/λ_max", f"{fit.bounds.stable_limit:.3g}", "Gradient descent converges iff η is below it."),
@@ -118,13 +118,13 @@ def main() -> None:
         image = ui.images.gray_image(settings.source, settings.size, settings.upload)
         result = run(settings, image)
     render_layer(result)
-    render_backward(result)
+    render_rule_and_check(result)
     st.subheader("Learn the kernel")
     ui.workshop.explain("Now w is the unknown. From x and the output y* = x̃ ⋆ w_true above, gradient descent starts "
                         "at a small random w and follows −∂L/∂w — the kernel rule above with G = y − y*. L is a "
                         "quadratic in w whose Hessian H = AᵀA (A: one row per window of x̃) decides everything about "
                         "the learning rate.")
-    render_kernel_panel(settings, image)
+    render_learning_panel(settings, image)
 
 
 with ui.guard("draw this page"):
