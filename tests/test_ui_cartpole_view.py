@@ -8,9 +8,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from calc_core.policy_gradient import cartpole
-from calc_core.policy_gradient.views import initial_params, policy_map
-from tests.vega_schema import drawn_domain, rows, valid
+from calc_core.policy_gradient.views import PolicyMap, initial_params, policy_map
+from tests.vega_schema import drawn_domain, picture, rows, valid
 from ui.charts import cartpole as charts
+from ui.charts import raster
+from ui.charts.core import EXPORT
 
 
 def test_frame_draws_the_pole_from_the_axle_at_the_angle_of_the_state_with_the_push():
@@ -62,12 +64,22 @@ def test_trajectory_plots_angle_and_position_as_shares_of_their_limits_and_marks
     assert charts.trajectory(np.zeros((1, 4)), 0) is None
 
 
-def test_policy_heatmap_is_valid_and_puts_the_largest_angular_velocity_on_top():
+def test_policy_heatmap_is_one_picture_with_the_largest_angular_velocity_on_top():
     grid = policy_map(initial_params(4, 0), n_angles=5, n_velocities=3)
-    spec = valid(charts.policy_heatmap(grid, title="P"))
-    cells = rows(spec, "cells")
-    assert [c["row"] for c in cells[::5]] == ["2.0", "0.0", "-2.0"]
-    np.testing.assert_allclose([c["value"] for c in cells[:5]], grid.p_right[-1])
+    built = charts.policy_heatmap(grid, title="P")
+    spec = valid(built)
+    drawn, edges = picture(spec)
+    assert drawn.shape[:2] == (3, 5)
+    # the top row is the largest θ̇; P(right) = 1 red, 0 blue (redblue reversed), limits 0 and 1
+    np.testing.assert_array_equal(drawn, raster.colours(grid.p_right[::-1], "redblue", (0.0, 1.0), reverse=True))
+    degrees = np.degrees(grid.angles)
+    assert edges["x"] < degrees[0] < degrees[-1] < edges["x2"]
+    assert edges["y2"] < grid.angular_velocities[0] and grid.angular_velocities[-1] < edges["y"]
+    cells = built[EXPORT]["cells"]
+    np.testing.assert_allclose(cells["P(right)"], grid.p_right.reshape(-1))
+    np.testing.assert_allclose(cells["angular velocity (rad/s)"][::5], grid.angular_velocities)
+    np.testing.assert_allclose(cells["pole angle (°)"][:5], degrees)
+    assert charts.policy_heatmap(PolicyMap(grid.angles, grid.angular_velocities, np.full((3, 5), np.nan))) is None
 
 
 def test_bars_with_ranges_draw_each_range_over_its_bar_and_leave_out_what_has_no_value():

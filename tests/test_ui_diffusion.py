@@ -7,8 +7,11 @@ import pandas as pd
 import pytest
 
 from calc_core.diffusion import lab
+from tests.vega_schema import picture
 from tests.vega_schema import valid as valid_json
 from ui.charts import diffusion as view
+from ui.charts import raster
+from ui.charts.core import EXPORT
 
 
 def valid(spec: dict) -> dict:
@@ -23,6 +26,23 @@ def rows(spec: dict, name: str) -> list[dict]:
 
 def marks(spec: dict) -> int:
     return sum(len(frame) for frame in spec["datasets"].values())
+
+
+def assert_heatmap_of(spec: dict, axes, density, value: str) -> None:
+    """The heatmap is one picture of the whole grid: its pixels are the density's colours (the top
+    row at the largest x₂), its edges half a cell past the outer grid points, the colour limits the
+    density's range; the CSV download holds the density at every grid point."""
+    drawn, edges = picture(spec)
+    low, high = np.nanmin(density), np.nanmax(density)
+    np.testing.assert_array_equal(drawn, raster.colours(np.asarray(density)[::-1], view.HEAT, (low, high)))
+    hx, hy = (axes[0][1] - axes[0][0]) / 2, (axes[1][1] - axes[1][0]) / 2
+    close([edges["x"], edges["x2"], edges["y2"], edges["y"]],
+          [axes[0][0] - hx, axes[0][-1] + hx, axes[1][0] - hy, axes[1][-1] + hy])
+    close(spec["datasets"]["_heat_limits"]["value"], [low, high])
+    cells = spec[EXPORT]["cells"]
+    close(cells[value], np.asarray(density).reshape(-1))
+    grid = np.stack(np.meshgrid(axes[0], axes[1]), axis=-1).reshape(-1, 2)
+    close(cells[["x₁", "x₂"]].to_numpy(), grid)
 
 
 def close(actual, desired, **tolerance):
@@ -50,13 +70,8 @@ def box(result, axis=0):
 def test_the_density_and_its_score_in_2d_a_coarse_heatmap_and_arrows_along_the_score(small):
     f = small.field
     spec = valid(view.density_with_score(f.axes, f.density, f.arrow_points, {"∇log p": f.score}, title="p"))
-    assert spec["width"] == "container" and spec["height"] == view.PLANE_SIZE and marks(spec) <= 2000
-    cells = rows(spec, "cells")
-    assert len(cells) == 32 * 32 <= view.MAX_CELLS
-    close([c["p"] for c in cells], f.density[::2, ::2].reshape(-1))
-    centres = np.array([[(c["x"] + c["x2"]) / 2, (c["y"] + c["y2"]) / 2] for c in cells])
-    grid = np.stack(np.meshgrid(f.axes[0][::2], f.axes[1][::2]), axis=-1).reshape(-1, 2)
-    close(centres, grid, atol=1e-9)
+    assert spec["width"] == "container" and spec["height"] == view.PLANE_SIZE and marks(spec) <= 300
+    assert_heatmap_of(spec, f.axes, f.density, "p(x)")
     arrows = rows(spec, "arrows")
     assert len(arrows) == len(f.arrow_points) == 225 and {a["series"] for a in arrows} == {"∇log p"}
     close([[a["x"], a["y"]] for a in arrows], f.arrow_points)
@@ -101,14 +116,15 @@ def test_the_learned_score_is_drawn_on_the_same_length_scale_as_the_true_one(res
     true = arrows[arrows.series == view.SCORE_NAMES[1]]
     close(true.strength, np.hypot(*f.noised_score.T))
     close(arrows[arrows.series == view.SCORE_NAMES[2]].strength, np.hypot(*result.learned_score.T))
-    close([c["p"] for c in rows(spec, "cells")], f.noised_density[::2, ::2].reshape(-1))
+    assert_heatmap_of(spec, f.axes, f.noised_density, "p_σ(x)")
 
 
 def test_particles_are_thinned_to_a_thousand_and_drawn_where_they_are():
     r = lab.run(lab.Settings(n_particles=2000, n_steps=30, n_levels=3))
     spec = valid(view.particles(r.field.axes, r.field.density, r.sampler.x, title="particles"))
     points = rows(spec, "particles")
-    assert len(points) == view.MAX_PARTICLES and marks(spec) <= 2100
+    assert len(points) == view.MAX_PARTICLES and marks(spec) <= 1010
+    assert_heatmap_of(spec, r.field.axes, r.field.density, "p(x)")
     drawn = {(p["x"], p["y"]) for p in points}
     assert drawn <= {tuple(x) for x in r.sampler.x}
     few = valid(view.particles(r.field.axes, r.field.density, r.sampler.x[:10]))
@@ -226,4 +242,6 @@ def test_titles_are_what_the_page_gives_and_carry_no_data(small):
     other = lab.run(lab.Settings(n_steps=30, n_levels=3, seed=3))
     second = view.density_with_score(other.field.axes, other.field.density, other.field.arrow_points,
                                      {"s": other.field.score}, title="The density p and its score")
-    assert {k: v for k, v in first.items() if k != "datasets"} == {k: v for k, v in second.items() if k != "datasets"}
+    def drawn(spec):
+        return {k: v for k, v in spec.items() if k not in ("datasets", EXPORT)}
+    assert drawn(first) == drawn(second)

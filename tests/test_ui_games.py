@@ -5,8 +5,10 @@ import numpy as np
 import pytest
 
 from calc_core.gan import lab
-from tests.vega_schema import drawn_domain, valid as valid_json
-from ui.charts import games
+from tests.vega_schema import drawn_domain, picture
+from tests.vega_schema import valid as valid_json
+from ui.charts import games, raster
+from ui.charts.core import EXPORT
 
 def valid(spec: dict) -> dict:
     """The spec itself, after checking it against the Vega-Lite schema (its tables stay exact frames:
@@ -138,18 +140,24 @@ def test_eigenvalue_plane_zooms_in_steps_so_its_spec_stays_put_while_eta_moves()
     assert games.eigenvalue_plane([np.nan]) is None and games.eigenvalue_plane([]) is None
 
 
-def test_radius_map_cells_tile_the_grid_and_the_current_point_is_marked(plane_result):
+def test_radius_map_is_one_picture_of_the_grid_and_the_current_point_is_marked(plane_result):
     g = plane_result.game
     spec = valid(games.radius_map(g.eta_grid, g.gamma_grid, g.radius_map, current=g.current_point))
-    cells = rows(spec, "cells")
-    assert len(cells) == g.radius_map.size
-    close([c["rho"] for c in cells], g.radius_map.reshape(-1))
-    first = cells[0]
-    assert first["x"] < first["eta"] < first["x2"] and first["y"] < first["gamma"] < first["y2"]
-    assert first["x2"] == pytest.approx(cells[1]["x"])  # neighbours share their edge
+    drawn, edges = picture(spec)
+    assert drawn.shape[:2] == g.radius_map.shape
+    # the top row is the largest γ; ρ < 1 blue, ρ > 1 red, clamped to [0.5, 1.5] with white at 1
+    np.testing.assert_array_equal(drawn, raster.colours(g.radius_map[::-1], "redblue", (0.5, 1.5), reverse=True))
+    i, j = np.unravel_index(np.argmin(g.radius_map), g.radius_map.shape)
+    assert g.radius_map[i, j] < 1 and drawn[-1 - i, j, 2] > drawn[-1 - i, j, 0]  # converging cells are blue
+    d_eta, d_gamma = np.diff(g.eta_grid)[0] / 2, np.diff(g.gamma_grid)[0] / 2
+    close([edges["x"], edges["x2"], edges["y2"], edges["y"]],
+          [g.eta_grid[0] - d_eta, g.eta_grid[-1] + d_eta, g.gamma_grid[0] - d_gamma, g.gamma_grid[-1] + d_gamma])
+    cells = spec[EXPORT]["cells"]
+    close(cells["rho"], g.radius_map.reshape(-1))
+    close(cells[["eta", "gamma"]].to_numpy(), np.stack(np.meshgrid(g.eta_grid, g.gamma_grid), -1).reshape(-1, 2))
     assert (rows(spec, "current")[0]["eta"], rows(spec, "current")[0]["gamma"], rows(spec, "current")[0]["rho"]) \
         == pytest.approx(g.current_point)
-    assert layer_of(spec, "cells")["encoding"]["color"]["scale"]["domain"] == [0.5, 1.5]  # white at ρ = 1
+    assert layer_of(spec, "_heat_limits")["encoding"]["color"]["scale"]["domain"] == [0.5, 1.5]  # the legend
     assert games.radius_map(g.eta_grid, g.gamma_grid, np.full((3, 3), 1.0)) is None
 
 

@@ -1,7 +1,12 @@
 """Validation of the lab's Vega-Lite specs against the schema Altair ships (the pages skip it for
 speed, so the tests do it): the one place every test validates a chart."""
 
+import base64
+import io
+
 import jsonschema
+import numpy as np
+from PIL import Image
 from altair.vegalite.v6.schema.core import load_schema
 
 from ui.charts import jsonable
@@ -40,3 +45,13 @@ def drawn_domain(scale: dict, width: float, height: float) -> list[float]:
         return float(value)
     low, high = scale["domain"]
     return [end("domainMin", low), end("domainMax", high)]
+
+
+def picture(spec: dict, name: str = "_heat") -> tuple[np.ndarray, dict]:
+    """The heatmap picture a spec draws from table ``name`` (ui.charts.raster), decoded from its PNG
+    data URL by Pillow (RGBA rows from the top), and that table's row (the picture's edges)."""
+    tables = spec.get("datasets", {})
+    row = tables[name].iloc[0].to_dict() if hasattr(tables[name], "iloc") else tables[name][0]
+    head, _, data = row["url"].partition(",")
+    assert head == "data:image/png;base64"
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(data))).convert("RGBA")), row

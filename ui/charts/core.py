@@ -41,6 +41,7 @@ PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#7
 MUTED = "#c7c7c7"
 REFERENCE = "#7f7f7f"
 SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
+EXPORT = "_export"  # a spec's tables for its CSV download only (a picture's grid values): never sent
 PRESENTER_FONTS = {"axis": {"labelFontSize": 15, "titleFontSize": 16}, "legend": {"labelFontSize": 15, "titleFontSize": 15},
                    "title": {"fontSize": 19}, "header": {"labelFontSize": 15}, "text": {"fontSize": 14}}
 
@@ -138,19 +139,27 @@ def presenter_config(spec: dict) -> dict:
 
 
 def jsonable(spec: dict) -> dict:
-    """The spec with its tables as lists of rows (what a Vega renderer or a schema validator reads)."""
+    """The spec with its tables as lists of rows (what a Vega renderer or a schema validator reads);
+    the tables kept for the CSV download only are left out."""
     def rows(frame):
         return json.loads(frame.to_json(orient="records", double_precision=15)) if isinstance(frame, pd.DataFrame) \
             else frame
-    return {**spec, "datasets": {name: rows(frame) for name, frame in spec.get("datasets", {}).items()}}
+    return {**drawn_part(spec), "datasets": {name: rows(frame) for name, frame in spec.get("datasets", {}).items()}}
+
+
+def drawn_part(spec: dict) -> dict:
+    """The spec without its download-only tables (what is sent and drawn)."""
+    return {k: v for k, v in spec.items() if k != EXPORT} if EXPORT in spec else spec
 
 
 def to_csv(spec: dict) -> str:
     """The data behind a chart as CSV: one block of named columns per table, tables joined with a
     ``table`` column when there are several. Tables named with a leading "_" (a scale's limits drawn
-    invisibly) are not data and stay out."""
+    invisibly, a picture) are not data and stay out; the download-only tables (a picture's grid
+    values, ``spec[EXPORT]``) go in."""
     frames = {name: frame for name, frame in spec.get("datasets", {}).items()
               if isinstance(frame, pd.DataFrame) and not name.startswith("_")}
+    frames.update(spec.get(EXPORT, {}))
     if len(frames) == 1:
         return next(iter(frames.values())).to_csv(index=False)
     joined = pd.concat([frame.assign(table=name) for name, frame in frames.items()], ignore_index=True, sort=False)
@@ -297,7 +306,7 @@ def show(spec: dict | None, empty_message: str = "Nothing to draw for these sett
     if workshop.presenting():
         spec = presenter_config(spec)
     fixed = isinstance(spec.get("width"), (int, float))
-    drawn = stable(spec)
+    drawn = stable(drawn_part(spec))
     sent = {**drawn, "datasets": {name: arrow_table(frame) if isinstance(frame, pd.DataFrame) else frame
                                  for name, frame in drawn.get("datasets", {}).items()}}
     where.vega_lite_chart(sent, width="content" if fixed else "stretch")

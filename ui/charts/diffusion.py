@@ -8,7 +8,8 @@ Every builder follows ui.charts.core (tables from ``table``, layers from ``layer
 ``chart``) and returns None when there is nothing finite to draw. Titles carry no live numbers and
 the axes' domains depend on the mixture's view box only, so moving a sampler control or the
 scrubbed step updates a drawn chart's data in place. Each chart keeps to a couple of thousand marks:
-heatmaps are drawn on a coarser grid, particles and paths are sampled.
+a heatmap is one picture (ui.charts.raster) at the grid's full resolution, particles and paths are
+sampled.
 """
 
 from __future__ import annotations
@@ -18,17 +19,17 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from ui.charts import raster
 from ui.charts.basic import lines
-from ui.charts.core import PALETTE, REFERENCE, Rule, chart, equal_axes, field, layer, table
+from ui.charts.core import EXPORT, PALETTE, REFERENCE, Rule, chart, equal_axes, field, layer, table
 
-MAX_CELLS = 1600  # heatmap cells (a 64 × 64 grid is drawn as 32 × 32)
 MAX_PARTICLES = 1000  # points of a particle scatter
 TRACED_PARTICLES = 30  # lines of the particles-over-time chart
 PATH_PARTICLES = 20  # lines per process of the noising / denoising charts
 ARROWS_1D = 25  # score arrows along a 1-D density
 PLANE_SIZE = 380  # pixels: the height of a 2-D plot (its width is the column's, on equal axes)
 ARROW, LEARNED, NOW, TARGET = "#444444", "#ff7f0e", "#222222", "#2ca02c"
-HEAT = {"scheme": "blues"}
+HEAT = "blues"  # the density's colour scheme
 SCORE_NAMES = ("∇log p", "∇log p_σ (true)", "s_θ (learned)")
 
 
@@ -80,18 +81,9 @@ def _arrow_layers(x: dict, y: dict, colors: Mapping[str, str]) -> list[dict]:
                   color={**color, "legend": None}, angle=field("angle", scale=None))]
 
 
-def _cells(axes, density) -> pd.DataFrame:
-    """A 2-D grid (row i along x₂ = axes[1][i]) as rectangles, every k-th row and column so that at
-    most MAX_CELLS are drawn; each cell is centred on its grid point."""
-    density = np.asarray(density, dtype=float)
-    stride = int(np.ceil(np.sqrt(density.size / MAX_CELLS)))
-    gx, gy = np.asarray(axes[0])[::stride], np.asarray(axes[1])[::stride]
-    values = density[::stride, ::stride]
-    hx = (axes[0][1] - axes[0][0]) * stride / 2
-    hy = (axes[1][1] - axes[1][0]) * stride / 2
-    X, Y = np.meshgrid(gx, gy)
-    return table(x=(X - hx).ravel(), x2=(X + hx).ravel(), y=(Y - hy).ravel(), y2=(Y + hy).ravel(),
-                 p=values.ravel())
+def _outer_edges(axes) -> list[tuple[float, float]]:
+    """The grid's outer edges: each cell centred on its grid point."""
+    return [(float(a[0] - (a[1] - a[0]) / 2), float(a[-1] + (a[-1] - a[-2]) / 2)) for a in map(np.asarray, axes)]
 
 
 def _plane_axes(axes, x_title: str = "x₁", y_title: str = "x₂") -> tuple[dict, dict]:
@@ -100,10 +92,16 @@ def _plane_axes(axes, x_title: str = "x₁", y_title: str = "x₂") -> tuple[dic
                                                                            scale=_axis_scale(y_lo, y_hi))
 
 
-def _heat_layer(x: dict, y: dict, value_title: str, opacity: float = 1.0) -> dict:
-    return layer("cells", {"type": "rect", "opacity": opacity}, x=x, y=y, x2={"field": "x2"}, y2={"field": "y2"},
-                 color=field("p", title=value_title, scale=HEAT, legend={"orient": "right", "gradientLength": 120}),
-                 tooltip=[field("p", title=value_title, format=".3g")])
+def _heat(axes, density, x: dict, y: dict, value_title: str, opacity: float = 1.0) -> tuple[list[dict], dict]:
+    """The density's heatmap (one picture: ui.charts.raster), its layers and tables."""
+    return raster.heat_layers(density, *_outer_edges(axes), x, y, scheme=HEAT, value_title=value_title,
+                              opacity=opacity, legend={"orient": "right", "gradientLength": 120})
+
+
+def _with_grid(spec: dict, axes, density, value: str) -> dict:
+    """The spec with the heatmap's grid values kept for its CSV download."""
+    spec[EXPORT] = {"cells": raster.grid_table(density, axes[0], axes[1], x="x₁", y="x₂", value=value)}
+    return spec
 
 
 def _arrow_spacing(axes, n_arrows: int) -> float:
@@ -122,9 +120,10 @@ def density_with_score(axes, density, points, scores: Mapping[str, np.ndarray], 
     if len(axes) == 2:
         x, y, square = equal_axes(*_plane_axes(axes), height=PLANE_SIZE)
         n = max(int(round(np.sqrt(len(np.asarray(points).reshape(-1, 2))))), 2)
-        tables = {"cells": _cells(axes, density), "arrows": arrow_table(points, scores, _arrow_spacing(axes, n))}
-        return chart(_heat_layer(x, y, value_title), *_arrow_layers(x, y, colors), data=tables, title=title,
-                     **square)
+        heat, tables = _heat(axes, density, x, y, value_title)
+        tables["arrows"] = arrow_table(points, scores, _arrow_spacing(axes, n))
+        return _with_grid(chart(*heat, *_arrow_layers(x, y, colors), data=tables, title=title, **square), axes,
+                          density, value_title)
     grid = np.asarray(axes[0], dtype=float)
     pick = _sample_rows(grid.size, ARROWS_1D)
     on_curve = np.column_stack([grid[pick], density[pick]])
@@ -159,9 +158,9 @@ def particles(axes, density, x, *, title: str | None = None) -> dict | None:
     px, py, square = equal_axes(*_plane_axes(axes), height=PLANE_SIZE)
     dots = layer("particles", {"type": "circle", "size": 9, "opacity": 0.55, "color": "#d62728", "clip": True},
                  x=px, y=py)
-    return chart(_heat_layer(px, py, "p(x)", opacity=0.7), dots,
-                 data={"cells": _cells(axes, density), "particles": table(x=x[:, 0], y=x[:, 1])},
-                 title=title, **square)
+    heat, tables = _heat(axes, density, px, py, "p(x)", opacity=0.7)
+    tables["particles"] = table(x=x[:, 0], y=x[:, 1])
+    return _with_grid(chart(*heat, dots, data=tables, title=title, **square), axes, density, "p(x)")
 
 
 def particle_traces(steps, x1, *, marker: float | None = None, box: tuple[float, float] | None = None,

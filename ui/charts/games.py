@@ -16,8 +16,9 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from ui.charts import raster
 from ui.charts.basic import lines
-from ui.charts.core import REFERENCE, chart, equal_axes, field, layer, table
+from ui.charts.core import EXPORT, REFERENCE, chart, equal_axes, field, layer, table
 
 PLANE_SIZE = 420  # pixels: the height of the game's plane (its width is the column's, on equal axes)
 EIGEN_SIZE = 300
@@ -28,7 +29,8 @@ LEAVE_VIEW = 3.0  # a trajectory is cut after its first point this many view rad
 EIGEN_ZOOMS = (1.25, 1.6, 2.5, 4.0, 6.5, 10.0)  # half-widths of the eigenvalue plane
 METHOD_COLORS = {"simultaneous": "#d62728", "alternating": "#ff7f0e", "extragradient": "#2ca02c",
                  "optimistic": "#1f77b4"}  # one colour per method, on every chart of the GANs page
-RHO_COLORS = {"scheme": "redblue", "domain": [0.5, 1.5], "reverse": True, "clamp": True}  # white at ρ = 1
+RHO_SCHEME, RHO_DOMAIN = "redblue", (0.5, 1.5)  # reversed: blue below 1, white at ρ = 1, red above
+RHO_COLORS = {"scheme": RHO_SCHEME, "domain": list(RHO_DOMAIN), "reverse": True, "clamp": True}
 
 
 def stacked(series: Mapping[str, Mapping[str, np.ndarray]], **constant) -> pd.DataFrame:
@@ -210,24 +212,22 @@ def radius_map(etas, gammas, radii, *, current: tuple[float, float, float] | Non
     if etas.size < 2 or gammas.size < 2 or radii.shape != (gammas.size, etas.size) or not np.isfinite(radii).any():
         return None
     ex, gy = _edges(etas), _edges(gammas)
-    col, row = np.meshgrid(np.arange(etas.size), np.arange(gammas.size))
-    col, row = col.reshape(-1), row.reshape(-1)
-    cells = table(eta=etas[col], gamma=gammas[row], x=ex[col], x2=ex[col + 1], y=gy[row], y2=gy[row + 1],
-                  rho=radii.reshape(-1))
     x = field("x", title="step size η", scale={"domain": [float(ex[0]), float(ex[-1])], "nice": False, "zero": False})
     y = field("y", title="penalty γ", scale={"domain": [float(gy[0]), float(gy[-1])], "nice": False, "zero": False})
     tip = [field("eta", title="η", format=".3f"), field("gamma", title="γ", format=".3f"),
            field("rho", title="ρ", format=".4f")]
-    layers = [layer("cells", {"type": "rect"}, x=x, y=y, x2={"field": "x2"}, y2={"field": "y2"},
-                    color=field("rho", title="ρ", scale=RHO_COLORS), tooltip=tip)]
-    tables = {"cells": cells}
+    # one picture of the cells (ui.charts.raster): 1,200 rectangles cost the browser ≈ 80 ms a redraw
+    layers, tables = raster.heat_layers(radii, (ex[0], ex[-1]), (gy[0], gy[-1]), x, y, scheme=RHO_SCHEME,
+                                        value_title="ρ", domain=RHO_DOMAIN, reverse=True)
     if current is not None and all(np.isfinite(current)):
         tables["current"] = table(x=[float(current[0])], y=[float(current[1])], eta=[float(current[0])],
                                   gamma=[float(current[1])], rho=[float(current[2])], label="these settings")
         layers.append(layer("current", {"type": "point", "shape": "diamond", "filled": True, "size": 150,
                                         "color": NOW, "stroke": "white", "strokeWidth": 1.5, "clip": True},
                             x=x, y=y, tooltip=[field("label", "nominal", title="marked"), *tip]))
-    return chart(*layers, data=tables, title=title, height=height)
+    spec = chart(*layers, data=tables, title=title, height=height)
+    spec[EXPORT] = {"cells": raster.grid_table(radii, etas, gammas, x="eta", y="gamma", value="rho")}
+    return spec
 
 
 # ----------------------------------------------------------------------------- the 1-D GAN
