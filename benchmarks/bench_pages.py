@@ -2,6 +2,7 @@
 
     python -m benchmarks.bench_pages            # every page: AppTest on the server, then Chromium
     python -m benchmarks.bench_pages --quick    # AppTest only, fewer repetitions
+    python -m benchmarks.bench_pages --against HEAD~1 --pages Diffusion GANs   # before → after, side by side
 
 Server side (AppTest, the script's own time): the first load, a Settings slider moved one step (a
 cache miss: calc_core recomputes), moved back (a cache hit), and the scrubber's step moved (in a
@@ -14,6 +15,12 @@ same key press on benchmarks/bare_page.py — a page with eight sliders and one 
 every Streamlit page pays (debounce, round trip, an empty rerun). The targets of issue 14: a cache hit
 and a fragment move within 2× the floor; a cache miss at the defaults within the floor + 0.15 s (every
 page but Policy Gradient); a policy retraining under 1 s.
+
+``--against REF``: the lab at git REF (checked out into a temporary worktree) and this one, served
+side by side, the same page open in two tabs of one Chromium, the presses alternating between them
+so that a noisy machine slows both alike; per page the medians of both and their ratio
+(``pages_ab.md``). One table of absolute numbers swings ±20% between runs on these machines; the
+ratio of an alternating pair is what a change is judged by.
 
 The probes are found, not listed: the first Settings slider of each page (the kit's registry), and the
 scrubber's step slider where the page has one.
@@ -110,10 +117,15 @@ QUIET = 300
 
 
 def _press_and_time(page, handle, key: str) -> float | None:
+    """Seconds from the key press to the redraw finished; None if the press moved nothing (the slider
+    at its end: no rerun to wait for) or never finished."""
     page.evaluate(WATCH)
     handle.focus()
+    before = handle.input_value()
     pressed = page.evaluate("performance.now()")
     handle.press(key)
+    if handle.input_value() == before:
+        return None
     try:
         page.wait_for_function(SETTLED, arg=QUIET, timeout=60_000, polling=50)
     except Exception:  # noqa: BLE001 - a press that never finished is reported, not hung
@@ -122,10 +134,10 @@ def _press_and_time(page, handle, key: str) -> float | None:
     return (page.evaluate("window.__last") - pressed) / 1e3
 
 
-def _serve(script: str, port: int) -> subprocess.Popen:
+def _serve(script: str, port: int, root: Path = ROOT) -> subprocess.Popen:
     server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", script, "--server.address", "127.0.0.1",
                                "--server.port", str(port), "--server.headless", "true", "--server.fileWatcherType",
-                               "none", "--browser.gatherUsageStats", "false"], cwd=ROOT,
+                               "none", "--browser.gatherUsageStats", "false"], cwd=root,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(300):
         try:
@@ -180,13 +192,91 @@ def browser_timings(apps, probes, repeat: int) -> tuple[float, dict]:
     return statistics.median(floor), results
 
 
+def side_by_side(apps, probes, ref: str, repeat: int) -> str:
+    """The lab at ``ref`` and this one in two tabs, presses alternating: per page the medians of a
+    cache miss, a cache hit and a step move on each, and this one's ÷ ref's."""
+    import tempfile
+
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser.conftest import CHROMIUM_ARGS, _chromium, _free_port
+    from tests.browser.helpers import wait_idle
+
+    commit = subprocess.run(["git", "rev-parse", "--short", ref], cwd=ROOT, check=True, capture_output=True,
+                            text=True).stdout.strip()
+    mine = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, check=True, capture_output=True,
+                          text=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, check=True,
+                           capture_output=True, text=True).stdout.strip()
+    lines = [f"### Before → after, side by side: {commit} → {mine}{' + uncommitted changes' if dirty else ''}",
+             f"_{machine_line()}; key press → redraw finished in headless Chromium, medians of {repeat} "
+             "alternating presses per kind_", "",
+             "| page | miss before | after | ÷ | hit before | after | ÷ | step before | after | ÷ |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = Path(tmp) / "lab"
+        subprocess.run(["git", "worktree", "add", "--detach", str(tree), commit], cwd=ROOT, check=True,
+                       capture_output=True)
+        ports = _free_port(), _free_port()
+        servers = []
+        try:
+            servers = [_serve("app.py", ports[0], tree), _serve("app.py", ports[1])]
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=_chromium(), headless=True, args=CHROMIUM_ARGS)
+                for app in apps:
+                    key, label = probes[app.slug]
+                    tabs = [browser.new_page(viewport={"width": 1400, "height": 1600}) for _ in ports]
+                    for tab, port in zip(tabs, ports):
+                        tab.goto(f"http://127.0.0.1:{port}/{app.url_path}")
+                        wait_idle(tab, timeout=300_000)
+                    handles = [tab.locator(f'input[type="range"][aria-label="{label}"]').first for tab in tabs]
+                    seen = {kind: ([], []) for kind in ("miss", "hit", "step")}
+
+                    def press(kind, pairs, keys):
+                        for key_name in keys:
+                            for side, (tab, handle) in enumerate(pairs):
+                                t = _press_and_time(tab, handle, key_name)
+                                if t is not None:
+                                    seen[kind][side].append(t)
+
+                    pairs = list(zip(tabs, handles))
+                    press("miss", pairs, ["ArrowRight"] * repeat)  # new values every press
+                    press("hit", pairs, ["ArrowLeft", "ArrowRight"] * (repeat // 2 + 1))  # back over them
+                    steps = [tab.get_by_test_id("stMain").get_by_test_id("stSlider").filter(has_text="shown")
+                             for tab in tabs]
+                    if all(step.count() for step in steps):
+                        press("step", [(tab, step.first.locator('input[type="range"]')) for tab, step in
+                                       zip(tabs, steps)], ["ArrowLeft", "ArrowRight"] * (repeat // 2 + 1))
+                    cells = []
+                    for kind in ("miss", "hit", "step"):
+                        before, after = (statistics.median(v) if v else None for v in seen[kind])
+                        cells += ["—"] * 3 if before is None or after is None else [
+                            f"{before * 1e3:,.0f} ms", f"{after * 1e3:,.0f} ms", f"{after / before:.2f}"]
+                    lines.append(f"| {app.slug} | " + " | ".join(cells) + " |")
+                    print(lines[-1], flush=True)
+                    for tab in tabs:
+                        tab.close()
+                browser.close()
+        finally:
+            for server in servers:
+                server.terminate()
+                server.wait(timeout=10)
+            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, capture_output=True)
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--pages", nargs="*", help="URL paths (default: every page)")
+    parser.add_argument("--against", metavar="REF", help="a git ref to measure side by side with this lab")
+    parser.add_argument("--repeat", type=int, default=10, help="presses per kind with --against")
     args = parser.parse_args()
     apps = [a for a in APPLICATIONS if a.available and (not args.pages or a.url_path in args.pages)]
     probes = {app.slug: probe(app) for app in apps}
+    if args.against:
+        publish(side_by_side(apps, probes, args.against, args.repeat), RESULTS.with_name("pages_ab.md"), False)
+        return
     lines = ["### One user: page reruns on the server (AppTest, the script's own time)", f"_{machine_line()}_", "",
              "| page (slider moved) | first load | cache miss | cache hit | step move |", "|---|---:|---:|---:|---:|"]
     for app in apps:
@@ -198,7 +288,7 @@ def main() -> None:
 
     if not args.quick and _chromium():
         floor, seen = browser_timings(apps, probes, repeat=5)
-        lines += ["", f"### One user in headless Chromium: key press → redraw finished (median of 5)", "",
+        lines += ["", "### One user in headless Chromium: key press → redraw finished (median of 5)", "",
                   f"Floor, the same key press on a bare page with eight sliders: **{floor * 1e3:,.0f} ms**. "
                   f"Targets: hit and step move ≤ {HIT_RATIO:g}× the floor, cache miss ≤ floor + "
                   f"{MISS_EXTRA * 1e3:.0f} ms (Policy Gradient: a retraining under 1 s).", "",
