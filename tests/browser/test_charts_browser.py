@@ -49,3 +49,28 @@ def test_a_chart_updated_in_place_matches_the_chart_drawn_fresh_from_the_link(pa
     fresh = picture(page, chart)
     assert moved.shape == fresh.shape
     assert strongly_different(moved, fresh) < 0.002, strongly_different(moved, fresh)
+
+
+def share(colours: np.ndarray, target, within: int = 45) -> float:
+    """The share of pixels within ``within`` levels per channel of an RGB colour."""
+    return float((np.abs(colours - np.asarray(target)).max(axis=-1) <= within).mean())
+
+
+def test_a_heatmap_picture_is_drawn_in_its_colours_and_redrawn_when_its_grid_changes(page, server_url):
+    """ui.charts.raster sends a fine heatmap as a PNG data URL for Vega's image mark: Streamlit's Vega
+    must draw it (nothing else on the chart is blue or dark red) and draw the new picture after a move."""
+    open_page(page, f"{server_url}/GANs")
+    titles = [t.inner_text() for t in page.get_by_test_id("stVegaLiteChart").all()]
+    assert len(titles) >= 4
+    radius_map = 3  # the field, the distance, the eigenvalues, ρ(η, γ)
+    drawn = picture(page, radius_map)
+    # simultaneous GDA on the bilinear game: ρ ≥ 1.5 (clamped: Vega's darkest red) where η is large, and
+    # converging cells (blue) once γ is past zero — both cover a good part of the plot
+    assert share(drawn, (0x8C, 0x0D, 0x25)) > 0.05
+    assert float(((drawn[..., 2] > 150) & (drawn[..., 0] < 120)).mean()) > 0.05
+    # another method, another map: the picture is replaced, not kept
+    page.get_by_test_id("stSelectbox").filter(has_text="Method").click()
+    page.get_by_role("option", name="extragradient", exact=True).click()
+    wait_idle(page)
+    again = picture(page, radius_map)
+    assert again.shape == drawn.shape and strongly_different(again, drawn) > 0.05
