@@ -216,7 +216,7 @@ def radius_map(etas, gammas, radii, *, current: tuple[float, float, float] | Non
     y = field("y", title="penalty γ", scale={"domain": [float(gy[0]), float(gy[-1])], "nice": False, "zero": False})
     tip = [field("eta", title="η", format=".3f"), field("gamma", title="γ", format=".3f"),
            field("rho", title="ρ", format=".4f")]
-    # one picture of the cells (ui.charts.raster): 1,200 rectangles cost the browser ≈ 80 ms a redraw
+    # one picture of the cells (ui.charts.raster), not 1,200 rectangles for the browser to encode and paint
     layers, tables = raster.heat_layers(radii, (ex[0], ex[-1]), (gy[0], gy[-1]), x, y, scheme=RHO_SCHEME,
                                         value_title="ρ", domain=RHO_DOMAIN, reverse=True)
     if current is not None and all(np.isfinite(current)):

@@ -3,9 +3,10 @@ as a PNG in a one-row table and drawn by Vega's image mark between the grid's ou
 legend comes from a hidden layer over the colour limits, through the same scheme.
 
 Why: measured in headless Chromium (a page of three 40 × 40 heatmaps, a slider moved), drawing the
-cells as rectangles cost ≈ 110 ms a heatmap per redraw — Vega encodes, bounds and paints every cell
-through its expression interpreter — and drawing the same grid as one image ≈ 15 ms. The price is
-the per-cell tooltip; the grid's values stay in the chart's CSV download. Small matrices with their
+cells as rectangles cost ≈ 110 ms a heatmap per redraw (Vega encodes, bounds and paints every cell)
+and drawing the same grid as one image ≈ 15 ms. On the lab's pages, where many other elements redraw
+too, a cache hit measured ×0.72–0.89 (benchmarks/results/pages_ab.md). The price is the per-cell
+tooltip; the grid's values stay in the chart's CSV download. Small matrices with their
 values written on the cells stay rectangles (:func:`ui.charts.basic.heatmap`, ``matrix``).
 
 The colours: vega-scale's stops for the scheme (copied below from the Vega that Streamlit ships),
