@@ -124,3 +124,11 @@ def test_the_grid_values_go_to_the_csv_download_and_not_to_the_browser(monkeypat
     show(spec, container=Where())
     assert core.EXPORT not in sent[0] and "_heat" in sent[0]["datasets"]
     assert core.EXPORT not in jsonable(spec)
+
+
+def test_outer_edges_are_half_a_step_past_the_ends_and_an_uneven_grid_is_refused():
+    assert raster.outer_edges([0.0, 1.0, 2.0]) == (-0.5, 2.5)
+    assert raster.outer_edges(np.linspace(-12, 12, 41)) == pytest.approx((-12.3, 12.3))
+    for uneven in ([1.0, 10.0, 100.0], [0.0], [1.0, 1.0]):  # log-spaced, one point, no spacing
+        with pytest.raises(ValueError):
+            raster.outer_edges(uneven)

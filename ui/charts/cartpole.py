@@ -130,7 +130,7 @@ def policy_heatmap(grid, *, title: str | None = None) -> dict | None:
     angles, velocities = np.degrees(np.asarray(grid.angles, dtype=float)), np.asarray(grid.angular_velocities, float)
     if p_right.shape != (velocities.size, angles.size) or min(p_right.shape) < 2 or not np.isfinite(p_right).any():
         return None
-    edges = [(float(a[0] - (a[1] - a[0]) / 2), float(a[-1] + (a[-1] - a[-2]) / 2)) for a in (angles, velocities)]
+    edges = raster.outer_edges(angles), raster.outer_edges(velocities)
     x = field("x", title="pole angle θ (°)", scale={"domain": list(edges[0]), "nice": False, "zero": False})
     y = field("y", title="angular velocity θ̇ (rad/s)", scale={"domain": list(edges[1]), "nice": False, "zero": False})
     layers, tables = raster.heat_layers(p_right, *edges, x, y, scheme="redblue", reverse=True, domain=(0.0, 1.0),

@@ -81,11 +81,6 @@ def _arrow_layers(x: dict, y: dict, colors: Mapping[str, str]) -> list[dict]:
                   color={**color, "legend": None}, angle=field("angle", scale=None))]
 
 
-def _outer_edges(axes) -> list[tuple[float, float]]:
-    """The grid's outer edges: each cell centred on its grid point."""
-    return [(float(a[0] - (a[1] - a[0]) / 2), float(a[-1] + (a[-1] - a[-2]) / 2)) for a in map(np.asarray, axes)]
-
-
 def _plane_axes(axes, x_title: str = "x₁", y_title: str = "x₂") -> tuple[dict, dict]:
     (x_lo, x_hi), (y_lo, y_hi) = _box(axes)
     return field("x", title=x_title, scale=_axis_scale(x_lo, x_hi)), field("y", title=y_title,
@@ -94,7 +89,7 @@ def _plane_axes(axes, x_title: str = "x₁", y_title: str = "x₂") -> tuple[dic
 
 def _heat(axes, density, x: dict, y: dict, value_title: str, opacity: float = 1.0) -> tuple[list[dict], dict]:
     """The density's heatmap (one picture: ui.charts.raster), its layers and tables."""
-    return raster.heat_layers(density, *_outer_edges(axes), x, y, scheme=HEAT, value_title=value_title,
+    return raster.heat_layers(density, *map(raster.outer_edges, axes), x, y, scheme=HEAT, value_title=value_title,
                               opacity=opacity, legend={"orient": "right", "gradientLength": 120})
 
 

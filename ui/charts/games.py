@@ -199,11 +199,6 @@ def eigenvalue_plane(eigenvalues, *, size: int = EIGEN_SIZE, title: str | None =
         title=title, **square)
 
 
-def _edges(centres: np.ndarray) -> np.ndarray:
-    middle = (centres[1:] + centres[:-1]) / 2
-    return np.concatenate([[2 * centres[0] - middle[0]], middle, [2 * centres[-1] - middle[-1]]])
-
-
 def radius_map(etas, gammas, radii, *, current: tuple[float, float, float] | None = None,
                title: str | None = None, height: int = 340) -> dict | None:
     """ρ(η, γ) as coloured cells (rows over γ), blue below 1 (converges), red above (spirals out),
@@ -211,14 +206,14 @@ def radius_map(etas, gammas, radii, *, current: tuple[float, float, float] | Non
     etas, gammas, radii = (np.asarray(v, dtype=float) for v in (etas, gammas, radii))
     if etas.size < 2 or gammas.size < 2 or radii.shape != (gammas.size, etas.size) or not np.isfinite(radii).any():
         return None
-    ex, gy = _edges(etas), _edges(gammas)
-    x = field("x", title="step size η", scale={"domain": [float(ex[0]), float(ex[-1])], "nice": False, "zero": False})
-    y = field("y", title="penalty γ", scale={"domain": [float(gy[0]), float(gy[-1])], "nice": False, "zero": False})
+    eta_edges, gamma_edges = raster.outer_edges(etas), raster.outer_edges(gammas)
+    x = field("x", title="step size η", scale={"domain": list(eta_edges), "nice": False, "zero": False})
+    y = field("y", title="penalty γ", scale={"domain": list(gamma_edges), "nice": False, "zero": False})
     tip = [field("eta", title="η", format=".3f"), field("gamma", title="γ", format=".3f"),
            field("rho", title="ρ", format=".4f")]
     # one picture of the cells (ui.charts.raster), not 1,200 rectangles for the browser to encode and paint
-    layers, tables = raster.heat_layers(radii, (ex[0], ex[-1]), (gy[0], gy[-1]), x, y, scheme=RHO_SCHEME,
-                                        value_title="ρ", domain=RHO_DOMAIN, reverse=True)
+    layers, tables = raster.heat_layers(radii, eta_edges, gamma_edges, x, y, scheme=RHO_SCHEME, value_title="ρ",
+                                        domain=RHO_DOMAIN, reverse=True)
     if current is not None and all(np.isfinite(current)):
         tables["current"] = table(x=[float(current[0])], y=[float(current[1])], eta=[float(current[0])],
                                   gamma=[float(current[1])], rho=[float(current[2])], label="these settings")

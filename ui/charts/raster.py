@@ -88,6 +88,16 @@ def limits(values) -> tuple[float, float] | None:
     return low, high if high > low else low + 1.0
 
 
+def outer_edges(centres) -> tuple[float, float]:
+    """The outer edges of a uniform grid's cells, each centred on its grid point. A picture's pixels
+    are equal, so a grid whose spacing varies (log-spaced, say) cannot be drawn as one: ValueError."""
+    centres = np.asarray(centres, dtype=float)
+    steps = np.diff(centres)
+    if centres.size < 2 or not np.allclose(steps, steps[0], rtol=1e-6, atol=0.0) or steps[0] == 0:
+        raise ValueError("a heatmap picture needs at least two equally spaced grid points")
+    return float(centres[0] - steps[0] / 2), float(centres[-1] + steps[0] / 2)
+
+
 def heat_layers(values, x_range: tuple[float, float], y_range: tuple[float, float], x: dict, y: dict, *,
                 scheme: str, value_title: str, domain: tuple[float, float] | None = None, reverse: bool = False,
                 opacity: float = 1.0, legend: dict | None = None,
