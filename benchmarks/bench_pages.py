@@ -3,18 +3,24 @@
     python -m benchmarks.bench_pages            # every page: AppTest on the server, then Chromium
     python -m benchmarks.bench_pages --quick    # AppTest only, fewer repetitions
     python -m benchmarks.bench_pages --against HEAD~1 --pages Diffusion GANs   # before → after, side by side
+    python -m benchmarks.bench_pages --pin      # servers on one CPU, the browser on the other (pages_pinned.md)
 
 Server side (AppTest, the script's own time): the first load, a Settings slider moved one step (a
 cache miss: calc_core recomputes), moved back (a cache hit), and the scrubber's step moved (in a
 browser a fragment rerun that reads the cached run; AppTest runs the whole script for it, so on the
 server this column is a whole rerun on a cache hit).
 
-In headless Chromium (what a user waits for): a key press on the slider → the redraw finished (the
-script has ended and the page has stopped changing), for the same three kinds of move, next to the
-same key press on benchmarks/bare_page.py — a page with eight sliders and one line of text, the floor
-every Streamlit page pays (debounce, round trip, an empty rerun). The targets of issue 14: a cache hit
+In headless Chromium (what a user waits for), on a running server (its first session has started its
+calc_core workers, and they are idle, before anything is timed): a key press on the slider → the
+redraw finished (the script has ended and the page has stopped changing), for the same three kinds
+of move, next to the same key press on benchmarks/bare_page.py — a page with eight sliders and one
+line of text, the floor every Streamlit page pays (debounce, round trip, an empty rerun), pressed at
+the start and again after each page (one median over the run). The targets of issue 14: a cache hit
 and a fragment move within 2× the floor; a cache miss at the defaults within the floor + 0.15 s (every
-page but Policy Gradient); a policy retraining under 1 s.
+page but Policy Gradient); a policy retraining under 1 s. Beside each page, its bare equivalent: the
+bare page grown to as many elements and charts as the page draws (benchmarks/bare_charts.py, every
+chart updated in place on each press) — what Streamlit itself costs for a page that size, so that what
+the lab adds on top of it is seen apart from what any page of that size pays.
 
 ``--against REF``: the lab at git REF (checked out into a temporary worktree) and this one, served
 side by side, the same page open in two tabs of one Chromium, the presses alternating between them
@@ -29,6 +35,7 @@ scrubber's step slider where the page has one.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -134,11 +141,20 @@ def _press_and_time(page, handle, key: str) -> float | None:
     return (page.evaluate("window.__last") - pressed) / 1e3
 
 
+# --pin: the servers on the first CPU, this process and the browser it starts on the others — the
+# split of a real visit, where the browser runs on the visitor's machine and never takes the server's CPU.
+SERVER_CPUS: set[int] | None = None
+
+
+def _pin(cpus: set[int] | None):
+    return None if cpus is None else (lambda: os.sched_setaffinity(0, cpus))
+
+
 def _serve(script: str, port: int, root: Path = ROOT) -> subprocess.Popen:
     server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", script, "--server.address", "127.0.0.1",
                                "--server.port", str(port), "--server.headless", "true", "--server.fileWatcherType",
                                "none", "--browser.gatherUsageStats", "false"], cwd=root,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_pin(SERVER_CPUS))
     for _ in range(300):
         try:
             if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1).read() == b"ok":
@@ -149,28 +165,77 @@ def _serve(script: str, port: int, root: Path = ROOT) -> subprocess.Popen:
     raise RuntimeError(f"{script} did not start")
 
 
+# What a page draws, counted in the browser: every element (a widget, a text, a chart) sits in one
+# element container; columns, containers and popovers are blocks around them.
+COUNT = """() => ({elements: document.querySelectorAll("[data-testid='stElementContainer']").length,
+                   charts: document.querySelectorAll("[data-testid='stVegaLiteChart']").length})"""
+
+
+def _descendants(pid: int) -> list[int]:
+    try:
+        children = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+    return children + [d for c in children for d in _descendants(c)]
+
+
+def _cpu_seconds(pids) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            fields_ = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields_[11]) + int(fields_[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+    return total
+
+
+def wait_for_workers(server: subprocess.Popen, timeout: float = 120.0) -> None:
+    """Until the worker processes a lab server starts with its first session (ui.workers: spawned,
+    importing calc_core, warming up) are up and idle — so that one user is timed on a running server,
+    not against the start of its workers. Idle: the server's child processes took under 0.05 s of CPU
+    in the last second. A server with no child process after 5 s has no workers (one CPU)."""
+    start = time.monotonic()
+    before = _cpu_seconds(_descendants(server.pid))
+    while time.monotonic() < start + timeout:
+        time.sleep(1.0)
+        children = _descendants(server.pid)
+        now = _cpu_seconds(children)
+        if (children and now - before < 0.05) or (not children and time.monotonic() > start + 5):
+            return
+        before = now
+
+
 def browser_timings(apps, probes, repeat: int) -> tuple[float, dict]:
-    """The floor, and per page the medians of (cache miss, cache hit, step move) key presses."""
+    """The floor, and per page the medians of (cache miss, cache hit, step move) key presses, what the
+    page draws (elements, charts) and the median press on its bare equivalent."""
     from playwright.sync_api import sync_playwright
 
     from tests.browser.conftest import CHROMIUM_ARGS, _chromium, _free_port
     from tests.browser.helpers import slider_input, wait_idle
 
-    ports = _free_port(), _free_port()
-    servers = [_serve("app.py", ports[0]), _serve(str(Path("benchmarks") / "bare_page.py"), ports[1])]
+    ports = _free_port(), _free_port(), _free_port()
+    servers = [_serve("app.py", ports[0]), _serve(str(Path("benchmarks") / "bare_page.py"), ports[1]),
+               _serve(str(Path("benchmarks") / "bare_charts.py"), ports[2])]
     results = {}
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=_chromium(), headless=True, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1600})
+            page.goto(f"http://127.0.0.1:{ports[0]}/")  # the lab's first session starts its workers
+            wait_idle(page, timeout=300_000)
+            wait_for_workers(servers[0])
             page.goto(f"http://127.0.0.1:{ports[1]}/")
             wait_idle(page)
             floor = [t for t in (_press_and_time(page, slider_input(page, "Slider 3"), key)
                                  for key in ("ArrowRight", "ArrowLeft") * repeat) if t is not None]
+            bare = page.evaluate(COUNT)["elements"]  # the eight sliders and the line of text
+            drawn = {}
             for app in apps:
                 key, label = probes[app.slug]
                 page.goto(f"http://127.0.0.1:{ports[0]}/{app.url_path}")
                 wait_idle(page, timeout=300_000)
+                drawn[app.slug] = page.evaluate(COUNT)
                 handle = page.locator(f'input[type="range"][aria-label="{label}"]').first
                 times = {"cache miss": [], "cache hit": [], "step move": []}
                 for _ in range(repeat):  # new values every press: misses; then back over them: hits
@@ -184,6 +249,20 @@ def browser_timings(apps, probes, repeat: int) -> tuple[float, dict]:
                         times["step move"].append(_press_and_time(page, step_handle, "ArrowLeft"))
                 results[app.slug] = {k: statistics.median([t for t in v if t is not None])
                                      for k, v in times.items() if any(t is not None for t in v)}
+                # the page's bare equivalent, right after it (the browser's state drifts over a run)
+                counts = drawn[app.slug]
+                texts = max(0, counts["elements"] - counts["charts"] - bare)
+                page.goto(f"http://127.0.0.1:{ports[2]}/?charts={counts['charts']}&texts={texts}")
+                wait_idle(page)
+                if page.evaluate(COUNT) != {"elements": bare + counts["charts"] + texts, "charts": counts["charts"]}:
+                    raise RuntimeError(f"{app.slug}: the bare equivalent does not draw {counts}")
+                pressed = [t for t in (_press_and_time(page, slider_input(page, "Slider 3"), key)
+                                       for key in ("ArrowRight", "ArrowLeft") * repeat) if t is not None]
+                results[app.slug].update(counts, **{"bare equivalent": statistics.median(pressed)})
+                page.goto(f"http://127.0.0.1:{ports[1]}/")  # and the floor again: one median over the run
+                wait_idle(page)
+                floor += [t for t in (_press_and_time(page, slider_input(page, "Slider 3"), key)
+                                      for key in ("ArrowRight", "ArrowLeft") * repeat) if t is not None]
             browser.close()
     finally:
         for server in servers:
@@ -226,9 +305,10 @@ def side_by_side(apps, probes, ref: str, repeat: int) -> str:
                 for app in apps:
                     key, label = probes[app.slug]
                     tabs = [browser.new_page(viewport={"width": 1400, "height": 1600}) for _ in ports]
-                    for tab, port in zip(tabs, ports):
+                    for tab, port, server in zip(tabs, ports, servers):
                         tab.goto(f"http://127.0.0.1:{port}/{app.url_path}")
                         wait_idle(tab, timeout=300_000)
+                        wait_for_workers(server)
                     handles = [tab.locator(f'input[type="range"][aria-label="{label}"]').first for tab in tabs]
                     seen = {kind: ([], []) for kind in ("miss", "hit", "step")}
 
@@ -271,7 +351,16 @@ def main() -> None:
     parser.add_argument("--pages", nargs="*", help="URL paths (default: every page)")
     parser.add_argument("--against", metavar="REF", help="a git ref to measure side by side with this lab")
     parser.add_argument("--repeat", type=int, default=10, help="presses per kind with --against")
+    parser.add_argument("--pin", action="store_true",
+                        help="servers on the first CPU, the browser on the others (no contention between them)")
     args = parser.parse_args()
+    if args.pin:
+        global SERVER_CPUS
+        cpus = sorted(os.sched_getaffinity(0))
+        if len(cpus) < 2:
+            parser.error("--pin needs two CPUs")
+        SERVER_CPUS = {cpus[0]}
+        os.sched_setaffinity(0, set(cpus[1:]))  # the browser started from here inherits it
     apps = [a for a in APPLICATIONS if a.available and (not args.pages or a.url_path in args.pages)]
     probes = {app.slug: probe(app) for app in apps}
     if args.against:
@@ -289,18 +378,33 @@ def main() -> None:
     if not args.quick and _chromium():
         floor, seen = browser_timings(apps, probes, repeat=5)
         lines += ["", "### One user in headless Chromium: key press → redraw finished (median of 5)", "",
-                  f"Floor, the same key press on a bare page with eight sliders: **{floor * 1e3:,.0f} ms**. "
+                  f"Floor, the same key press on a bare page with eight sliders (at the start and after each page): "
+                  f"**{floor * 1e3:,.0f} ms**. "
                   f"Targets: hit and step move ≤ {HIT_RATIO:g}× the floor, cache miss ≤ floor + "
                   f"{MISS_EXTRA * 1e3:.0f} ms (Policy Gradient: a retraining under 1 s).", "",
                   "| page | cache miss | − floor | cache hit | ÷ floor | step move | ÷ floor |",
                   "|---|---:|---:|---:|---:|---:|---:|"]
+        cell = lambda v: "—" if v is None else f"{v * 1e3:,.0f} ms"  # noqa: E731
         for slug, t in seen.items():
             miss, hit, step = t.get("cache miss"), t.get("cache hit"), t.get("step move")
-            cell = lambda v: "—" if v is None else f"{v * 1e3:,.0f} ms"  # noqa: E731
             ratio = lambda v: "—" if v is None else f"{v / floor:.2f}"  # noqa: E731
             lines.append(f"| {slug} | {cell(miss)} | {'—' if miss is None else f'{(miss - floor) * 1e3:+,.0f} ms'} | "
                          f"{cell(hit)} | {ratio(hit)} | {cell(step)} | {ratio(step)} |")
-    publish("\n".join(lines), RESULTS, args.quick)
+        lines += ["", "### What Streamlit itself costs for a page that size", "",
+                  "Each page's bare equivalent: the bare page grown to as many elements and charts as the page "
+                  "draws at its defaults (`benchmarks/bare_charts.py`: line charts of 200 points, every one updated "
+                  "in place on each press; texts in columns). Its press is what any Streamlit page of that size "
+                  "pays in this browser; the page's cache hit over it is what the lab adds.", "",
+                  "| page | elements | charts | bare equivalent | ÷ floor | cache hit | ÷ bare equivalent |",
+                  "|---|---:|---:|---:|---:|---:|---:|"]
+        for slug, t in seen.items():
+            equivalent, hit = t["bare equivalent"], t.get("cache hit")
+            lines.append(f"| {slug} | {t['elements']} | {t['charts']} | {cell(equivalent)} | {equivalent / floor:.2f} | "
+                         f"{cell(hit)} | {'—' if hit is None else f'{hit / equivalent:.2f}'} |")
+    if args.pin:
+        lines[:0] = [f"_Run with --pin: the servers on CPU {min(SERVER_CPUS)}, headless Chromium on the other CPU(s), "
+                     "as on a real visit, where the browser never takes the server's CPU._", ""]
+    publish("\n".join(lines), RESULTS.with_name("pages_pinned.md") if args.pin else RESULTS, args.quick)
 
 
 if __name__ == "__main__":

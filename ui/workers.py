@@ -41,7 +41,8 @@ logger = logging.getLogger("calculus_lab")
 ENV = "LAB_WORKERS"  # the number of worker processes; 0 computes in the server process
 MAX_WORKERS = 4
 POLL = 0.1  # seconds between progress reports read by a waiting script
-#: imported by every worker before its first task, so that no session waits for an import
+#: imported by every worker before its first task, so that no session waits for an import (and each
+#: module's ``warm_up()``, where it has one, run: numba's machine code loaded before it is needed)
 PRELOAD = ("calc_core.recommender.lab", "calc_core.attention.lab", "calc_core.convolution.lab",
            "calc_core.policy_gradient.lab", "calc_core.kalman.lab", "calc_core.gan.lab", "calc_core.diffusion.lab")
 
@@ -99,6 +100,13 @@ def _start_worker(reports, server_pid: int) -> None:
     threading.Thread(target=_exit_with_server, args=(server_pid,), daemon=True).start()
     for name in PRELOAD:
         importlib.import_module(name)
+    for name in PRELOAD:  # each lab's compiled loops loaded before the first task, not during it
+        warm_up = getattr(sys.modules[name], "warm_up", None)
+        if warm_up is not None:
+            try:
+                warm_up()
+            except Exception:  # noqa: BLE001 - a worker that could not warm up still computes
+                logger.exception("%s.warm_up failed in a worker", name)
 
 
 def _exit_with_server(server_pid: int) -> None:

@@ -144,6 +144,13 @@ def kept(run: TrainResult, count: int = MAX_SNAPSHOTS) -> Snapshots:
     return Snapshots(run.snapshots.steps[pick], "episode", {k: v[pick] for k, v in run.snapshots.states.items()})
 
 
+def warm_up() -> None:
+    """A short training through the compiled rollout loop, with the types a real run uses: a fresh
+    process (a server's worker) loads numba's machine code from disk on its first call, ≈ 0.2 s that
+    would otherwise fall on the first visitor's first retraining."""
+    run(Settings(episodes=10))
+
+
 def run(settings: Settings, progress: Callable[[float], None] | None = None) -> Result:
     """Train, keep ≤ 41 snapshots with their policy maps, measure the baseline lesson at θ₀, check
     the gradient at the trained θ, and diagnose the run."""

@@ -125,6 +125,13 @@ def _validated(s: Settings) -> Settings:
     return s
 
 
+def warm_up() -> None:
+    """A tiny run through the compiled SGD loop and predictions, with the types a real run uses: a
+    fresh process (a server's worker) loads numba's machine code from disk on its first call, ≈ 0.2 s
+    that would otherwise fall on the first visitor's first slider move."""
+    run(Settings(n_users=20, n_items=20, n_epochs=2))
+
+
 def run(settings: Settings) -> Result:
     """Make or read the ratings, split them, train by per-rating SGD and diagnose the run."""
     s = _validated(settings)
