@@ -165,6 +165,12 @@ def _serve(script: str, port: int, root: Path = ROOT) -> subprocess.Popen:
     raise RuntimeError(f"{script} did not start")
 
 
+def back_and_forth(page, handle, repeat: int) -> list[float]:
+    """The times of ``repeat`` pairs of presses, one step right and back (a bare page: every press reruns)."""
+    return [t for t in (_press_and_time(page, handle, key) for key in ("ArrowRight", "ArrowLeft") * repeat)
+            if t is not None]
+
+
 # What a page draws, counted in the browser: every element (a widget, a text, a chart) sits in one
 # element container; columns, containers and popovers are blocks around them.
 COUNT = """() => ({elements: document.querySelectorAll("[data-testid='stElementContainer']").length,
@@ -227,15 +233,13 @@ def browser_timings(apps, probes, repeat: int) -> tuple[float, dict]:
             wait_for_workers(servers[0])
             page.goto(f"http://127.0.0.1:{ports[1]}/")
             wait_idle(page)
-            floor = [t for t in (_press_and_time(page, slider_input(page, "Slider 3"), key)
-                                 for key in ("ArrowRight", "ArrowLeft") * repeat) if t is not None]
+            floor = back_and_forth(page, slider_input(page, "Slider 3"), repeat)
             bare = page.evaluate(COUNT)["elements"]  # the eight sliders and the line of text
-            drawn = {}
             for app in apps:
                 key, label = probes[app.slug]
                 page.goto(f"http://127.0.0.1:{ports[0]}/{app.url_path}")
                 wait_idle(page, timeout=300_000)
-                drawn[app.slug] = page.evaluate(COUNT)
+                counts = page.evaluate(COUNT)
                 handle = page.locator(f'input[type="range"][aria-label="{label}"]').first
                 times = {"cache miss": [], "cache hit": [], "step move": []}
                 for _ in range(repeat):  # new values every press: misses; then back over them: hits
@@ -250,19 +254,16 @@ def browser_timings(apps, probes, repeat: int) -> tuple[float, dict]:
                 results[app.slug] = {k: statistics.median([t for t in v if t is not None])
                                      for k, v in times.items() if any(t is not None for t in v)}
                 # the page's bare equivalent, right after it (the browser's state drifts over a run)
-                counts = drawn[app.slug]
                 texts = max(0, counts["elements"] - counts["charts"] - bare)
                 page.goto(f"http://127.0.0.1:{ports[2]}/?charts={counts['charts']}&texts={texts}")
                 wait_idle(page)
                 if page.evaluate(COUNT) != {"elements": bare + counts["charts"] + texts, "charts": counts["charts"]}:
                     raise RuntimeError(f"{app.slug}: the bare equivalent does not draw {counts}")
-                pressed = [t for t in (_press_and_time(page, slider_input(page, "Slider 3"), key)
-                                       for key in ("ArrowRight", "ArrowLeft") * repeat) if t is not None]
+                pressed = back_and_forth(page, slider_input(page, "Slider 3"), repeat)
                 results[app.slug].update(counts, **{"bare equivalent": statistics.median(pressed)})
                 page.goto(f"http://127.0.0.1:{ports[1]}/")  # and the floor again: one median over the run
                 wait_idle(page)
-                floor += [t for t in (_press_and_time(page, slider_input(page, "Slider 3"), key)
-                                      for key in ("ArrowRight", "ArrowLeft") * repeat) if t is not None]
+                floor += back_and_forth(page, slider_input(page, "Slider 3"), repeat)
             browser.close()
     finally:
         for server in servers:

@@ -5,6 +5,7 @@ compiled loops must have one; a warm-up that fails must not keep the worker from
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
@@ -47,7 +48,8 @@ def probe(module: str, mode: str):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.parametrize("module", ["calc_core.recommender.lab", "calc_core.policy_gradient.lab"])
+@pytest.mark.parametrize("module", [name for name in workers.PRELOAD
+                                    if hasattr(importlib.import_module(name), "warm_up")])
 def test_a_warm_up_loads_every_compiled_loop_the_default_run_calls(module):
     warm, after_run = probe(module, "run")
     assert any(warm.values()), f"{module}.warm_up loaded no compiled loop"
@@ -57,8 +59,6 @@ def test_a_warm_up_loads_every_compiled_loop_the_default_run_calls(module):
 
 
 def test_every_lab_with_compiled_loops_has_a_warm_up():
-    import importlib
-
     for module in workers.PRELOAD:
         dispatchers = probe(module, "import")
         if dispatchers:
