@@ -95,7 +95,10 @@ def test_at_stride_4_the_check_reaches_pixels_no_window_reads_whose_gradient_is_
     assert f"of the {mask.sum():,} pixels no window reads" in result.check_note
     unread = message(result.diagnosis, "unread_pixels")
     assert unread.numbers["unread"] == mask.sum() and unread.numbers["largest_gradient"] == 0.0
-    assert "exactly 0" in unread.what and "skip 1 row and 1 column between them, and the rows" in unread.why
+    assert "exactly 0" in unread.what
+    # x̃ rows 3, 7, …, 91 lie between windows; x̃ rows 95 and 96 (x rows 94, 95) past the last one (97 is padding)
+    assert unread.why.startswith("At stride 4 the 3×3 windows skip 23 rows and 23 columns of x between them; "
+                                 "2 rows and 2 columns of x lie past the last of the 24×24 windows.")
 
 
 @pytest.mark.parametrize("kernel", ["sobel_x", "laplacian"])
@@ -119,7 +122,40 @@ def test_pixel_groups_split_x_into_unread_border_and_interior():
     # at stride 2 with a 3-row kernel on 10 rows and no padding, the last row is read by no window
     assert set(np.divmod(checks.pixel_groups((10, 12), (3, 2), 2, 0)["unread"], 12)[0]) == {9}
     wide = lab.run(lab.Settings(source="bars", size=32, kernel_name="custom", kernel_text="1, 2, 1", stride=2))
-    assert "skip 1 row between them, and the rows" in next(m for m in wide.diagnosis if m.code == "unread_pixels").why
+    assert next(m for m in wide.diagnosis if m.code == "unread_pixels").why.startswith(
+        "At stride 2 the 1×3 windows skip 16 rows of x between them.")  # 32 + 2 − 1 is a multiple of 2: none past
+
+
+def brute_force_unread_lines(n: int, k: int, s: int, p: int) -> tuple[int, int]:
+    """(between, past) lines of x along one axis, from the windows listed one by one."""
+    starts = list(range(0, n + 2 * p - k + 1, s))
+    read = {r for start in starts for r in range(start, start + k)}
+    unread = [r for r in range(p, p + n) if r not in read]
+    return sum(r < starts[-1] + k for r in unread), sum(r >= starts[-1] + k for r in unread)
+
+
+@pytest.mark.parametrize("shape, kernel, stride, padding", [
+    ((96, 96), (3, 3), 4, 1), ((93, 93), (3, 3), 4, 1), ((10, 12), (3, 2), 2, 0), ((8, 8), (3, 3), 7, 5),
+    ((33, 20), (1, 3), 2, 0), ((9, 31), (5, 2), 3, 2), ((1, 1), (3, 3), 7, 5), ((40, 7), (2, 4), 1, 0)])
+def test_unread_lines_split_between_windows_and_past_the_last_one(shape, kernel, stride, padding):
+    lines = checks.unread_lines(shape, kernel, stride, padding)
+    for axis, n, k in (("rows", shape[0], kernel[0]), ("columns", shape[1], kernel[1])):
+        assert (lines[f"{axis}_between"], lines[f"{axis}_past"]) == brute_force_unread_lines(n, k, stride, padding)
+    # a pixel is unread exactly when its row or its column is
+    unread_pixels = checks.pixel_groups(shape, kernel, stride, padding)["unread"].size
+    rows = lines["rows_between"] + lines["rows_past"]
+    cols = lines["columns_between"] + lines["columns_past"]
+    assert unread_pixels == rows * shape[1] + cols * shape[0] - rows * cols
+
+
+@pytest.mark.parametrize("settings, why", [
+    (dict(size=93, stride=4), "At stride 4 the 3×3 windows skip 23 rows and 23 columns of x between them. A pixel"),
+    (dict(size=10, stride=2, padding=0), "1 row and 1 column of x lie past the last of the 4×4 windows. A pixel"),
+    (dict(size=8, stride=7, padding=5), "At stride 7 the 3×3 windows skip 5 rows and 5 columns of x between them. A"),
+])
+def test_the_unread_message_names_only_the_lines_that_are_unread(settings, why):
+    message_ = message(lab.run(lab.Settings(source="bars", **settings)).diagnosis, "unread_pixels")
+    assert message_.why.startswith(why), message_.why
 
 
 def test_the_checked_change_of_one_pixel_equals_the_change_of_the_plain_loss():

@@ -19,7 +19,7 @@ from calc_core.diffusion import (
     score_model_settings,
 )
 from calc_core.diffusion import checks as diffusion_checks
-from calc_core.diffusion import lab, views
+from calc_core.diffusion import captions, lab, views
 from calc_core.diffusion.diagnosis import FIT_TOLERANCE, mode_tolerance
 from calc_core.diffusion.quality import mode_weights
 
@@ -338,3 +338,28 @@ def test_a_sampling_step_is_the_snapshot_and_the_last_one_is_the_run_itself():
 def test_the_relative_rms_error_is_the_root_of_the_relative_error(default_result):
     fit = default_result.score_fit
     assert fit.relative_rms_error == pytest.approx(math.sqrt(fit.relative_error))
+
+
+def test_a_loss_below_the_true_scores_is_not_called_the_floor():
+    # the linear model contains the true score of one Gaussian: least squares beats it on its own pairs
+    result = lab.run(lab.Settings(n_modes=1, model="linear", training_steps=3000))
+    fit = result.score_fit
+    assert fit.final_loss < fit.loss_at_true_score
+    fitted = next(m for m in result.diagnosis if m.code == "fitted")
+    assert "the floor the noise sets" not in fitted.what and "fitting these pairs' noise" in fitted.what
+    assert "cannot fall below" not in captions.DSM_WHY
+
+
+@pytest.mark.parametrize("settings", [dict(n_modes=1, first_width=0.5), dict(n_modes=2, width=0.5, first_width=0.5)])
+def test_a_step_too_large_for_equal_modes_throws_no_particle_into_wider_ones(settings):
+    result = lab.run(lab.Settings(step_size=0.5, annealing=False, **settings))
+    message = next(m for m in result.diagnosis if m.code == "step_too_large")
+    assert "wider modes" not in message.what and "back and forth" in message.what
+    wide = lab.run(lab.Settings(step_size=0.5, annealing=False, n_modes=2, width=1.0, first_width=0.5))
+    assert "wider modes" in next(m for m in wide.diagnosis if m.code == "step_too_large").what
+
+
+def test_the_steps_run_say_how_annealing_split_the_steps_asked_for():
+    result = lab.run(lab.Settings(n_steps=400, n_levels=30, annealing=True))
+    steps = next(m for m in captions.summary_metrics(result) if isinstance(m, dict) and m["label"] == "Steps run")
+    assert steps["value"] == "390 of 390" and steps["help"].startswith("400 asked for") and "13 at each" in steps["help"]

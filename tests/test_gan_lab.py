@@ -11,6 +11,7 @@ from calc_core.common.messages import KINDS, codes
 from calc_core.common.snapshots import MAX_SNAPSHOTS, Snapshots
 from calc_core.gan import METHODS, PRESETS, Result, Settings, game_eigenvalues, run, train_gan_1d
 from calc_core.gan import gan_1d as gan_1d_module
+from calc_core.gan import lab
 from calc_core.gan.lab import GAMES, preset
 from calc_core.gan.linear import regularized_bilinear_jacobian, spectral_radius
 
@@ -275,3 +276,36 @@ def test_over_a_sweep_of_settings_the_checks_never_fail_and_are_rarely_too_flat(
     verdicts = [c.verdict for s in sweep_settings(80) for c in run(s).gradient_checks]
     assert "fail" not in verdicts
     assert verdicts.count("flat") <= 0.05 * len(verdicts), verdicts.count("flat")
+
+
+@pytest.mark.parametrize("lr", [1.72, 1.85, 1.99])
+def test_a_run_that_blew_up_is_not_said_to_converge_and_says_why_its_rho_did_not_save_it(lr):
+    s = lab.Settings(game="dirac", method="extragradient", lr=lr, gamma=1.0, steps=200)
+    result = lab.run(s)
+    codes = [m.code for m in result.diagnosis]
+    assert result.game.spectral_radius < 1 and "diverged" in codes
+    assert "converges" not in codes and "orbits" not in codes, codes
+    blew_up = next(m for m in result.diagnosis if m.code == "diverged")
+    assert "not linear" in blew_up.why and blew_up.try_instead
+    # the first remedy, a smaller η, does keep this run bounded
+    assert "diverged" not in [m.code for m in lab.run(replace(s, lr=round(lr / 2, 2))).diagnosis]
+
+
+def test_orbits_say_every_eigenvalue_is_on_the_circle_only_when_it_is():
+    result = lab.run(lab.Settings(game="bilinear", method="simultaneous", lr=1.0, gamma=2.5))
+    moduli = np.sort(np.abs(result.game.eigenvalues))
+    assert moduli[0] < 0.9 and abs(moduli[-1] - 1) < 1e-9
+    orbits = next(m for m in result.diagnosis if m.code == "orbits")
+    assert "every eigenvalue" not in orbits.what and "neither approaches nor leaves" not in orbits.what
+    assert f"{moduli[0]:.4f}" in orbits.what
+    alternating = lab.run(lab.Settings(game="bilinear", method="alternating", lr=1.0))
+    assert "every eigenvalue on the unit circle" in next(m for m in alternating.diagnosis if m.code == "orbits").what
+
+
+@pytest.mark.parametrize("rho", [0.99996, 1.00004, 1 - 1e-7, 1 + 3e-6])
+def test_a_spectral_radius_next_to_one_never_reads_as_one(rho):
+    from calc_core.gan.diagnosis import rho_text
+
+    text = rho_text(rho)
+    assert text != "1.0000" and ("+" in text) == (rho > 1) and ("−" in text) == (rho < 1)
+    assert rho_text(1.0) == "1.0000" and rho_text(0.5) == "0.5000"

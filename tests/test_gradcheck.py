@@ -200,3 +200,32 @@ def test_summarize_fails_if_any_fails_and_passes_only_if_all_pass():
     assert summarize([good, good]).verdict == "pass"
     assert summarize([good, bad, flat]).verdict == "fail"
     assert summarize([good, flat]).verdict == "flat"
+
+
+def two_narrow_modes(x, xp=np):
+    """log(e^{−(x+6)²/2s²} + e^{−x²/2s²}) summed over x, s = 0.05: between the modes log p follows one
+    parabola, then the other, switching over about s²/6 ≈ 4·10⁻⁴ — far below a tenth of |x|."""
+    s2 = xp.asarray(0.05, dtype=x.dtype) ** 2
+    a, b = -(x + 6) ** 2 / (2 * s2), -(x ** 2) / (2 * s2)
+    top = xp.maximum(a, b)
+    return xp.sum(top + xp.log(xp.exp(a - top) + xp.exp(b - top)))
+
+
+def two_narrow_modes_gradient(x):
+    a, b = -(x + 6) ** 2 / (2 * 0.05 ** 2), -(x ** 2) / (2 * 0.05 ** 2)
+    weight = 1 / (1 + np.exp(b - a))  # the first mode's share
+    return weight * -(x + 6) / 0.05 ** 2 + (1 - weight) * -x / 0.05 ** 2
+
+
+@pytest.mark.parametrize("offset", [0.0, 0.003, -0.003, 0.0005, 0.02])
+def test_a_function_that_turns_over_a_scale_far_below_the_first_step_is_checked_not_failed(offset):
+    # the first step, a tenth of |x| ≈ 0.3, straddles the switch: both Ridders runs from it are wrong
+    x = np.array([-3.0 + offset, -5.0, 0.3])
+    right = two_narrow_modes_gradient(x)
+    check = check_gradient(lambda v: float(two_narrow_modes(v)), x, right, f_scale=abs(float(two_narrow_modes(x))),
+                           extended=two_narrow_modes)
+    assert check.verdict == "pass", check.reason
+    for wrong in (right * (1 + 1e-4), right + np.array([1e-3 * abs(right[0]) + 1e-3, 0, 0])):
+        check = check_gradient(lambda v: float(two_narrow_modes(v)), x, wrong,
+                               f_scale=abs(float(two_narrow_modes(x))), extended=two_narrow_modes)
+        assert check.verdict == "fail", check.reason

@@ -155,3 +155,39 @@ def test_the_overfitting_lesson_is_test_rmse_rising_while_train_rmse_falls():
 def test_bad_settings_raise_a_clear_value_error(bad):
     with pytest.raises(ValueError):
         lab.run(lab.Settings(**bad))
+
+
+@pytest.mark.parametrize("settings", [dict(noise=0.0, seed=0), dict(learning_rate=0.3, n_factors=1, seed=4),
+                                      dict(learning_rate=0.3, n_factors=1, seed=8)])
+def test_a_fit_that_levelled_off_with_grown_factors_is_not_said_to_be_stuck_at_zero(settings):
+    result = lab.run(lab.Settings(**settings))
+    codes = [m.code for m in result.diagnosis]
+    assert "stalled" not in codes and "levelled_off" in codes, codes
+    message = next(m for m in result.diagnosis if m.code == "levelled_off")
+    start = float(np.sqrt(np.mean(result.snapshots.states["P"][0] ** 2)))
+    assert message.numbers["factor_rms"] > lab.FACTORS_GREW * start
+    assert "did grow" in message.why and f"k = {result.settings.n_factors} factor" in message.why
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_stalled_lesson_says_the_factors_stayed_near_their_start(seed):
+    result = lab.run(lab.Settings(learning_rate=0.002, seed=seed))
+    message = next(m for m in result.diagnosis if m.code == "stalled")
+    start = float(np.sqrt(np.mean(result.snapshots.states["P"][0] ** 2)))
+    assert message.numbers["factor_rms"] <= lab.FACTORS_GREW * start and "barely left their start" in message.why
+
+
+def test_still_learning_names_the_epochs_it_compares():
+    result = lab.run(lab.Settings(learning_rate=0.0005, n_epochs=5))
+    message = next(m for m in result.diagnosis if m.code == "still_learning")
+    test = result.test_rmse
+    assert f"from {test[0]:.3f} in epoch 1 to {test[-1]:.3f} in epoch 5" in message.what
+    assert "in 4 epochs" in message.what
+
+
+def test_a_test_rmse_below_the_noise_floor_is_said_to_be_below_it_by_luck():
+    result = lab.run(lab.Settings(n_users=20, n_items=20, density=0.01, seed=8))
+    gap = result.test_final - result.noise_floor_rmse
+    assert gap < 0
+    message = next(m for m in result.diagnosis if m.code == "near_floor")
+    assert f"is {-gap:.3f} below" in message.what and "within" not in message.what and "luck" in message.what

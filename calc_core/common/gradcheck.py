@@ -58,6 +58,7 @@ START_FRACTION = 0.1  # h₀ = START_FRACTION × the coordinate's scale
 RIDDERS_SHRINK = 1.4
 RIDDERS_STEPS = 10
 RIDDERS_SAFE = 2.0
+SHRINK_LEVELS = 4  # a pair too uncertain for a pass starts again from h₀/8, at most this many times
 TINY = 1e-12
 VERDICTS = ("pass", "fail", "flat")
 
@@ -100,12 +101,12 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x, step: float = DEFAUL
 # ----------------------------------------------------------------------------- one derivative
 
 def ridders_derivative(g: Callable[[float], float], h0: float, f_scale: float, eps: float = np.finfo(float).eps,
-                       noise: float = 0.0) -> tuple[float, float, float]:
+                       noise: float = 0.0) -> tuple[float, float, float, float]:
     """g′(0) of a scalar function of one variable by Ridders' extrapolation of central differences.
 
-    Returns (estimate, error bar, smallest step used). The error bar is the tableau's own error
-    estimate, never below the rounding floor δ_g / h of the step the estimate came from, where
-    δ_g = max(ROUNDING_ULPS · ε · max(|g|, f_scale), noise).
+    Returns (estimate, error bar, smallest step used, rounding floor). The error bar is the
+    tableau's own error estimate, never below the rounding floor δ_g / h of the step the estimate
+    came from, where δ_g = max(ROUNDING_ULPS · ε · max(|g|, f_scale), noise).
     """
     table = np.zeros((RIDDERS_STEPS, RIDDERS_STEPS), dtype=np.longdouble)
     best, error, best_h = np.nan, np.inf, h0
@@ -115,7 +116,7 @@ def ridders_derivative(g: Callable[[float], float], h0: float, f_scale: float, e
         plus, minus = g(h), g(-h)
         if not (np.isfinite(plus) and np.isfinite(minus)):
             if i == 0:  # outside the domain: start again closer in
-                return ridders_derivative(g, h0 / 100, f_scale, eps, noise) if h0 > 1e-12 else (np.nan, np.inf, h0)
+                return ridders_derivative(g, h0 / 100, f_scale, eps, noise) if h0 > 1e-12 else (np.nan, np.inf, h0, np.inf)
             break
         largest = max(largest, abs(plus), abs(minus))
         # (g(h) − g(−h)) / 2h
@@ -134,7 +135,7 @@ def ridders_derivative(g: Callable[[float], float], h0: float, f_scale: float, e
             break  # higher orders only get worse: rounding has taken over
         h /= RIDDERS_SHRINK
     rounding = max(ROUNDING_ULPS * eps * largest, noise) / best_h
-    return float(best), float(max(error, rounding)), float(best_h)
+    return float(best), float(max(error, rounding)), float(best_h), float(rounding)
 
 
 # ----------------------------------------------------------------------------- the check
@@ -341,19 +342,42 @@ def check_gradient(
     def derivative(direction, h0, analytic_value):
         """Two Ridders runs, from h₀ and from h₀/8: the better estimate, with an error bar that also
         covers their disagreement (one run's own error estimate can be confidently wrong when f is
-        strongly curved or its rounding is coarser than ε·|f|). In extended precision when f is
-        available there, else in float64."""
+        strongly curved or its rounding is coarser than ε·|f|). When that leaves the estimate too
+        uncertain for a pass because the runs see a slope but disagree on it (not because of
+        rounding), the pair starts again from a step 8× smaller, up to SHRINK_LEVELS times: f may
+        change over a scale far below h₀, as log p does between two narrow modes. The pair with the
+        smallest error bar is kept; which one never depends on the analytic value. In extended
+        precision when f is available there, else in float64."""
         function, dtype, eps = (extended, np.longdouble, eps_ext) if extended is not None else (f, np.float64, eps64)
+        runs: dict[float, tuple[float, float, float]] = {}
+
+        def run(h):
+            if h not in runs:
+                value, err, _, rounding = ridders_derivative(line(function, direction, dtype), h, magnitude, eps, noise)
+                runs[h] = value, err, rounding
+            return runs[h]
 
         def pair(h):
-            runs = [ridders_derivative(line(function, direction, dtype), step, magnitude, eps, noise)[:2]
-                    for step in (h, h / 8)]
-            value, error = min(runs, key=lambda run: run[1])
-            spread = abs(runs[0][0] - runs[1][0])
-            return value, (max(error, spread) if np.isfinite(spread) else np.inf)
+            """(estimate, error bar, whether a smaller step could help: a run sees a slope beyond its own
+            error bar, the two disagree beyond the better one's, and rounding alone does not set both bars)"""
+            (a, a_err, a_round), (b, b_err, b_round) = run(h), run(h / 8)
+            value, own = (a, a_err) if a_err <= b_err else (b, b_err)
+            spread = abs(a - b)
+            if not np.isfinite(spread):
+                return value, np.inf, False
+            resolved = abs(a) > a_err or abs(b) > b_err
+            return value, max(own, spread), resolved and spread > own and not (a_err <= a_round and b_err <= b_round)
 
-        value, error = pair(h0)
-        return value, error, "extended" if extended is not None else "float64"
+        best = latest = pair(h0)
+        h = h0
+        for _ in range(SHRINK_LEVELS):
+            if best[1] <= RESOLUTION_NEEDED * abs(best[0]) or not latest[2]:
+                break  # good enough, or a smaller step would only add rounding
+            h /= 8
+            latest = pair(h)
+            if latest[1] < best[1]:
+                best = latest
+        return best[0], best[1], "extended" if extended is not None else "float64"
 
     numeric, error, precisions = np.empty(indices.size), np.empty(indices.size), set()
     for n, k in enumerate(indices):

@@ -34,6 +34,25 @@ def read_counts(image_shape, kernel_shape, stride: int, padding: int) -> np.ndar
     return input_gradient(np.ones(shape), np.ones(kernel_shape), image_shape, stride, padding)
 
 
+def unread_lines(image_shape, kernel_shape, stride: int, padding: int) -> dict[str, int]:
+    """Rows and columns of x that no window reads, split into those between two windows (s > k) and
+    those past the last window (when s does not divide H + 2p − k). Window i reads x̃ rows
+    i·s … i·s + k_h − 1, and x row r is x̃ row r + p; a pixel is unread when its row or its column is."""
+    counts = {}
+    for axis, (n, k, out) in (("rows", (image_shape[0], kernel_shape[0], output_shape(image_shape, kernel_shape, stride,
+                                                                                      padding)[0])),
+                              ("columns", (image_shape[1], kernel_shape[1], output_shape(image_shape, kernel_shape,
+                                                                                         stride, padding)[1]))):
+        read = np.zeros(n + 2 * padding, bool)
+        for i in range(out):
+            read[i * stride:i * stride + k] = True
+        in_x = ~read[padding:padding + n]  # the unread lines of x, padding left out
+        past = np.arange(padding, padding + n) >= (out - 1) * stride + k  # beyond the last window's end
+        counts[f"{axis}_between"] = int(np.sum(in_x & ~past))
+        counts[f"{axis}_past"] = int(np.sum(in_x & past))
+    return counts
+
+
 def pixel_groups(image_shape, kernel_shape, stride: int, padding: int) -> dict[str, np.ndarray]:
     """Flat indices of x's pixels by the part of the layer they sit in: ``unread`` (no window reads
     them: ∂L/∂x is exactly 0 there), ``border`` (read, within k − 1 of an edge: their windows reach

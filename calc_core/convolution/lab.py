@@ -28,7 +28,7 @@ from calc_core.common.messages import Message
 from calc_core.common.presets import Preset
 from calc_core.common.snapshots import Snapshots
 from calc_core.common.validate import choice, real, seed as check_seed, whole
-from calc_core.convolution.checks import (checked_per_group, layer_gradient_checks, pixel_groups,
+from calc_core.convolution.checks import (checked_per_group, layer_gradient_checks, pixel_groups, unread_lines,
                                           training_gradient_checks)
 from calc_core.convolution.core import LOSSES as LOSS_NAMES, ConvolutionResult, pad_image, run_convolution
 from calc_core.convolution.kernels import (KERNEL_NAMES, SYNTHETIC_IMAGES, add_noise, make_kernel, parse_kernel,
@@ -202,17 +202,24 @@ def diagnose(result: Result) -> tuple[Message, ...]:
     if unread:
         groups = pixel_groups(layer.image.shape, layer.kernel.shape, s.stride, s.padding)
         largest = float(np.max(np.abs(layer.grad_input.reshape(-1)[groups["unread"]])))
+        lines = unread_lines(layer.image.shape, layer.kernel.shape, s.stride, s.padding)
+
+        def rows_and_columns(where: str) -> str:
+            return " and ".join(f"{n} {what[:-1] if n == 1 else what}" for what in ("rows", "columns")
+                                if (n := lines[f"{what}_{where}"]) > 0)
+
         kh, kw = layer.kernel.shape
-        gaps = [f"{n} {what}{'s' * (n > 1)}" for n, what in ((s.stride - kh, "row"), (s.stride - kw, "column"))
-                if n > 0]
-        between = (f"At stride {s.stride} the {kh}×{kw} windows skip {' and '.join(gaps)} between them, and the"
-                   if gaps else "The")
+        parts = [f"at stride {s.stride} the {kh}×{kw} windows skip {rows_and_columns('between')} of x between them"
+                 if rows_and_columns("between") else "",
+                 f"{rows_and_columns('past')} of x {'lies' if lines['rows_past'] + lines['columns_past'] == 1 else 'lie'} "
+                 f"past the last of the {layer.output.shape[0]}×{layer.output.shape[1]} windows"
+                 if rows_and_columns("past") else ""]
+        why = "; ".join(part for part in parts if part)
         messages.append(Message(
             "unread_pixels", "info", "Pixels no window reads get no gradient.",
             f"{unread:,} of the {layer.image.size:,} pixels of x are read by no window, and ∂L/∂x there is "
             f"{'exactly 0' if largest == 0 else f'at most {largest:.1e}'}: they show as white lines in ∂L/∂x.",
-            f"{between} rows and columns past the last of the {layer.output.shape[0]}×{layer.output.shape[1]} "
-            "windows are never read. A pixel that no output depends on cannot change L.",
+            f"{why[0].upper()}{why[1:]}. A pixel that no output depends on cannot change L.",
             numbers={"unread": unread, "largest_gradient": largest}))
     flat = [name for name, grad in (("∂L/∂x", layer.grad_input), ("∂L/∂w", layer.grad_kernel)) if not np.any(grad)]
     if flat:
@@ -339,8 +346,8 @@ def diagnose_learning(fit: Learning) -> tuple[Message, ...]:
     shrink = 1 - fit.learning_rate * b.lambda_min
     faster = "more steps, a larger η (up to 0.9 × 2/λ_max)" if f < 0.9 else "more steps"
     return (Message("not_converged", "info", f"Not converged yet (error {fit.final_error:.1e}).",
-                    f"κ = {b.condition_number:.3g}: the slowest direction shrinks only by a factor {shrink:.4f} per "
-                    "step.", f"{faster.capitalize()}, or more noise (it excites every direction of w, raising "
+                    f"κ = {b.condition_number:.3g}: the slowest direction shrinks only by a factor "
+                    f"{shrink:.4f}" + (f" = 1 − {1 - shrink:.1e}" if shrink > 0.9995 else "") + " per step.", f"{faster.capitalize()}, or more noise (it excites every direction of w, raising "
                     "λ_min) help.", numbers={"kernel_error": fit.final_error, "condition_number": b.condition_number}),)
 
 

@@ -56,8 +56,9 @@ SCORE_WHY = ("The score ∇log p points uphill, towards more probable data, and 
 VARIANCE_WHY = ("Each step adds noise of variance 2ε, and the pull back towards the mode removes a little less, so the "
                 "chain settles wider than p; MALA's accept/reject step removes the bias.")
 DSM_WHY = ("The target −(x̃ − x)/σ² points from a noisy point back to its clean one; averaged over the clean points "
-           "that could have made x̃, it is the score of p_σ. So a regression on it learns the score, and the loss "
-           "cannot fall below what the true score scores: the noise costs a floor.")
+           "that could have made x̃, it is the score of p_σ. So a regression on it learns the score, and on average "
+           "over fresh pairs no model scores below the true score: the noise costs a floor. (On the pairs it was "
+           "trained on, a flexible model can dip below it by fitting their noise.)")
 TWEEDIE_WHY = ("Read the other way, the same identity is Tweedie's formula: a step of σ² along the score of p_σ takes a "
                "noisy point to the mean of the clean points it could have come from.")
 
@@ -74,6 +75,9 @@ def summary_metrics(r) -> tuple:
             dict(label="Energy distance D²", value=f"{d.energy:.3g}", reference=f"exact draws: {d.reference:.3g}",
                  help=f"Between {d.n} particles and {d.n} exact draws of p."),
             dict(label="Steps run", value=f"{sampler.n_completed:,} of {sampler.n_steps:,}",
-                 reference=None if sampler.acceptance_rate is None else f"MALA accepted {sampler.acceptance_rate:.0%}"),
+                 reference=None if sampler.acceptance_rate is None else f"MALA accepted {sampler.acceptance_rate:.0%}",
+                 help=None if sampler.n_steps == r.settings.n_steps else
+                 f"{r.settings.n_steps:,} asked for, split evenly over the {r.settings.n_levels} noise levels: "
+                 f"{sampler.n_steps // r.settings.n_levels:,} at each, {sampler.n_steps:,} in all."),
             ("Learned score off by", f"{r.score_fit.relative_rms_error:.0%}",
              "RMS distance of s_θ from ∇log p_σ, relative to its size, on fresh noisy points."))

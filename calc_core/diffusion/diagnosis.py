@@ -127,6 +127,7 @@ def step_too_large(result) -> Message | None:
         return None
     # the step at the binding level: α_i = ε σ_i²/σ_L² (ε itself without annealing)
     alpha = step if sigma == 0 else step * (sigma / float(result.noise_levels[-1])) ** 2
+    s_mode = float(np.min(result.mixture.sigmas))  # the narrowest mode of p itself
     where = "" if sigma == 0 else f" at the noise level σ = {sigma:.3g}, where the step is α = {alpha:.3g},"
     return Message(
         "step_too_large", "warning", "The step is too large for the narrowest mode",
@@ -134,7 +135,9 @@ def step_too_large(result) -> Message | None:
               f"width s, standing apart from the others, one step multiplies the distance to its centre by 1 − α/s²; "
               f"for the narrowest mode{where} s = {s:.3g} and that factor is {1 - alpha / s**2:.2f}, so particles "
               "cannot settle there: " + ("most moves inside it are refused." if result.settings.mala else
-                                         "they are thrown past it, into the wider modes.")),
+                                         "they are thrown past it, into the wider modes."
+                                         if float(np.max(result.mixture.sigmas)) > s_mode else
+                                         "they are thrown back and forth across it, ever farther out.")),
         try_instead=(f"A step below {limit:.3g}.",),
         numbers={"step": step, "stable_step": limit, "narrowest_width": s, "level": sigma})
 
@@ -248,8 +251,10 @@ def score_fit(result) -> Message:
             "fitted", "success", "The learned score follows the true one",
             what=(f"On fresh noisy points the learned score differs from ∇log p_σ by {_percent(rms)} "
                   f"(root-mean-square, relative). The DSM loss fell from {history[0]:.3f} to {fit.final_loss:.3f}; "
-                  f"the true score itself scores {fit.loss_at_true_score:.3f} on the same pairs, the floor the noise "
-                  "sets."),
+                  f"the true score itself scores {fit.loss_at_true_score:.3f} on the same pairs, "
+                  + ("the floor the noise sets." if fit.final_loss >= fit.loss_at_true_score else
+                     "a floor on average over fresh pairs: the model dips below it here by fitting these pairs' "
+                     "noise.")),
             numbers=numbers)
     tail = history[-max(2, len(history) // 10):]
     drop = float(history[0] - history[-1])

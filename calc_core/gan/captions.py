@@ -3,7 +3,7 @@ state, so that the page only places them."""
 
 from __future__ import annotations
 
-from calc_core.gan.diagnosis import METHOD_NAMES
+from calc_core.gan.diagnosis import METHOD_NAMES, rho_text
 from calc_core.gan.formulas import eigen_text
 
 
@@ -21,7 +21,7 @@ def eigenvalues(settings, game) -> str:
 
 def radii(game) -> str:
     """Under the map of the spectral radius: every method's ρ at this η and γ."""
-    return ("ρ at this η and γ: " + " · ".join(f"{m} {rho:.4f}" for m, rho in game.radii.items())
+    return ("ρ at this η and γ: " + " · ".join(f"{m} {rho_text(rho)}" for m, rho in game.radii.items())
             + ". Blue converges, red spirals out.")
 
 

@@ -70,28 +70,47 @@ def _game_messages(result) -> list[Message]:
                "steps": float(run.trajectory.shape[0] - 1)}
     messages = []
     if run.diverged:
+        if rho > 1 + ORBIT_TOLERANCE:
+            why = (f"The linearized step's spectral radius is ρ = {rho_text(rho)}: near the equilibrium each step "
+                   "multiplies the distance by about ρ, and a distance that keeps growing by a factor overflows.")
+        else:
+            why = (f"Near the equilibrium the linearized step {'shrinks' if rho < 1 - ORBIT_TOLERANCE else 'keeps'} "
+                   f"the distance (ρ = {rho_text(rho)}), but that picture holds only close to (0, 0): this start is "
+                   f"{d0:.3g} away, where {game}'s field is not linear, and at η = {s.lr:g} the steps carried the "
+                   "iterate farther out until the distance overflowed.")
         messages.append(Message(
             "diverged", "problem", f"Blew up at step {run.diverged_step}",
             what=f"{name} on {game} left every bound at step {run.diverged_step}: the distance to the "
                  f"equilibrium passed {BLOW_UP:.0e} (or stopped being a finite number), so the run stopped there.",
-            why=f"The linearized step's spectral radius is ρ = {rho:.4f}: near the equilibrium each step "
-                "multiplies the distance by about ρ, and a distance that keeps growing by a factor overflows.",
-            try_instead=_remedies(s, view),
+            why=why,
+            try_instead=_remedies(s, view) if rho > 1 + ORBIT_TOLERANCE else (
+                "A smaller η: smaller steps stay closer to the path the field draws.",
+                "A start closer to the equilibrium, where the linearized step describes the game."),
             numbers={**numbers, "diverged_step": float(run.diverged_step)}))
     if rho > 1 + ORBIT_TOLERANCE:
         messages.append(_spirals_out(s, view, numbers))
+    elif run.diverged:
+        pass  # the blow-up says what ρ ≤ 1 does and does not promise here
     elif rho >= 1 - ORBIT_TOLERANCE:
         messages.append(_orbits(s, view, numbers))
     else:
         messages.append(_converges(s, view, numbers))
-        if d0 > 0 and d_end >= d0 and not run.diverged:
+        if d0 > 0 and d_end >= d0:
             messages.append(Message(
                 "not_near_equilibrium", "warning", "The promise holds only near the equilibrium",
-                what=f"ρ = {rho:.4f} < 1 says the iterates converge once they are close to (0, 0), but from this "
+                what=f"ρ = {rho_text(rho)} < 1 says the iterates converge once they are close to (0, 0), but from this "
                      f"start the distance went from {d0:.3g} to {d_end:.3g} in {numbers['steps']:.0f} steps: "
                      "the game is not linear this far out, or the run is too short to show it.",
                 numbers=numbers))
     return messages
+
+
+def rho_text(rho: float) -> str:
+    """ρ to four decimals — or as 1 ± δ where four decimals would read 1.0000 for a ρ that is not 1
+    (η = 0.01: ρ = 0.99995 converges, ρ = 1.00005 spirals out)."""
+    if rho != 1 and f"{rho:.4f}" == "1.0000":
+        return f"1 {'+' if rho > 1 else '−'} {abs(rho - 1):.1e}"
+    return f"{rho:.4f}"
 
 
 def _rotation_words(eigenvalues: np.ndarray) -> str:
@@ -107,9 +126,9 @@ def _spirals_out(s, view, numbers) -> Message:
     if s.game == "bilinear" and s.method == "simultaneous" and s.gamma == 0.0:
         exact = f" On x·y this factor is exactly √(1 + η²) = {math.sqrt(1 + s.lr ** 2):.6f}."
     return Message(
-        "spirals_out", "problem", f"Spirals out: ρ = {rho:.4f} > 1",
+        "spirals_out", "problem", f"Spirals out: ρ = {rho_text(rho)} > 1",
         what=f"{METHOD_NAMES[s.method]} with η = {s.lr:g} multiplies the distance to the equilibrium by "
-             f"ρ = {rho:.4f} per step near it (ρ^{numbers['steps']:.0f} = {_power(rho, numbers['steps'])}); "
+             f"ρ = {rho_text(rho)} per step near it (ρ^{numbers['steps']:.0f} = {_power(rho, numbers['steps'])}); "
              f"this run went from {numbers['distance_start']:.3g} to {numbers['distance_end']:.3g}.{exact}",
         why=f"The largest eigenvalue of the step, λ = {lam.real:.4f} {'−' if lam.imag < 0 else '+'} {abs(lam.imag):.4f}i, "
             f"lies outside the unit circle; the eigenvalues are {_rotation_words(view.eigenvalues)}. In a "
@@ -140,11 +159,18 @@ def _orbits(s, view, numbers) -> Message:
         numbers = {**numbers, "invariant_start": float(q[0]), "invariant_drift": drift}
         extra = (f" Along the way x² + y² − ηxy stayed at {q[0]:.6g} (relative drift {drift:.1e}, rounding): "
                  "the iterates travel on one ellipse.")
+    moduli = np.sort(np.abs(lam))
+    if moduli[0] >= 1 - ORBIT_TOLERANCE:
+        where = (f"has every eigenvalue on the unit circle (ρ = {view.spectral_radius:.6f}, det M = "
+                 f"{float(np.linalg.det(view.update_matrix)):.6f}): near the equilibrium it neither approaches "
+                 "nor leaves")
+    else:
+        where = (f"has its largest eigenvalue on the unit circle (|λ| = {moduli[-1]:.6f}) and the other inside it "
+                 f"(|λ| = {moduli[0]:.4f}): near the equilibrium the part of the distance along the first eigenvector "
+                 "neither shrinks nor grows, the rest dies out, so it never reaches the equilibrium")
     return Message(
         "orbits", "warning", "Orbits: ρ = 1, it never converges",
-        what=f"{METHOD_NAMES[s.method]} with η = {s.lr:g} has every eigenvalue on the unit circle "
-             f"(ρ = {view.spectral_radius:.6f}, det M = {float(np.linalg.det(view.update_matrix)):.6f}): near the "
-             f"equilibrium it neither approaches nor leaves; the distance went from "
+        what=f"{METHOD_NAMES[s.method]} with η = {s.lr:g} {where}; the distance went from "
              f"{numbers['distance_start']:.3g} to {numbers['distance_end']:.3g}.{extra}",
         numbers=numbers)
 
@@ -153,9 +179,9 @@ def _converges(s, view, numbers) -> Message:
     rho = view.spectral_radius
     to_one_percent = max(1.0, math.log(100) / -math.log(rho)) if rho > 0 else 1.0
     return Message(
-        "converges", "success", f"Converges: ρ = {rho:.4f} < 1",
+        "converges", "success", f"Converges: ρ = {rho_text(rho)} < 1",
         what=f"{METHOD_NAMES[s.method]} with η = {s.lr:g}{f' and γ = {s.gamma:g}' if s.gamma else ''} shrinks "
-             f"the distance to the equilibrium by ρ = {rho:.4f} per step near it, to 1% in about "
+             f"the distance to the equilibrium by ρ = {rho_text(rho)} per step near it, to 1% in about "
              f"{to_one_percent:.0f} steps; this run went from {numbers['distance_start']:.3g} to "
              f"{numbers['distance_end']:.3g}. The eigenvalues are {_rotation_words(view.eigenvalues)}.",
         numbers={**numbers, "steps_to_one_percent": to_one_percent})
@@ -167,7 +193,7 @@ def _smaller_lr(s, view) -> str:
     for eta in s.lr * 0.8 ** np.arange(1, 40):
         rho = float(spectral_radius(J, s.method, eta))
         if rho < 1 - ORBIT_TOLERANCE:
-            return f"A smaller η: at η = {eta:.3g} this method has ρ = {rho:.4f} < 1."
+            return f"A smaller η: at η = {eta:.3g} this method has ρ = {rho_text(rho)} < 1."
     if s.method == "simultaneous" and s.gamma == 0.0:
         factor = "√(1 + η²)" if s.game == "bilinear" else "√(1 + η²/4)"
         return f"A smaller η only slows the spiral: ρ = {factor} stays above 1 for every η > 0."
@@ -178,14 +204,14 @@ def _remedies(s, view) -> tuple[str, ...]:
     radii = view.radii
     options = []
     if s.method != "alternating" and radii["alternating"] < 1 - ORBIT_TOLERANCE:
-        options.append(f"Alternating updates (y sees the new x): ρ = {radii['alternating']:.4f} at this η.")
+        options.append(f"Alternating updates (y sees the new x): ρ = {rho_text(radii['alternating'])} at this η.")
     elif s.method != "alternating" and radii["alternating"] <= 1 + ORBIT_TOLERANCE:
         options.append("Alternating updates (y sees the new x): ρ = 1 at this η — no longer spiralling out, "
                        "but orbiting.")
     if s.method != "extragradient" and radii["extragradient"] < 1:
-        options.append(f"Extragradient (a look-ahead step first): ρ = {radii['extragradient']:.4f} at this η.")
+        options.append(f"Extragradient (a look-ahead step first): ρ = {rho_text(radii['extragradient'])} at this η.")
     if s.method != "optimistic" and radii["optimistic"] < 1:
-        options.append(f"Optimistic GDA (z − 2ηF(z_t) + ηF(z_(t−1))): ρ = {radii['optimistic']:.4f} at this η.")
+        options.append(f"Optimistic GDA (z − 2ηF(z_t) + ηF(z_(t−1))): ρ = {rho_text(radii['optimistic'])} at this η.")
     if radii[s.method] > 1 - ORBIT_TOLERANCE:
         options.append(_smaller_lr(s, view))
     if s.gamma == 0.0:

@@ -151,6 +151,13 @@ def warm_up() -> None:
     run(Settings(episodes=10))
 
 
+def warm_up_views() -> None:
+    """One replay through the compiled rollout loop, with the types :func:`replay_at` uses: the
+    scrubber's replay runs in the server process (a fragment, no worker), whose first call would
+    otherwise load numba's machine code from disk (≈ 0.15 s) while the first visitor waits."""
+    replay_episode(initial_params(), 0, False)
+
+
 def run(settings: Settings, progress: Callable[[float], None] | None = None) -> Result:
     """Train, keep ≤ 41 snapshots with their policy maps, measure the baseline lesson at θ₀, check
     the gradient at the trained θ, and diagnose the run."""
@@ -202,15 +209,25 @@ def variance_text(result: Result) -> str:
     v, s = result.variance, result.settings
     none, norm, value = (v.index(b) for b in ("none", "normalize", "value"))
 
+    if s.gamma == 0:
+        return (f"The same {v.batches} batches of {v.episodes_per_batch} episodes at θ₀ (average return "
+                f"{v.mean_return:.0f}). With γ = 0 every step's return is its own reward, 1, whatever the action: "
+                "the true gradient E ĝ is 0, so the noise per unit of signal that the charts compare is undefined. "
+                f"What remains is noise: √(tr Cov ĝ) is {v.total_std[none]:.3g} without a baseline and "
+                f"{v.total_std[value]:.3g} with b(s) = V(s); normalized, every A is 0 and ĝ = 0 exactly.")
+
     def cosine(b):
         lo, hi = v.cosine_range[b]
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            return f"undefined (mean ĝ is 0 in these {v.batches} batches)"
         if not v.cosine_resolved[b]:
             return f"not resolved by {v.batches} batches (90% range {lo:.2f} to {hi:.2f})"
         return f"{v.cosine_to_none[b]:.2f} (90% range {lo:.2f}–{hi:.2f})"
 
     _, low, high = v.noise_ratio("none", "value")
     effect = ("narrows the spread" if low > 1 else "widens the spread here" if high < 1 else
-              f"does not change the spread measurably in {v.batches} batches")
+              f"does not change the spread measurably in {v.batches} batches" if np.isfinite(low) and np.isfinite(high)
+              else "its effect on the noise per unit of signal cannot be measured (the mean ĝ is 0 here)")
     return (f"The same {v.batches} batches of {v.episodes_per_batch} episodes at θ₀ (average return "
             f"{v.mean_return:.0f}), ĝ computed with each baseline. The value baseline b(s) = V(s) does not depend on "
             f"the action, so it leaves E ĝ unchanged and {effect}: √(tr Cov ĝ) is {v.total_std[none]:.3g} "
@@ -218,8 +235,7 @@ def variance_text(result: Result) -> str:
             f"by σ_G rescales ĝ (‖E ĝ‖ ≈ {v.signal[none]:.3g} without a baseline, {v.signal[norm]:.3g} normalized) "
             "and the batch's mean and σ include each step's own return — so the middle chart compares the noise "
             "per unit of signal, which no rescaling changes. Direction of mean ĝ against no baseline's, as a "
-            f"cosine: value {cosine(value)}, normalized {cosine(norm)}."
-            + (" With γ = 0 every return is 1: normalized, A = 0 and ĝ = 0." if s.gamma == 0 else ""))
+            f"cosine: value {cosine(value)}, normalized {cosine(norm)}.")
 
 
 def gradient_check_subject(result: Result) -> str:

@@ -27,6 +27,8 @@ ITEM_BIAS_STD = 0.45
 INTERACTION_STD = 0.6  # standard deviation of p*_uᵀ q*_i
 
 MAX_UPLOAD_ROWS = 1_000_000
+MAX_ID_CHARS = 100  # a user or item id: a number, a name, an ASIN — not a paragraph
+MAX_LINE_CHARS = 10_000  # one row of user, item, rating (and a timestamp or a few more columns)
 MAX_RATING_MAGNITUDE = 10_000.0  # stars, grades, scores out of 100 or 1000 fit; 1e308 does not
 
 
@@ -156,6 +158,14 @@ def _split(line: str, delimiter: str) -> list[str]:
     return [field.strip() for field in next(csv.reader([line], delimiter=delimiter))]
 
 
+def _factorize(ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct ids, sorted, and each row's index into them — memory in proportion to the text
+    (np.unique over an array of every row would pad each row's id to the longest one)."""
+    distinct = sorted(set(ids))
+    index = {name: n for n, name in enumerate(distinct)}
+    return np.array(distinct, dtype=object), np.fromiter((index[name] for name in ids), np.int64, len(ids))
+
+
 def parse_ratings_text(data: bytes | str, max_rows: int = MAX_UPLOAD_ROWS) -> RatingsTable:
     """Read ``user, item, rating`` rows (CSV, TSV such as MovieLens ``u.data``, or ``::``-separated).
 
@@ -183,7 +193,13 @@ def parse_ratings_text(data: bytes | str, max_rows: int = MAX_UPLOAD_ROWS) -> Ra
     skipped_header = False
     users, items, values = [], [], []
     for number, line in enumerate(lines, start=1):
-        fields = _split(line, delimiter)
+        if len(line) > MAX_LINE_CHARS:
+            raise ValueError(f"Line {number} is {len(line):,} characters long; a row of user, item, rating (and a "
+                             f"timestamp) needs far fewer, so the file is read up to {MAX_LINE_CHARS:,} per line.")
+        try:
+            fields = _split(line, delimiter)
+        except csv.Error as exc:
+            raise ValueError(f"Line {number} cannot be read as CSV ({exc}). (Line {number} reads: {line[:60]!r})") from None
         if len(fields) < 3:
             shown = {"\t": "tab", " ": "space"}.get(delimiter, repr(delimiter))
             raise ValueError(
@@ -206,6 +222,9 @@ def parse_ratings_text(data: bytes | str, max_rows: int = MAX_UPLOAD_ROWS) -> Ra
                              "Ratings are stars, grades or scores (1–5, 0–10, 0–100, …); rescale the file.")
         if not fields[0] or not fields[1]:
             raise ValueError(f"Line {number}: the user or item id is empty.")
+        if max(len(fields[0]), len(fields[1])) > MAX_ID_CHARS:
+            raise ValueError(f"Line {number}: an id is {max(len(fields[0]), len(fields[1])):,} characters long; ids "
+                             f"of up to {MAX_ID_CHARS} characters are read (user and item ids are names or numbers).")
         users.append(fields[0])
         items.append(fields[1])
         values.append(value)
@@ -218,8 +237,8 @@ def parse_ratings_text(data: bytes | str, max_rows: int = MAX_UPLOAD_ROWS) -> Ra
         raise ValueError("The file has a header but no ratings under it.")
     if len(values) < 10:
         raise ValueError(f"The file has only {len(values)} rating(s); at least 10 are needed.")
-    user_ids, user_index = np.unique(np.array(users), return_inverse=True)
-    item_ids, item_index = np.unique(np.array(items), return_inverse=True)
+    user_ids, user_index = _factorize(users)
+    item_ids, item_index = _factorize(items)
     pairs = user_index.astype(np.int64) * item_ids.size + item_index
     duplicates = int(pairs.size - np.unique(pairs).size)
     return RatingsTable(

@@ -39,6 +39,8 @@ GRADIENT_CHECK_RATINGS = 24
 SOURCES = ("synthetic", "upload")
 MAX_UPLOAD_MB = 25
 OVERFIT_MARGIN = 0.02  # test RMSE this far above its best, while train RMSE still falls: overfitting
+LEVEL_EPOCHS = 4  # "levelled off" / "still learning": test RMSE now against LEVEL_EPOCHS epochs before
+FACTORS_GREW = 1.5  # the factors' RMS this many times its start: they left the start (not stalled)
 
 
 @dataclass(frozen=True)
@@ -297,30 +299,46 @@ def diagnose(result: Result) -> tuple[Message, ...]:
             f"while train RMSE kept falling ({train[best]:.3f} → {train[-1]:.3f}): the factors now fit the noise "
             "of the training ratings.",
             "More regularization λ or fewer factors helps.", numbers={"best_epoch": best + 1}))
-    elif (test.size >= 5 and result.noise_floor_rmse is not None and (test[-5] - test[-1]) / test[-1] <= 0.01
-          and test[-1] > result.noise_floor_rmse + 0.1):
+    elif (test.size > LEVEL_EPOCHS and result.noise_floor_rmse is not None
+          and (test[-1 - LEVEL_EPOCHS] - test[-1]) / test[-1] <= 0.01 and test[-1] > result.noise_floor_rmse + 0.1):
         start = float(np.sqrt(np.mean(result.snapshots.states["P"][0] ** 2)))
         end = float(np.sqrt(np.mean(result.model.P ** 2)))
-        messages.append(Message(
-            "stalled", "info", "Learning has stalled far above the noise floor.",
-            f"Test RMSE has levelled off at {test[-1]:.3f}, {test[-1] - result.noise_floor_rmse:.3f} above the floor; "
-            f"the factors' RMS went from {start:.3f} to {end:.3f}.",
-            f"The factors start near zero, where the gradient of p_uᵀq_i is small (q_i for p_u, p_u for q_i): at "
-            f"η = {s.learning_rate:g} they grow more slowly than λ = {s.reg:g} shrinks them, so only the biases, "
-            "whose gradient does not vanish there, were learned. A larger η gets the factors off the ground.",
-            numbers={"gap": float(test[-1] - result.noise_floor_rmse), "factor_rms": end}))
-    elif test.size >= 5 and (test[-5] - test[-1]) / max(test[-1], 1e-12) > 0.01:
+        gap = float(test[-1] - result.noise_floor_rmse)
+        levelled = (f"Test RMSE has levelled off at {test[-1]:.3f}, {gap:.3f} above the floor (it fell by no more than 1% "
+                    f"over the last {LEVEL_EPOCHS} epochs); the factors' RMS went from {start:.3f} to {end:.3f}.")
+        if end <= FACTORS_GREW * start:
+            messages.append(Message(
+                "stalled", "info", "Learning has stalled far above the noise floor.", levelled,
+                f"The factors start near zero, where the gradient of p_uᵀq_i is small (q_i for p_u, p_u for q_i): at "
+                f"η = {s.learning_rate:g} they barely left their start while λ = {s.reg:g} pulls them back, so the "
+                "biases, whose gradient does not vanish there, did most of the learning. A larger η gets the factors "
+                "off the ground.", numbers={"gap": gap, "factor_rms": end}))
+        else:
+            messages.append(Message(
+                "levelled_off", "info", "Learning has levelled off above the noise floor.", levelled,
+                f"The factors did grow, so the step is not what holds the fit back: what is left is set by the "
+                f"model and the data — k = {s.n_factors} factor{'s' * (s.n_factors != 1)} for ratings planted with "
+                f"rank {s.rank}, λ = {s.reg:g} pulling them toward zero, and {result.n_train:,} training ratings "
+                "to learn them from.",
+                "Compare more factors (at least the planted rank), a smaller λ, or denser ratings.",
+                numbers={"gap": gap, "factor_rms": end}))
+    elif test.size > LEVEL_EPOCHS and (test[-1 - LEVEL_EPOCHS] - test[-1]) / max(test[-1], 1e-12) > 0.01:
         messages.append(Message(
             "still_learning", "info", "Still learning.",
-            f"Test RMSE fell from {test[-5]:.3f} to {test[-1]:.3f} over the last 5 epochs: more than 1%, so more "
-            "epochs (or a larger η) would still help.", numbers={"drop": float(test[-5] - test[-1])}))
+            f"Test RMSE fell from {test[-1 - LEVEL_EPOCHS]:.3f} in epoch {test.size - LEVEL_EPOCHS} to "
+            f"{test[-1]:.3f} in epoch {test.size}: more than 1% in {LEVEL_EPOCHS} epochs, so more epochs (or a larger "
+            "η) would still help.",
+            numbers={"drop": float(test[-1 - LEVEL_EPOCHS] - test[-1])}))
     if result.noise_floor_rmse is not None and test.size:
         gap = result.test_final - result.noise_floor_rmse
         if gap < 0.02 and "overfitting" not in {m.code for m in messages}:
+            floor = (f"{result.noise_floor_rmse:.3f}, the planted signal's own RMSE on these {result.n_test:,} test "
+                     f"rating{'s' * (result.n_test != 1)}")
             messages.append(Message(
                 "near_floor", "success", "At the noise floor.",
-                f"Test RMSE {result.test_final:.3f} is within {max(gap, 0):.3f} of the best any model can do on "
-                f"these ratings on average, {result.noise_floor_rmse:.3f}.", numbers={"gap": float(gap)}))
+                f"Test RMSE {result.test_final:.3f} is within {gap:.3f} of {floor}: no model can expect to do better."
+                if gap >= 0 else f"Test RMSE {result.test_final:.3f} is {-gap:.3f} below {floor}: it beats the truth "
+                "by the luck of the noise drawn on them, which no model can expect to.", numbers={"gap": float(gap)}))
     if result.duplicate_pairs:
         messages.append(Message(
             "duplicates", "info", "Repeated ratings.",
