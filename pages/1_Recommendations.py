@@ -45,12 +45,15 @@ run = ui.cached(lab.run, spinner="Training…")
 
 def render_summary(r: lab.Result) -> None:
     cols = st.columns(4)
-    cols[0].metric("Test RMSE", f"{r.test_final:.3f}", delta=f"{r.test_final - r.global_mean_rmse:+.3f} vs global mean",
+    gain = r.test_final - r.global_mean_rmse
+    cols[0].metric("Test RMSE", ui.panels.figure(r.test_final),
+                   delta=f"{gain:+.3f} vs global mean" if np.isfinite(gain) else None,
                    delta_color="inverse", help="Root-mean-square error on ratings the model never saw.")
-    cols[1].metric("Global-mean baseline", f"{r.global_mean_rmse:.3f}", help="Predict μ for everything.")
-    cols[2].metric("Noise floor", "—" if r.noise_floor_rmse is None else f"{r.noise_floor_rmse:.3f}",
+    cols[1].metric("Global-mean baseline", ui.panels.figure(r.global_mean_rmse), help="Predict μ for everything.")
+    cols[2].metric("Noise floor", "—" if r.noise_floor_rmse is None else ui.panels.figure(r.noise_floor_rmse),
                    help="RMSE of the best possible prediction, E[r | planted signal]: no model beats it on average.")
-    cols[3].metric("Train RMSE", f"{r.train_final:.3f}", help=f"{r.n_train:,} training and {r.n_test:,} test ratings.")
+    cols[3].metric("Train RMSE", ui.panels.figure(r.train_final),
+                   help=f"{r.n_train:,} training and {r.n_test:,} test ratings.")
     ui.panels.show_messages(r.diagnosis, st.container())  # one slot, message or not: the fragment keeps its place
 
 
@@ -89,7 +92,7 @@ def render_epoch(r: lab.Result, index: int) -> None:
                        export="top5")
     with table:
         ui.panels.table({"item": labels, "r̂": rec.scores, **parts}, formats=dict.fromkeys(("r̂", *parts), ".3f"))
-        st.caption(f"User {r.user_labels[user]} after {r.snapshots.label(index)}: r̂ = μ + b_u + b_i + p_u·q_i "
+        st.caption(f"User {ui.panels.plain(r.user_labels[user])} after {r.snapshots.label(index)}: r̂ = μ + b_u + b_i + p_u·q_i "
                    f"(clipped to the rating scale), μ = {rec.mu:.3f}; the {r.model.rated_items(user).size} items "
                    "this user rated in training are excluded.")
 

@@ -95,3 +95,27 @@ def test_unusable_files_raise_a_message_that_says_what_is_wrong(content, message
 def test_too_many_rows_are_refused():
     with pytest.raises(ValueError, match="at most 20"):
         parse_ratings_text("1,2,3\n" * 30, max_rows=20)
+
+
+def test_memory_follows_the_text_not_the_longest_id_times_the_rows():
+    import tracemalloc
+
+    rows = "".join(f"{k % 500},{k % 300},{k % 5 + 1}\n" for k in range(200_000))
+    data = ("u" * 100 + ",1,3\n" + rows).encode()  # one long id: padding every row's id to it took ≈ 280 MB
+    tracemalloc.start()
+    try:
+        table = parse_ratings_text(data)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert table.n_users == 501 and table.user_ids[table.users[0]] == "u" * 100
+    assert peak < 120 * 2**20, f"{peak / 2**20:.0f} MB to read a {len(data) / 2**20:.1f} MB file"
+
+
+@pytest.mark.parametrize("text, said", [
+    ("x" * 2000 + ",1,3\n" + "1,2,3\n" * 20, "an id is 2,000 characters long"),
+    ("a" * 200_000 + ",b,3\n" + "1,2,3\n" * 20, "Line 1 is 200,004 characters long"),
+])
+def test_absurdly_long_ids_and_lines_are_refused_with_their_length(text, said):
+    with pytest.raises(ValueError, match=said):
+        parse_ratings_text(text.encode())

@@ -88,3 +88,52 @@ def test_a_worker_runs_the_warm_ups_at_start_and_survives_one_that_fails(monkeyp
     monkeypatch.setattr(workers, "_exit_with_server", lambda _pid: None)
     workers._start_worker(reports=None, server_pid=os.getppid())
     assert calls == ["bad", "good"]
+
+
+# What a page computes in the server process itself (no worker): its compiled calls after the lab's
+# warm_up_views(), on a result made in another process (a worker's answer, unpickled).
+VIEWS_PROBE = """
+import importlib, json, pickle, sys
+from numba.core.dispatcher import Dispatcher
+
+def loaded():
+    return {f"{name}.{attr}": sorted(map(str, value.signatures))
+            for name, module in list(sys.modules.items()) if name.startswith("calc_core")
+            for attr, value in vars(module).items() if isinstance(value, Dispatcher)}
+
+lab = importlib.import_module(sys.argv[1])
+if sys.argv[2] == "make":
+    pickle.dump(lab.run(lab.Settings()), open(sys.argv[3], "wb"))
+else:
+    lab.warm_up_views()
+    warm = loaded()
+    result = pickle.load(open(sys.argv[3], "rb"))
+    for index in (0, len(result.snapshots) // 2, -1):
+        for greedy in (False, True):
+            getattr(lab, sys.argv[4])(result, index, greedy)
+    print(json.dumps([warm, loaded()]))
+"""
+#: per lab with a warm_up_views(): the function its page calls in the server with (result, index, greedy)
+IN_SERVER = {"calc_core.policy_gradient.lab": "replay_at"}
+
+
+def test_every_lab_with_a_view_warm_up_is_probed():
+    assert {name for name in workers.PRELOAD if hasattr(importlib.import_module(name), "warm_up_views")} == set(IN_SERVER)
+
+
+@pytest.mark.parametrize("module", sorted(IN_SERVER))
+def test_a_view_warm_up_loads_what_the_page_then_computes_in_the_server(module, tmp_path):
+    result = tmp_path / "result.pickle"
+
+    def call(*args):
+        out = subprocess.run([sys.executable, "-c", VIEWS_PROBE, module, *args], cwd=ROOT, capture_output=True,
+                             text=True, timeout=600, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        assert out.returncode == 0, out.stderr[-2000:]
+        return out.stdout
+
+    call("make", str(result))
+    warm, after = json.loads(call("probe", str(result), IN_SERVER[module]).strip().splitlines()[-1])
+    assert any(warm.values()), f"{module}.warm_up_views loaded no compiled loop"
+    missed = {name: sorted(set(sigs) - set(warm.get(name, []))) for name, sigs in after.items()
+              if set(sigs) - set(warm.get(name, []))}
+    assert not missed, f"{IN_SERVER[module]} still loaded (or compiled) {missed} after warm_up_views"

@@ -276,3 +276,38 @@ def test_a_real_server_computes_its_pages_in_its_workers():
             server.kill()
             out, _ = server.communicate()
     assert "did not start" not in out and "Traceback" not in out, out[-3000:]
+
+
+def test_a_call_sent_to_a_worker_warms_up_its_labs_views_once_meanwhile(pool, monkeypatch):
+    from calc_core.policy_gradient import lab
+
+    calls, release = [], threading.Event()
+
+    def warm_up_views():
+        calls.append(threading.get_ident())
+        release.wait(30)  # still warming while the call is answered: the call does not wait for it
+
+    monkeypatch.setattr(lab, "warm_up_views", warm_up_views)
+    monkeypatch.setattr(workers, "_views_warming", {})
+    for _ in range(2):
+        workers.run(lab.run, lab.Settings(episodes=10))
+    assert workers._views_warming[lab.__name__].is_alive()
+    release.set()
+    workers._views_warming[lab.__name__].join(30)
+    assert len(calls) == 1, "warm_up_views ran more than once"
+    assert calls[0] != threading.get_ident(), "warm_up_views ran in the calling thread"
+
+
+def test_a_view_warm_up_that_fails_is_logged_and_the_call_still_answered(pool, monkeypatch, caplog):
+    from calc_core.policy_gradient import lab
+
+    def fail():
+        raise RuntimeError("no compiler here")
+
+    monkeypatch.setattr(lab, "warm_up_views", fail)
+    monkeypatch.setattr(workers, "_views_warming", {})
+    with caplog.at_level("ERROR", logger="calculus_lab"):
+        result = workers.run(lab.run, lab.Settings(episodes=10))
+        workers._views_warming[lab.__name__].join(30)
+    assert len(result.returns) >= 10
+    assert "warm_up_views failed" in caplog.text

@@ -236,12 +236,9 @@ class Choice(Control):
         if self.widget_kind == "selectbox":
             return where.selectbox(label, options, format_func=self._label, key=key, help=help, disabled=disabled)
         if self.widget_kind == "segmented":
-            chosen = where.segmented_control(label, options, format_func=self._label, key=key, help=help,
-                                             disabled=disabled, selection_mode="single")
-            if chosen is None:  # a second click deselects: keep a value, as a radio would
-                return st.session_state.get(f"{key}.last", self.default)
-            st.session_state[f"{key}.last"] = chosen
-            return chosen
+            # required: a second click on the chosen option keeps it, as a radio would
+            return where.segmented_control(label, options, format_func=self._label, key=key, help=help,
+                                           disabled=disabled, selection_mode="single", required=True)
         return where.radio(label, options, format_func=self._label, key=key, help=help, disabled=disabled,
                            horizontal=self.horizontal)
 
@@ -574,9 +571,14 @@ def set_values(page: str, values: Mapping[str, Any], *, reset_others: bool = Tru
                 st.query_params[control.key] = control.serialize(value)
 
 
+def _reset(page: str) -> None:
+    set_values(page, {})
+    st.query_params.pop("lesson", None)  # the defaults are no lesson's settings
+
+
 def reset_button(container=None) -> None:
     """A button that puts every control of this page back to its default (and clears the URL)."""
     page = current_page()
     (st.sidebar if container is None else container).button(
-        "Reset all controls", on_click=set_values, args=(page, {}), icon=":material/restart_alt:",
+        "Reset all controls", on_click=_reset, args=(page,), icon=":material/restart_alt:",
         key=f"{page}:reset", help="Back to the defaults; the address bar then holds no settings.")

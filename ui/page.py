@@ -21,8 +21,10 @@ def setup_page(page_file: str) -> Application:
                        initial_sidebar_state="collapsed" if _presenting_from_url() else "auto")
     controls.registry().clear()
     controls.registry()[workshop.PRESENT.key] = workshop.PRESENT
-    if controls.state_key(workshop.PRESENT) not in st.session_state:
-        st.session_state[controls.state_key(workshop.PRESENT)] = _presenting_from_url()
+    if controls.state_key(workshop.PRESENT) not in st.session_state:  # the page entered: the link, else the session
+        st.session_state[controls.state_key(workshop.PRESENT)] = (
+            _presenting_from_url() if workshop.PRESENT.key in st.query_params
+            else bool(st.session_state.get(workshop.PRESENTING, False)))
     workshop.style()
     st.title(app.name)
     workshop.explain(f"**{app.concept}** → {app.enables.lower()}. {app.blurb}", caption=True)
@@ -33,8 +35,9 @@ def begin(page_file: str, page_controls, settings_type):
     """The top of every page: setup, the lessons bar, the controls (a lesson's at hand in the
     presenter view), Reset and the sidebar tools. Returns (application, settings, current lesson)."""
     app = setup_page(page_file)
-    lesson = workshop.lesson_bar(app.presets)
+    lesson, banner = workshop.lesson_bar(app.presets)
     settings = controls.panel(page_controls, settings_type, at_hand=workshop.at_hand(lesson), main=st.container())
+    workshop.show_lesson(lesson, banner)
     controls.reset_button()
     workshop.sidebar_tools()
     return app, settings, lesson

@@ -4,6 +4,7 @@ diagnosis placed as calc_core wrote it."""
 from __future__ import annotations
 
 import functools
+import re
 import inspect
 import textwrap
 from typing import Callable, Sequence
@@ -18,6 +19,24 @@ from ui import charts, workshop
 
 #: ``st.metric(..., delta=..., **REFERENCE_DELTA)``: a delta that names a reference value, not a change
 REFERENCE_DELTA = {"delta_color": "off", "delta_arrow": "off"}
+
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|:$~<>&])")
+
+
+def plain(text) -> str:
+    """``text`` (an id from an uploaded file, a typed word) escaped so that Markdown shows it as
+    written: no emphasis, link, colour directive or formula made of it."""
+    return _MARKDOWN.sub(r"\\\1", str(text))
+
+
+def figure(value, spec: str = ".3f", *, missing: str = "—") -> str:
+    """A number as shown on a metric, or ``missing`` when there is none (a run that stopped before
+    its first finished epoch has no RMSE: "—", not "nan")."""
+    try:
+        return format(value, spec) if np.isfinite(value) else missing
+    except (TypeError, ValueError):
+        return missing
 
 
 def metrics(*items, widths: Sequence[int] | None = None) -> None:

@@ -239,6 +239,7 @@ def run(function, *args, progress=None, **kwargs):
     try:
         future = pool.executor.submit(_call, task, function, args, kwargs, progress is not None)
         _stats["sent"] += 1
+        _warm_up_views_once(function.__module__)  # on its own thread, while the worker computes
         while True:
             try:
                 return future.result(timeout=POLL if progress is not None else None)
@@ -259,6 +260,31 @@ def run(function, *args, progress=None, **kwargs):
         pool.latest.pop(task, None)
     _stats["in_server"] += 1
     return function(*args, **kwargs) if progress is None else function(*args, progress=progress, **kwargs)
+
+
+_views_warming: dict[str, threading.Thread] = {}  # per module: the thread that ran its warm_up_views
+
+
+def _warm_up_views_once(module: str) -> None:
+    """The module's ``warm_up_views()`` on a thread of its own, the first time this server process sends
+    one of its calls to a worker: what the page then computes in the server itself (a fragment's replay)
+    has its compiled code loaded while the worker computes, not after. (A call computed in the server
+    loads that code by running.) The module is already imported; a warm-up that fails is logged."""
+    warm_up = getattr(sys.modules.get(module), "warm_up_views", None)
+    if warm_up is None:
+        return
+
+    def warm() -> None:
+        try:
+            warm_up()
+        except Exception:  # noqa: BLE001 - an optimisation, never a failure of the page
+            logger.exception("%s.warm_up_views failed in the server", module)
+
+    with _lock:
+        if module in _views_warming:
+            return
+        _views_warming[module] = thread = threading.Thread(target=warm, daemon=True, name=f"warm-up {module}")
+    thread.start()
 
 
 def _rebuild(broken: _Pool) -> None:

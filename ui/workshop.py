@@ -16,8 +16,10 @@ and playing through a run's snapshots, and a link to copy.
 
 from __future__ import annotations
 
+import math
 import re
 import time
+import urllib.parse
 from typing import Callable, Sequence
 
 import streamlit as st
@@ -55,6 +57,9 @@ _PRESENTER_CSS = """<style>
 def style() -> None:
     """The lab's CSS: titles that wrap between words; the presenter view's larger type."""
     st.html(_CSS + (_PRESENTER_CSS if presenting() else ""))
+
+
+PRESENTING = "_lab_presenting"  # the presenter view, for the whole session: it carries over to the next page
 
 
 def presenting() -> bool:
@@ -111,16 +116,25 @@ def _on_choice(page: str, presets: Sequence[Preset]) -> None:
     apply_preset(page, next((p for p in presets if p.name == name), None))
 
 
-def lesson_bar(presets: Sequence[Preset]) -> Preset | None:
-    """The page's lessons as buttons, and what the current one shows. Returns the current lesson."""
+def lesson_bar(presets: Sequence[Preset]):
+    """The page's lessons as buttons, and a place for what the current one shows (filled by
+    :func:`show_lesson` once the controls are drawn). Returns (the current lesson, that place).
+
+    The address bar says which lesson is on (``lesson=``), as it holds every control: a page entered
+    from the sidebar, Reset, or a link without it has none."""
     page = controls.current_page()
     if not presets:
-        return None
+        return None, None
     key = _lesson_key(page)
-    if key not in st.session_state:  # a link that names its lesson
-        name = st.query_params.get("lesson")
-        st.session_state[key] = name if any(p.name == name for p in presets) else None
-        st.session_state[f"{page}:lesson_choice"] = st.session_state[key]
+    name = st.query_params.get("lesson")
+    named = name if any(p.name == name for p in presets) else None
+    if name is not None and named is None:
+        st.query_params.pop("lesson", None)
+        st.toast(f"This link's lesson “{str(name)[:40]}” is not one of this page's lessons, so none is on.",
+                 icon=":material/link_off:")
+    if st.session_state.get(key) != named or f"{page}:lesson_choice" not in st.session_state:
+        st.session_state[key] = named
+        st.session_state[f"{page}:lesson_choice"] = named
     lesson = current_lesson(presets)
     row = st.columns([8, 2, 2], vertical_alignment="bottom") if presenting() else [st.container()]
     row[0].pills("Lessons", [p.name for p in presets], format_func=lambda n: _title(presets, n),
@@ -134,9 +148,48 @@ def lesson_bar(presets: Sequence[Preset]) -> Preset | None:
         row[2].button("Next lesson", icon=":material/navigate_next:", key=f"{page}:next", width="stretch",
                       disabled=at >= len(presets) - 1,
                       on_click=apply_preset, args=(page, presets[min(at + 1, len(presets) - 1)]))
-    if lesson is not None:
+    return lesson, st.container()
+
+
+def moved_from(lesson: Preset, page: str | None = None) -> list[tuple[str, object, object]]:
+    """The controls the lesson sets that are elsewhere now: (label, value now, the lesson's value)."""
+    page = page or controls.current_page()
+    moved = []
+    for name, wanted in {**lesson.settings, **lesson.extras}.items():
+        control = next((c for c in controls.registry(page).values() if name in (c.name, c.key)), None)
+        if control is None:
+            continue
+        now = st.session_state.get(controls.state_key(control, page), control.default)
+        bounds = controls.last_bounds(page).get(control.key)
+        if bounds is not None:  # where the lesson put it: its value fitted into the range drawn
+            wanted = control.fit(wanted, bounds)
+        same = (math.isclose(float(now), float(wanted), rel_tol=1e-9, abs_tol=1e-12)
+                if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (now, wanted)) else now == wanted)
+        if not same:
+            moved.append((control.label, now, wanted))
+    return moved
+
+
+def show_lesson(lesson: Preset | None, where) -> None:
+    """What the current lesson shows — and, when its controls have been moved since, which ones and a
+    way back, so that the words never describe settings the page is not at."""
+    if lesson is None or where is None:
+        return
+    page = controls.current_page()
+    moved = moved_from(lesson, page)
+    with where:
         st.info(f"**{lesson.title}.** {lesson.lesson}", icon=":material/school:")
-    return lesson
+        if moved:
+            said = "; ".join(f"{label} is {_shown(now)} (the lesson's: {_shown(wanted)})"
+                             for label, now, wanted in moved[:4])
+            text, button = st.columns([5, 1], vertical_alignment="center")
+            text.caption(f"The controls have moved from this lesson, so the page no longer shows what it says: {said}.")
+            button.button("Back to the lesson", key=f"{page}:lesson_back", on_click=apply_preset, args=(page, lesson),
+                          icon=":material/undo:", width="stretch")
+
+
+def _shown(value) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _title(presets, name) -> str:
@@ -154,13 +207,15 @@ def sidebar_tools() -> None:
     """The presenter switch and the link to copy, at the bottom of the sidebar."""
     st.sidebar.divider()
     controls.draw(PRESENT, container=st.sidebar)
+    st.session_state[PRESENTING] = presenting()  # the next page the session opens starts in the same view
     copy_link(st.sidebar)
 
 
 def copy_link(container) -> None:
     """The link to these exact settings, in a box with a copy button."""
-    url = st.context.url or ""
-    query = "&".join(f"{k}={v}" for k, v in st.query_params.to_dict().items())
+    url = (st.context.url or "").split("?")[0]
+    # percent-encoded (a space as %20, "&", "#" and "+" escaped): a typed sentence or kernel comes back as typed
+    query = urllib.parse.urlencode(st.query_params.to_dict(), quote_via=urllib.parse.quote)
     with container.popover("Copy link", icon=":material/link:", width="stretch"):
         st.caption("Every setting is in the address bar; this link reproduces what you see, seed included.")
         st.code(url + (f"?{query}" if query else ""), language=None, wrap_lines=True)

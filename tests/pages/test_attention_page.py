@@ -251,3 +251,15 @@ def test_every_lesson_puts_its_claim_on_the_page():
         for message in result.diagnosis:
             assert message.title in shown, (preset.name, message.code)
         assert preset.lesson in shown
+
+
+def test_the_copied_link_brings_back_a_sentence_with_spaces_ampersands_hashes_and_pluses():
+    import urllib.parse
+
+    sentence = "rock & roll #1 + more = 100%"
+    at = run_page(PAGE, {"text": sentence})
+    assert_clean(at)
+    link = next(c.value for c in at.code if "?" in c.value and "text=" in c.value)
+    assert " " not in link, link  # a pasted link stays one word in a chat
+    opened = urllib.parse.parse_qs(urllib.parse.urlsplit(link).query, keep_blank_values=True)
+    assert opened == {key: [value] for key, value in at.query_params.items()} and opened["text"] == [sentence]

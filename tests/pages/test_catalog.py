@@ -198,3 +198,70 @@ def test_controls_left_at_the_far_end_survive_other_controls_shrinking_their_ran
                     assert limits["min_value"] <= value_now <= limits["max_value"], (key, other, value_now)
                 if "options" in limits and value_now is not None and limits["options"]:
                     assert value_now in limits["options"], (key, other, value_now)
+
+
+def lesson_pills(at, app):
+    return next(w for w in at.get("button_group") if getattr(w, "key", None) == f"{app.slug}:{LESSONS}")
+
+
+def banner(at) -> list[str]:
+    return [i.value for i in at.info if str(i.icon) == ":material/school:" or "school" in str(getattr(i, "icon", ""))]
+
+
+def test_a_lesson_is_on_only_while_the_link_says_so_reset_and_leaving_the_page_end_it(app):
+    preset = app.presets[0]
+    at = run_page(app.page)
+    lesson_pills(at, app).set_value(preset.name).run()
+    assert banner(at) and preset.title in banner(at)[0]
+    at.button(key=f"{app.slug}:reset").click().run()
+    assert_clean(at)
+    assert not banner(at) and lesson_pills(at, app).value is None and "lesson" not in at.query_params
+    # a sidebar link drops the query string: the page is entered afresh, at its defaults, with no lesson
+    lesson_pills(at, app).set_value(preset.name).run()
+    other = next(o for o in PAGES if o.page != app.page)
+    at.query_params.clear()
+    run_page(other.page, at=at)
+    at.query_params.clear()
+    run_page(app.page, at=at)
+    assert_clean(at)
+    assert not banner(at) and lesson_pills(at, app).value is None, banner(at)
+
+
+def test_a_lesson_whose_controls_are_elsewhere_says_which_and_offers_the_way_back(app):
+    defaults = {c.name: c.default for c in control_registry(run_page(app.page), app).values()}
+    preset = next(p for p in app.presets if any(name in defaults and defaults[name] != value
+                                                for name, value in {**p.settings, **p.extras}.items()))
+    at = run_page(app.page, {"lesson": preset.name})  # the lesson named, none of its values
+    assert_clean(at)
+    assert banner(at) and lesson_pills(at, app).value == preset.name
+    moved = [c.value for c in at.caption if c.value.startswith("The controls have moved from this lesson")]
+    assert moved, "the banner describes settings the page is not at, and says nothing"
+    at.button(key=f"{app.slug}:lesson_back").click().run()
+    assert_clean(at)
+    assert not [c.value for c in at.caption if c.value.startswith("The controls have moved from this lesson")]
+    wanted = {**preset.settings, **preset.extras}
+    for key, control in control_registry(at, app).items():
+        if control.name in wanted:
+            assert state_value(at, app, key) == control.fit(wanted[control.name], control_bounds(at, app)[key]), key
+
+
+def test_a_link_naming_no_lesson_of_this_page_is_dropped_with_a_word(app):
+    at = run_page(app.page, {"lesson": "no-such-lesson"})
+    assert_clean(at)
+    assert "lesson" not in at.query_params and not banner(at)
+    assert any("not one of this page's lessons" in t.value for t in at.toast)
+
+
+def test_the_presenter_view_carries_over_to_the_next_page_and_into_its_link(app):
+    at = run_page(app.page)
+    at.toggle(key=f"{app.slug}:present").set_value(True).run()
+    assert_clean(at)
+    other = next(o for o in PAGES if o.page != app.page)
+    at.query_params.clear()  # a sidebar link drops the query string
+    run_page(other.page, at=at)
+    assert_clean(at, other.slug)
+    assert state_value(at, other, "present") is True and at.query_params.get("present") == "true"
+    at.toggle(key=f"{other.slug}:present").set_value(False).run()
+    at.query_params.clear()
+    run_page(app.page, at=at)
+    assert state_value(at, app, "present") is False and "present" not in at.query_params
