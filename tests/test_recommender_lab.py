@@ -191,3 +191,33 @@ def test_a_test_rmse_below_the_noise_floor_is_said_to_be_below_it_by_luck():
     assert gap < 0
     message = next(m for m in result.diagnosis if m.code == "near_floor")
     assert f"is {-gap:.3f} below" in message.what and "within" not in message.what and "luck" in message.what
+
+
+def upload_of(n: int, seed: int = 0) -> bytes:
+    rng = np.random.default_rng(seed)
+    return "\n".join(f"{u}\t{i}\t{r}" for u, i, r in zip(rng.integers(0, 500, n), rng.integers(0, 300, n),
+                                                         rng.integers(1, 6, n))).encode()
+
+
+def test_a_cached_upload_result_keeps_neither_the_file_nor_a_second_copy_of_its_snapshots():
+    import pickle
+
+    data = upload_of(60_000)
+    result = lab.run(lab.Settings(source="upload", upload=data, n_epochs=5))
+    assert result.settings.upload is None and result.settings.source == "upload"
+    assert result.model.history.snapshots == [] and len(result.snapshots) > 0
+    assert len(pickle.dumps(result)) < 2.5 * len(data), "the cached result costs more than the file it came from"
+
+
+def test_a_training_beyond_the_live_budget_is_refused_with_the_epochs_that_would_fit(monkeypatch):
+    data = upload_of(5_000)
+    n_train = int(round(5_000 * 0.8))
+    monkeypatch.setattr(lab, "WORK_BUDGET", n_train * 12 * 7)  # 7 epochs of k = 10 fit
+    with pytest.raises(ValueError, match="Use at most 7 epochs at k = 10"):
+        lab.run(lab.Settings(source="upload", upload=data, n_epochs=8))
+    assert lab.run(lab.Settings(source="upload", upload=data, n_epochs=7)).test_rmse.size == 7
+
+
+def test_the_largest_synthetic_settings_fit_the_live_budget():
+    s = lab.Settings(n_users=1000, n_items=1000, density=0.3, test_fraction=0.1, n_factors=50, n_epochs=100)
+    assert s.n_users * s.n_items * s.density * (1 - s.test_fraction) * s.n_epochs * (s.n_factors + 2) <= lab.WORK_BUDGET

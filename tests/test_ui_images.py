@@ -233,3 +233,32 @@ def test_the_convolution_views_are_valid_vega_lite_and_hold_the_runs():
     assert [r["y"] for r in series if r["series"] == "too high"] == [8.0, 16.0]
     assert loss["datasets"]["marker"] == [{"x": 1.0, "label": "step 1"}]
     assert [r["y"] for r in error["datasets"]["series"]] == [1.0, 0.5]  # 0 has no place on a log axis
+
+
+def png_bytes(array: np.ndarray, mode: str) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array, mode).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_a_large_transparent_picture_shrunk_while_decoded_flattens_onto_white_as_the_full_one_does():
+    rgba = np.zeros((400, 600, 4), np.uint8)
+    rgba[1::2] = (40, 80, 120, 255)  # opaque rows between fully transparent black ones
+    data = png_bytes(rgba, "RGBA")
+    full, small = images.decode_image(data), images.decode_image(data, shrink_to=100)
+    assert small.shape == (100, 150, 3)
+    # the 4 × 4 box average of the flattened picture: transparent black counts as white, not black
+    expected = full.reshape(100, 4, 150, 4, 3).mean(axis=(1, 3))
+    assert np.max(np.abs(small.astype(float) - expected)) <= 1.0
+
+
+def test_sixteen_bit_gray_is_shrunk_before_it_is_rescaled_to_eight_bits():
+    rows = np.linspace(0, 60_000, 800).astype(np.uint16)
+    gray16 = np.repeat(rows[:, None], 400, axis=1)
+    buffer = io.BytesIO()
+    Image.fromarray(gray16).save(buffer, "PNG")  # mode I;16
+    small = images.decode_image(buffer.getvalue(), shrink_to=100)
+    assert small.shape == (200, 100) and small.dtype == np.uint8
+    box = gray16.astype(float).reshape(200, 4, 100, 4).mean(axis=(1, 3))
+    expected = (box - box.min()) / (box.max() - box.min()) * 255
+    assert np.max(np.abs(small - expected)) <= 1.0

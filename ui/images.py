@@ -86,19 +86,30 @@ def decode_image(data: bytes, *, max_bytes: int | None = MAX_UPLOAD_MB * 2**20,
         if shrink_to and FORMATS[image.format] == "JPEG":
             image.draft("RGB", (shrink_to, shrink_to))
         image.load()
-        image = _plain(ImageOps.exif_transpose(image))
-        if shrink_to:
+        image = ImageOps.exif_transpose(image)
+        if shrink_to:  # made small first: flattening or rescaling a full 25-megapixel picture cost seconds
             image = _reduced(image, shrink_to)
-        return np.asarray(image)
+        return np.asarray(_plain(image))
     except Exception as exc:  # noqa: BLE001 - truncated data, broken chunks, bad EXIF
         raise ValueError(f"The image could not be decoded: it is damaged or cut short ({exc}).") from None
 
 
 def _reduced(image: Image.Image, side: int) -> Image.Image:
     """The image box-averaged by the largest whole factor that keeps both sides ≥ ``side`` (as a
-    JPEG's draft mode does; one factor for both, so the aspect ratio stays)."""
+    JPEG's draft mode does; one factor for both, so the aspect ratio stays). Colours are averaged
+    with their opacity (premultiplied), so transparent pixels do not darken what is next to them;
+    16-bit gray is averaged as 32-bit integers, a palette image as its colours."""
     factor = min(image.size) // side
-    return image.reduce(factor) if factor >= 2 else image
+    if factor < 2:
+        return image
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image if image.mode == "RGBA" else image.convert("RGBA")
+        return rgba.convert("RGBa").reduce(factor).convert("RGBA")
+    if image.mode.startswith("I;16"):
+        image = image.convert("I")
+    elif image.mode in ("P", "1"):
+        image = image.convert("RGB" if image.mode == "P" else "L")
+    return image.reduce(factor)
 
 
 def _plain(image: Image.Image) -> Image.Image:

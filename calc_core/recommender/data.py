@@ -26,7 +26,7 @@ USER_BIAS_STD = 0.35
 ITEM_BIAS_STD = 0.45
 INTERACTION_STD = 0.6  # standard deviation of p*_uᵀ q*_i
 
-MAX_UPLOAD_ROWS = 1_000_000
+MAX_UPLOAD_ROWS = 1_100_000  # MovieLens 1M's ratings.dat has 1,000,209
 MAX_ID_CHARS = 100  # a user or item id: a number, a name, an ASIN — not a paragraph
 MAX_LINE_CHARS = 10_000  # one row of user, item, rating (and a timestamp or a few more columns)
 MAX_RATING_MAGNITUDE = 10_000.0  # stars, grades, scores out of 100 or 1000 fit; 1e308 does not

@@ -40,6 +40,7 @@ SOURCES = ("synthetic", "upload")
 MAX_UPLOAD_MB = 25
 OVERFIT_MARGIN = 0.02  # test RMSE this far above its best, while train RMSE still falls: overfitting
 LEVEL_EPOCHS = 4  # "levelled off" / "still learning": test RMSE now against LEVEL_EPOCHS epochs before
+WORK_BUDGET = 1_500_000_000  # training ratings × epochs × (k + 2): the synthetic maxima, 270,000 × 100 × 52, fit
 FACTORS_GREW = 1.5  # the factors' RMS this many times its start: they left the start (not stalled)
 
 
@@ -150,6 +151,7 @@ def run(settings: Settings) -> Result:
         n_users, n_items = s.n_users, s.n_items
         labels_u, labels_i = np.arange(n_users).astype(str), np.arange(n_items).astype(str)
     train, test = train_test_split(ratings.size, s.test_fraction, s.seed)
+    _check_work(int(train.size), s)
     model = MatrixFactorization(n_users, n_items, s.n_factors, lr=s.learning_rate, reg=s.reg, seed=s.seed)
     eval_set = (users[test], items[test], ratings[test]) if test.size else None
     kept = evenly_spaced(s.n_epochs)
@@ -163,6 +165,9 @@ def run(settings: Settings) -> Result:
     checks = sgd_gradient_checks(model, users[train], items[train], ratings[train], seed=s.seed)
     mu = float(ratings[train].mean())
     snapshots = Snapshots.collect("epoch", history.snapshot_epochs, history.snapshots).thinned()
+    history.snapshots = []  # kept once, in `snapshots`: a cached result is stored whole for every setting
+    if s.source == "upload":  # nor the file's bytes again (up to 25 MB): the page never reads them back
+        s = replace(s, upload=None)
     result = Result(
         settings=s, model=model, train_rmse=np.asarray(history.train_rmse), test_rmse=np.asarray(history.test_rmse),
         n_train=int(train.size), n_test=int(test.size),
@@ -173,6 +178,22 @@ def run(settings: Settings) -> Result:
         gradient_check_ratings=min(GRADIENT_CHECK_RATINGS, int(train.size)), divergence=divergence,
         duplicate_pairs=duplicates)
     return _with_diagnosis(result)
+
+
+def _check_work(n_train: int, s: Settings) -> None:
+    """Refuse a training that would keep the server busy far longer than a live page can wait: its
+    work, training ratings × epochs × (k + 2) updates, is capped at WORK_BUDGET — what the synthetic
+    data's largest settings need (≈ 8 s on a 2-core server); the refusal names the most epochs that fit."""
+    per_epoch = n_train * (s.n_factors + 2)
+    if per_epoch * s.n_epochs <= WORK_BUDGET:
+        return
+    epochs = WORK_BUDGET // per_epoch
+    fits = (f"at most {epochs} epoch{'s' * (epochs != 1)} at k = {s.n_factors}" if epochs >= 1 else
+            f"fewer than {WORK_BUDGET // n_train - 2} latent factors" if WORK_BUDGET // n_train > 3 else
+            "a sample of the file")
+    raise ValueError(f"{n_train:,} training ratings × {s.n_epochs} epochs × {s.n_factors} latent factors is more SGD "
+                     f"than this lab trains live ({per_epoch * s.n_epochs / WORK_BUDGET:.1f}× the largest synthetic run). "
+                     f"Use {fits}, or upload a sample of the file.")
 
 
 def _with_diagnosis(result: Result) -> Result:

@@ -280,7 +280,8 @@ class MatrixFactorization:
         self.user_known[users] = True
         self.item_known[:] = False
         self.item_known[items] = True
-        self._train_users, self._train_items = users, items
+        index = np.int32 if max(self.n_users, self.n_items) < 2**31 else np.int64  # half the memory of a kept model
+        self._train_users, self._train_items = users.astype(index), items.astype(index)
         scale = max(1.0, float(np.max(np.abs(ratings))))
         blowup = 1e3 * scale
         shuffle_rng = np.random.default_rng([self.seed, 1])
