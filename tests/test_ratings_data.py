@@ -119,3 +119,35 @@ def test_memory_follows_the_text_not_the_longest_id_times_the_rows():
 def test_absurdly_long_ids_and_lines_are_refused_with_their_length(text, said):
     with pytest.raises(ValueError, match=said):
         parse_ratings_text(text.encode())
+
+
+ROWS = [("1", "10", 4), ("2", "11", 3), ("3", "12", 5), ("1", "12", 2)] * 4
+
+
+@pytest.mark.parametrize("header, order", [
+    ("userId,movieId,rating,timestamp", ("u", "i", "r", "t")),  # MovieLens ratings.csv
+    ("userId,rating,movieId", ("u", "r", "i")),
+    ("userId,movieId,timestamp,rating", ("u", "i", "t", "r")),
+    ("reviewerID,asin,overall", ("u", "i", "r")),  # Amazon reviews
+    ("user,thing,rating", ("u", "i", "r")),  # an unknown name keeps its place
+    ("a,b,c", ("u", "i", "r")),  # no known name: by position
+])
+def test_a_header_says_which_column_holds_what(header, order):
+    cell = {"u": 0, "i": 1, "r": 2}
+    lines = [header] + [",".join({"t": "978300760"}.get(k) or str(row[cell[k]]) for k in order) for row in ROWS]
+    table = parse_ratings_text("\n".join(lines).encode())
+    assert table.skipped_header
+    assert list(table.ratings) == [float(r) for _, _, r in ROWS]
+    assert [table.user_ids[u] for u in table.users] == [u for u, _, _ in ROWS]
+    assert [table.item_ids[i] for i in table.items] == [i for _, i, _ in ROWS]
+
+
+def test_a_header_that_leaves_a_role_without_a_column_is_refused_with_the_names():
+    lines = ["userId,rating,when"] + [f"{u},{r},{i}" for u, i, r in ROWS]
+    with pytest.raises(ValueError, match="not which one holds the item"):
+        parse_ratings_text("\n".join(lines).encode())
+
+
+def test_an_id_with_a_unicode_line_separator_stays_one_id():
+    table = parse_ratings_text(("a\u2028b,1,3\n" + "1,2,3\r\n" * 5 + "2,3,4\r" * 5).encode())
+    assert "a\u2028b" in list(table.user_ids) and table.ratings.size == 11

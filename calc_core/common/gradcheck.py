@@ -450,7 +450,7 @@ def _verdict(name, indices, analytic, numeric, bounds, directions, tolerance, an
         float(np.linalg.norm(bounds)), 1e-300)
     analytic_share = max([analytic_share] + [d.analytic_part / max(d.error_bound, 1e-300) for d in direction_blurred])
     why = ("the hand-derived gradient itself is computed with less precision than that here (its own rounding, "
-           "declared by its code, dominates the error bars)" if analytic_share > 0.5 else
+           "which grows with the sizes it is computed from, dominates the error bars)" if analytic_share > 0.5 else
            "f changes by less than its own rounding along this parameter, so the estimate from values of f is "
            "that uncertain")
     return ("flat", f"{name}: too flat to check at this precision — uncertain by {blur:.1e} relative (a pass needs "

@@ -12,7 +12,7 @@ and approach the noise floor — the RMSE of the clean signal itself.
 from __future__ import annotations
 
 import csv
-import io
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +27,7 @@ ITEM_BIAS_STD = 0.45
 INTERACTION_STD = 0.6  # standard deviation of p*_uᵀ q*_i
 
 MAX_UPLOAD_ROWS = 1_100_000  # MovieLens 1M's ratings.dat has 1,000,209
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 MAX_ID_CHARS = 100  # a user or item id: a number, a name, an ASIN — not a paragraph
 MAX_LINE_CHARS = 10_000  # one row of user, item, rating (and a timestamp or a few more columns)
 MAX_RATING_MAGNITUDE = 10_000.0  # stars, grades, scores out of 100 or 1000 fit; 1e308 does not
@@ -158,6 +159,42 @@ def _split(line: str, delimiter: str) -> list[str]:
     return [field.strip() for field in next(csv.reader([line], delimiter=delimiter))]
 
 
+#: a header's column names, lower-cased with everything but letters and digits dropped
+HEADER_NAMES = {
+    "user": ("user", "userid", "uid", "users", "customer", "customerid", "reviewer", "reviewerid", "rater"),
+    "item": ("item", "itemid", "iid", "items", "movie", "movieid", "product", "productid", "asin", "book",
+             "bookid", "isbn", "film", "filmid", "song", "songid", "track", "trackid", "business", "businessid"),
+    "rating": ("rating", "ratings", "rate", "score", "stars", "star", "grade", "overall", "bookrating"),
+}
+
+
+def _is_number(text: str, decimal_comma: bool) -> bool:
+    try:
+        float(text.replace(",", ".") if decimal_comma else text)
+        return True
+    except ValueError:
+        return False
+
+
+def _header_columns(names: list[str]) -> tuple[int, int, int]:
+    """(user, item, rating) columns from a header's names; a role it does not name keeps its place
+    (0, 1, 2) when no named role took that place, else a ValueError says which role is missing."""
+    plain = ["".join(ch for ch in name.lower() if ch.isalnum()) for name in names]
+    found = {role: next((n for n, name in enumerate(plain) if name in known), None)
+             for role, known in HEADER_NAMES.items()}
+    if all(column is None for column in found.values()):
+        return 0, 1, 2
+    for role, place in zip(found, (0, 1, 2)):  # a role not named keeps its place, if no named role took it
+        if found[role] is None and place not in found.values() and place < len(names):
+            found[role] = place
+    missing = [role for role, column in found.items() if column is None]
+    if missing or len(set(found.values())) < 3:
+        raise ValueError(f"The header names the columns {', '.join(repr(n[:20]) for n in names[:8])}, but not which "
+                         f"one holds the {' and the '.join(missing) if missing else 'user, item and rating apart'}. "
+                         "Name them user, item and rating (or userId, movieId, rating as MovieLens does).")
+    return found["user"], found["item"], found["rating"]
+
+
 def _factorize(ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """The distinct ids, sorted, and each row's index into them — memory in proportion to the text
     (np.unique over an array of every row would pad each row's id to the longest one)."""
@@ -184,13 +221,15 @@ def parse_ratings_text(data: bytes | str, max_rows: int = MAX_UPLOAD_ROWS) -> Ra
         text = data
     if "\x00" in text:
         raise ValueError("The file looks binary, not text. Upload a CSV of user, item, rating.")
-    lines = [line for line in io.StringIO(text).read().splitlines() if line.strip()]
+    # rows end at \n, \r\n or \r only: str.splitlines() would also split an id at U+2028, \x0b or \x0c
+    lines = [line for line in _LINE_BREAK.split(text) if line.strip()]
     if not lines:
         raise ValueError("The file is empty. It needs rows of user, item, rating.")
     delimiter = _guess_delimiter(lines[0])
     # "1;2;3,5": the semicolon is the separator where the comma is the decimal mark
     decimal_comma = delimiter == ";"
     skipped_header = False
+    user_col, item_col, rating_col = 0, 1, 2  # by position, unless a header names them
     users, items, values = [], [], []
     for number, line in enumerate(lines, start=1):
         if len(line) > MAX_LINE_CHARS:
@@ -200,33 +239,36 @@ def parse_ratings_text(data: bytes | str, max_rows: int = MAX_UPLOAD_ROWS) -> Ra
             fields = _split(line, delimiter)
         except csv.Error as exc:
             raise ValueError(f"Line {number} cannot be read as CSV ({exc}). (Line {number} reads: {line[:60]!r})") from None
-        if len(fields) < 3:
+        needed = max(user_col, item_col, rating_col) + 1
+        if len(fields) < needed:
             shown = {"\t": "tab", " ": "space"}.get(delimiter, repr(delimiter))
             raise ValueError(
                 f"Line {number} has {len(fields)} column(s) when split on {shown}; each row needs "
-                f"at least three: user, item, rating. (Line {number} reads: {line[:60]!r})"
+                f"at least {'three' if needed == 3 else needed}: user, item, rating. (Line {number} reads: {line[:60]!r})"
             )
+        if number == 1 and not _is_number(fields[2], decimal_comma):
+            skipped_header = True
+            user_col, item_col, rating_col = _header_columns(fields)
+            continue
         try:
-            value = float(fields[2].replace(",", ".") if decimal_comma else fields[2])
+            value = float(fields[rating_col].replace(",", ".") if decimal_comma else fields[rating_col])
         except ValueError:
-            if number == 1:
-                skipped_header = True
-                continue
             raise ValueError(
-                f"Line {number}: the rating {fields[2][:30]!r} is not a number."
+                f"Line {number}: the rating {fields[rating_col][:30]!r} is not a number."
             ) from None
         if not np.isfinite(value):
-            raise ValueError(f"Line {number}: the rating {fields[2]!r} is not a finite number.")
+            raise ValueError(f"Line {number}: the rating {fields[rating_col][:30]!r} is not a finite number.")
         if abs(value) > MAX_RATING_MAGNITUDE:
-            raise ValueError(f"Line {number}: the rating {fields[2][:30]!r} is outside ±{MAX_RATING_MAGNITUDE:,.0f}. "
+            raise ValueError(f"Line {number}: the rating {fields[rating_col][:30]!r} is outside ±{MAX_RATING_MAGNITUDE:,.0f}. "
                              "Ratings are stars, grades or scores (1–5, 0–10, 0–100, …); rescale the file.")
-        if not fields[0] or not fields[1]:
+        user, item = fields[user_col], fields[item_col]
+        if not user or not item:
             raise ValueError(f"Line {number}: the user or item id is empty.")
-        if max(len(fields[0]), len(fields[1])) > MAX_ID_CHARS:
-            raise ValueError(f"Line {number}: an id is {max(len(fields[0]), len(fields[1])):,} characters long; ids "
+        if max(len(user), len(item)) > MAX_ID_CHARS:
+            raise ValueError(f"Line {number}: an id is {max(len(user), len(item)):,} characters long; ids "
                              f"of up to {MAX_ID_CHARS} characters are read (user and item ids are names or numbers).")
-        users.append(fields[0])
-        items.append(fields[1])
+        users.append(user)
+        items.append(item)
         values.append(value)
         if len(values) > max_rows:
             raise ValueError(
