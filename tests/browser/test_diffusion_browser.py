@@ -69,3 +69,16 @@ def test_a_lesson_that_explodes_the_chain_is_explained(page, server_url):
     assert re.fullmatch(r"\d+ of 400", metric_value(page, "Steps run"))
     assert_every_chart_draws(page, CHARTS)
     assert_no_exception(page)
+
+
+def test_a_second_click_on_the_chosen_dimension_keeps_it(page, server_url):
+    open_page(page, f"{server_url}/Diffusion?dim=1")
+    assert_every_chart_draws(page, 5)
+    control = page.get_by_test_id("stButtonGroup").filter(has_text="Dimension")
+    chosen = control.get_by_role("radio", name=re.compile("1-D"))
+    chosen.click()
+    page.wait_for_timeout(500)
+    wait_idle(page)
+    expect(page).to_have_url(re.compile(r"[?&]dim=1(&|$)"))
+    expect(chosen).to_have_attribute("aria-checked", "true")  # the option stays chosen; no switch to 2-D
+    assert_no_exception(page)

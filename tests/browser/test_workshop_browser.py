@@ -122,3 +122,17 @@ def test_every_chart_fits_its_column_on_a_1280_by_720_projector_in_both_views(br
                 assert_no_chart_overflows(screen, link)
     finally:
         context.close()
+
+
+def test_a_lesson_moved_away_from_says_so_and_the_way_back_restores_it(page, server_url):
+    open_page(page, f"{server_url}/Recommendations")
+    page.get_by_role("radio", name="Learning rate too high: divergence").click()
+    expect(page).to_have_url(re.compile(r"[?&]lesson=divergence"))
+    wait_idle(page)
+    open_page(page, f"{server_url}/Recommendations?lesson=divergence")  # the lesson named, η left at its default
+    expect(page.get_by_text("The controls have moved from this lesson")).to_be_visible(timeout=30_000)
+    page.get_by_role("button", name="Back to the lesson").click()
+    expect(page).to_have_url(re.compile(r"[?&]lr=0\.5"))
+    wait_idle(page)
+    expect(page.get_by_text("The controls have moved from this lesson")).to_have_count(0)
+    assert_no_exception(page)
