@@ -19,7 +19,8 @@ def gan(values):
 CONTROLS = (
     Choice("game", "Game", options=lab.GAMES, labels=captions.GAME_LABELS, section="The game"),
     Slider("gamma", "Penalty γ on the second player (R1)", min_value=0.0, max_value=3.0, step=0.05, fmt="%.2f",
-           help="(γ/2)·y² on x·y; the R1 penalty (γ/2)·(∂D/∂x)² on the discriminator of the two GANs."),
+           help="(γ/2)·y² on x·y; in the two GANs the R1 penalty (γ/2)·(∂h/∂x)², the slope of the "
+                "discriminator's logit h (D = σ(h)) at the real data."),
     Choice("method", "Method (its eigenvalues are shown)", options=linear.METHODS, labels=captions.METHOD_LABELS,
            widget_kind="selectbox", section="Steps in the plane", when=plane,
            help="Gradient descent–ascent (GDA) and two fixes. All four run from the same start; this one is drawn "

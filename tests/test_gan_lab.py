@@ -309,3 +309,12 @@ def test_a_spectral_radius_next_to_one_never_reads_as_one(rho):
     text = rho_text(rho)
     assert text != "1.0000" and ("+" in text) == (rho > 1) and ("−" in text) == (rho < 1)
     assert rho_text(1.0) == "1.0000" and rho_text(0.5) == "0.5000"
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_the_oscillation_lesson_swings_across_the_data_mean_and_spread_for_every_seed(seed):
+    result = run(preset("plain-steps-oscillate").apply(Settings(), seed=seed))
+    gan = result.gan.run
+    late = slice(len(gan.b) // 2, None)  # the second half of the run: no settling, still crossing
+    b, a = np.asarray(gan.b)[late], np.abs(np.asarray(gan.a))[late]
+    assert b.min() < gan.data_mean < b.max() and a.min() < gan.data_std < a.max()

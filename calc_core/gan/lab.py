@@ -154,7 +154,8 @@ PRESETS: tuple[Preset, ...] = (
            expect=("stalled_generator",), avoid=("learned",)),
     Preset("plain-steps-oscillate", "Plain gradient steps oscillate",
            "Without Adam's per-parameter scaling the two players keep rotating around the solution, as on "
-           "the bilinear game: the generator's mean and spread swing around the data's instead of settling.",
+           "the bilinear game: the generator's mean and spread keep swinging back and forth across the data's "
+           "instead of settling.",
            {"game": "gan_1d", "optimizer": "sgd", "gan_lr": 0.1, "gan_steps": 2000},
            expect=("oscillates",), avoid=("learned",)),
 )
