@@ -92,7 +92,8 @@ def render_epoch(r: lab.Result, index: int) -> None:
                        export="top5")
     with table:
         ui.panels.table({"item": labels, "r̂": rec.scores, **parts}, formats=dict.fromkeys(("r̂", *parts), ".3f"))
-        st.caption(f"User {ui.panels.plain(r.user_labels[user])} after {r.snapshots.label(index)}: r̂ = μ + b_u + b_i + p_u·q_i "
+        when = "before training" if int(r.snapshots.steps[index]) == 0 else f"after {r.snapshots.label(index)}"
+        st.caption(f"User {ui.panels.plain(r.user_labels[user])} {when}: r̂ = μ + b_u + b_i + p_u·q_i "
                    f"(clipped to the rating scale), μ = {rec.mu:.3f}; the {r.model.rated_items(user).size} items "
                    "this user rated in training are excluded.")
 

@@ -98,7 +98,8 @@ def render_variance(r: lab.Result) -> None:
     with right:
         ui.charts.show(ui.charts.lines(r.update_episodes, {"‖ĝ‖ of each update": r.grad_norms}, log_y=True,
                                        x_title="episode", y_title="‖ĝ‖ (log scale)", title="‖ĝ‖ during this training"),
-                       "Every gradient was exactly 0: the policy is deterministic, so ∇ log π = eₐ − π = 0.",
+                       "Every gradient was exactly 0: every advantage A_t was 0 (with γ = 0 and normalized returns, each "
+                       "return equals the batch mean), so no step moved θ.",
                        export="gradient_norms")
 
 

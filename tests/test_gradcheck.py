@@ -229,3 +229,15 @@ def test_a_function_that_turns_over_a_scale_far_below_the_first_step_is_checked_
         check = check_gradient(lambda v: float(two_narrow_modes(v)), x, wrong,
                                f_scale=abs(float(two_narrow_modes(x))), extended=two_narrow_modes)
         assert check.verdict == "fail", check.reason
+
+
+def test_a_float64_function_that_rounds_more_coarsely_than_declared_is_never_passed_wrong_nor_failed_right():
+    # its staircase would give a confident wrong slope at small steps: the check stays at the steps it starts from
+    x = np.array([0.66])
+    in_float32 = lambda v: float(np.float32(np.exp(np.float32(v[0]))))  # noqa: E731
+    assert check_gradient(in_float32, x, np.exp(x)).verdict != "fail"
+    assert check_gradient(in_float32, x, np.exp(x) * (1 + 6e-5)).verdict != "pass"
+    y = np.array([1.0563545])
+    cancels = lambda v: (1e10 + np.exp(v[0])) - 1e10  # noqa: E731  # rounding of 1e10, not of |f| ≈ 3
+    assert check_gradient(cancels, y, np.exp(y)).verdict != "fail"
+    assert check_gradient(cancels, y, np.array([2.899121])).verdict != "pass"

@@ -117,3 +117,14 @@ def test_the_training_curves_carry_calc_cores_thresholds_and_the_episode_shown()
     entropy = valid(charts.entropy_chart([0.69, 0.5], marker=1))
     assert {r["series"]: r["y"] for r in rows(entropy, "rules")} == pytest.approx(
         {"log 2: coin flip": np.log(2), "collapse": 0.1})
+
+
+def test_a_bar_whose_range_is_unbounded_is_drawn_without_its_range():
+    spec = valid(charts.bars_with_ranges(["none", "value"], [167.6, 4.4], [3.6, 2.8], [np.inf, 5.1],
+                                         value_title="noise / signal"))
+    drawn = {r["category"]: r for r in rows(spec, "bars")}
+    assert set(drawn) == {"none", "value"}, "the bar with an unbounded range was left out"
+    assert drawn["none"]["bounded"] is False or drawn["none"]["bounded"] == 0
+    assert drawn["none"]["range"] == "3.6 to unbounded" and drawn["value"]["range"] == "2.8 to 5.1"
+    ranges = [layer for layer in spec["layer"] if layer["mark"]["type"] == "rule"]
+    assert ranges and ranges[0]["transform"] == [{"filter": "datum.bounded"}]

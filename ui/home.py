@@ -32,5 +32,5 @@ def home() -> None:
     st.table({"Application": [a.name for a in APPLICATIONS], "Calculus concept": [a.concept for a in APPLICATIONS],
               "What it enables": [a.enables for a in APPLICATIONS]})
     st.caption("The pattern is the same everywhere: to improve a model, ask how the result changes when each "
-               "parameter changes a little, and step the other way. The sources are plain numpy (`calc_core/`), "
-               "tested against finite differences and independent libraries.")
+               "parameter changes a little, and step the other way. The sources are numpy and scipy, with a few "
+               "loops compiled by numba (`calc_core/`), tested against finite differences and independent libraries.")

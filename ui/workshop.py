@@ -157,16 +157,17 @@ def moved_from(lesson: Preset, page: str | None = None) -> list[tuple[str, objec
     moved = []
     for name, wanted in {**lesson.settings, **lesson.extras}.items():
         control = next((c for c in controls.registry(page).values() if name in (c.name, c.key)), None)
-        if control is None:
-            continue
-        now = st.session_state.get(controls.state_key(control, page), control.default)
+        if control is None or controls.state_key(control, page) not in st.session_state:
+            continue  # not on the page now (hidden by another control's value): it has not moved
+        now = st.session_state[controls.state_key(control, page)]
         bounds = controls.last_bounds(page).get(control.key)
         if bounds is not None:  # where the lesson put it: its value fitted into the range drawn
             wanted = control.fit(wanted, bounds)
         same = (math.isclose(float(now), float(wanted), rel_tol=1e-9, abs_tol=1e-12)
                 if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (now, wanted)) else now == wanted)
         if not same:
-            moved.append((control.label, now, wanted))
+            shown = getattr(control, "_label", None)  # a choice is named as its buttons name it
+            moved.append((control.label, shown(now) if shown else now, shown(wanted) if shown else wanted))
     return moved
 
 

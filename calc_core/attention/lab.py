@@ -248,15 +248,30 @@ def query_row(settings: Settings, row: int) -> QueryRow:
               "; for a one-hot row it would be 0.")
     reading = (
         f"**Reading J.** Diagonal: $J_{{ii}} = s_i(1 - s_i)$, e.g. for {first}: "
-        f"${p[i]:.3g} \\times {1 - p[i]:.3g} = {J[i, i]:.4g}$ — raising a logit raises its own weight, "
+        f"${_tex(p[i])} \\times {_tex(1 - p[i])} = {_tex(J[i, i], '.4g')}$ — raising a logit raises its own weight, "
         f"most when that weight is near ½. Off-diagonal: $J_{{ij}} = -s_i s_j$, e.g. {first} against "
-        f"{second}: $-{p[i]:.3g} \\times {p[j]:.3g} = {J[i, j]:.4g}$ — the weight gained is taken "
+        f"{second}: $-{_tex(p[i])} \\times {_tex(p[j])} = {_tex(J[i, j], '.4g')}$ — the weight gained is taken "
         f"from the others. J is symmetric and each row sums to 0 (the weights still sum to 1). "
-        f"$\\lVert J\\rVert_F = {q.jacobian_norm:.4g}$" + ending)
+        f"$\\lVert J\\rVert_F = {_tex(q.jacobian_norm, '.4g')}$" + ending)
     return QueryRow(q, reading, f"Query {_code(q.label)}: its weights over the keys, and the Jacobian of its softmax.")
 
 
 # ----------------------------------------------------------------------------- the √d_k lesson
+
+def _tex(x: float, fmt: str = ".3g") -> str:
+    """A number for LaTeX: 5.75e-09 as 5.75 \\times 10^{-9} (in math mode "e-09" reads as e minus 9)."""
+    text = f"{x:{fmt}}"
+    if "e" not in text:
+        return text
+    mantissa, exponent = text.split("e")
+    return f"{mantissa} \\times 10^{{{int(exponent)}}}"
+
+
+def _between(low: float, high: float, fmt: str) -> str:
+    """ "between a and b", or "at a" when both print the same."""
+    a, b = f"{low:{fmt}}", f"{high:{fmt}}"
+    return f"at {a}" if a == b else f"between {a} and {b}"
+
 
 def _path(values: np.ndarray, d_k: np.ndarray, fmt: str = ".2g") -> str:
     """How a curve over d_k goes, as a phrase that is true of these values: its ends and its peak."""
@@ -290,9 +305,9 @@ def sweep_lesson(sweep: SqrtDkSweep) -> str:
         f"√d_k (RMS ‖k‖ from {kn[0]:.2g} to {kn[-1]:.3g}) while c = 1/T does not shrink. So the median query's "
         f"gate c‖J_i K‖_F {_path(gate, d)}, and its {GATE_QUANTILE:.0%} point over the queries {_path(top, d)}"
         + (f"; {uneven}" if uneven else ". ") +
-        f"**With the √d_k** the logits' spread stays between {std.scaled.min():.2g} and {std.scaled.max():.2g}, "
-        f"the median ‖J‖_F between {J.scaled.min():.3g} and {J.scaled.max():.3g}, and the median gate between "
-        f"{sweep.gate_median.scaled.min():.3g} and {sweep.gate_median.scaled.max():.3g}.")
+        f"**With the √d_k** the logits' spread stays {_between(std.scaled.min(), std.scaled.max(), '.2g')}, "
+        f"the median ‖J‖_F {_between(J.scaled.min(), J.scaled.max(), '.3g')}, and the median gate "
+        f"{_between(sweep.gate_median.scaled.min(), sweep.gate_median.scaled.max(), '.3g')}.")
 
 
 # ----------------------------------------------------------------------------- the diagnosis
@@ -322,13 +337,16 @@ def diagnose(result: Result) -> tuple[Message, ...]:
         tips += [] if tips else ["Another seed draws other queries and keys."]
         messages.append(Message(
             "saturated", "problem", "The softmax has saturated",
-            f"{sat.count} of {n} queries put more than {SATURATED:.0%} of their weight on one key.",
+            f"{sat.count} of {n} queries {'puts' if sat.count == 1 else 'put'} more than {SATURATED:.0%} of "
+            f"{'its' if sat.count == 1 else 'their'} weight on one key.",
             f"Each logit is c·qᵀk with c = {view.logit_factor:.3g} ({c_is}). qᵀk sums d_k = {s.d_k} products, so "
             f"its spread grows like √d_k: the logits here have a standard deviation of {sat.logit_std:.3g}. A row "
             f"with more than {SATURATED:.0%} of its weight on one key has ‖J‖_F ≤ 2(1 − its largest weight) < "
-            f"{2 * (1 - SATURATED):.2g} — here at most {sat.jacobian_max_saturated:.2g}{compare_j} —: its weights "
+            f"{2 * (1 - SATURATED):.2g} (here at most {sat.jacobian_max_saturated:.2g}{compare_j}): its weights "
             f"barely move when its logits do. What reaches its query is c·Kᵀ J dp, that small J times c‖K‖: the "
-            f"saturated queries' rows of dL/dQ have a median norm of {sat.grad_median_saturated:.2g}{compare_g}.",
+            + (f"saturated queries' rows of dL/dQ have a median norm of {sat.grad_median_saturated:.2g}{compare_g}."
+               if sat.count > 1 else
+               f"saturated query's row of dL/dQ has a norm of {sat.grad_median_saturated:.2g}{compare_g}."),
             tuple(tips),
             {"saturated": sat.count, "rows": n, "logit_std": sat.logit_std,
              "jacobian_max_saturated": sat.jacobian_max_saturated}))
@@ -377,7 +395,7 @@ def diagnose(result: Result) -> tuple[Message, ...]:
         dq0 = float(result.backprop.query_grad_norms[0])
         messages.append(Message(
             "causal", "info", "Causal mask.",
-            f"Query i sees keys 0…i only: {int((~view.mask).sum())} of {n * n} weights are masked, each exactly 0, "
+            f"Query i sees keys 0…i only: {int((~view.mask).sum())} of {n * n} weights {'is' if int((~view.mask).sum()) == 1 else 'are'} masked, each exactly 0, "
             "and pass no gradient.",
             "The first query can attend only to itself: its weight is exactly 1 whatever the logits, so its "
             f"softmax Jacobian is 0 and its row of dL/dQ is exactly 0 (‖dL/dq_0‖ = {dq0:g}). The last key is seen "

@@ -77,8 +77,8 @@ def entropy(P, axis: int = -1) -> np.ndarray:
     """H = −Σ_i s_i log s_i along ``axis``, in nats, with 0 log 0 = 0."""
     P = np.asarray(P, dtype=float)
     logs = np.log(P, out=np.zeros_like(P), where=P > 0)
-    # H(s) = −Σ_i s_i log s_i
-    return -np.sum(P * logs, axis=axis)
+    # H(s) = −Σ_i s_i log s_i  (≥ 0: a weight rounded just above 1 must not print as −0.0000)
+    return np.maximum(-np.sum(P * logs, axis=axis), 0.0)
 
 
 def is_top(P: np.ndarray) -> np.ndarray:

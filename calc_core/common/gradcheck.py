@@ -344,8 +344,9 @@ def check_gradient(
         covers their disagreement (one run's own error estimate can be confidently wrong when f is
         strongly curved or its rounding is coarser than ε·|f|). When that leaves the estimate too
         uncertain for a pass because the runs see a slope but disagree on it (not because of
-        rounding), the pair starts again from a step 8× smaller, up to SHRINK_LEVELS times: f may
-        change over a scale far below h₀, as log p does between two narrow modes. The pair with the
+        rounding), and f has an extended-precision twin, the pair starts again from a step 8×
+        smaller, up to SHRINK_LEVELS times: f may change over a scale far below h₀, as log p does
+        between two narrow modes. The pair with the
         smallest error bar is kept; which one never depends on the analytic value. In extended
         precision when f is available there, else in float64."""
         function, dtype, eps = (extended, np.longdouble, eps_ext) if extended is not None else (f, np.float64, eps64)
@@ -370,7 +371,10 @@ def check_gradient(
 
         best = latest = pair(h0)
         h = h0
-        for _ in range(SHRINK_LEVELS):
+        # only where f has an extended-precision twin: its rounding floor is then far below float64's, an
+        # honest bound at the smaller steps; a float64 f may round more coarsely than declared (a sum that
+        # cancels, float32 inside), and on its staircase a smaller step finds a confident wrong slope
+        for _ in range(SHRINK_LEVELS if extended is not None else 0):
             if best[1] <= RESOLUTION_NEEDED * abs(best[0]) or not latest[2]:
                 break  # good enough, or a smaller step would only add rounding
             h /= 8

@@ -258,6 +258,10 @@ def score_fit(result) -> Message:
             numbers=numbers)
     tail = history[-max(2, len(history) // 10):]
     drop = float(history[0] - history[-1])
+    model = result.settings.model
+    bigger = {"linear": "A model that can bend: the bumps (features) or the network.",
+              "network": "More hidden units."}.get(model, "More bumps per axis, or the network.")
+    remedies = ("More training steps.", bigger)
     if fit.training_steps == 0:
         why = "The model was not trained (0 steps): s_θ is still its initial guess."
     elif drop > 0 and float(tail[0] - tail[-1]) > STILL_FALLING * drop:
@@ -266,7 +270,10 @@ def score_fit(result) -> Message:
     elif fit.final_loss < fit.loss_at_true_score:
         why = (f"The loss {fit.final_loss:.3f} is below the {fit.loss_at_true_score:.3f} the true score reaches on "
                "the same pairs: the model fits these particular noise draws rather than the score (overfitting).")
+        remedies = ("Fewer training steps.",) if model == "linear" else (
+            "A smaller model: fewer bumps per axis or hidden units.", "Fewer training steps.")
     else:
+        remedies = (bigger,)  # the loss has levelled off: more of the same steps cannot help
         why = (f"The loss has levelled off at {fit.final_loss:.3f}, above the {fit.loss_at_true_score:.3f} the true "
                "score reaches on the same pairs: this model cannot represent the score any closer.")
         if result.settings.model == "linear":
@@ -276,7 +283,7 @@ def score_fit(result) -> Message:
         "model_not_fitted", "problem", "The score model has not fitted",
         what=f"On fresh noisy points the learned score is off from ∇log p_σ by {_percent(rms)} (RMS, relative).",
         why=why,
-        try_instead=("More training steps.", "More bumps per axis or hidden units, or the network."),
+        try_instead=remedies,
         numbers=numbers)
 
 

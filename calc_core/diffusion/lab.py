@@ -381,7 +381,7 @@ PRESETS = (
            expect=("mala_exact",), avoid=("biased_variance", "exploded")),
     Preset("learned-score", "The learned score vs the true one",
            "A small network fitted by denoising score matching: the loss never reaches 0 (the noise "
-           "costs a floor), yet the learned arrows match the true score of p_σ.",
+           "costs a floor), yet the learned score matches the true score of p_σ.",
            {"dimension": 1, "model": "network", "model_width": 32, "training_steps": 400},
            expect=("fitted",), avoid=("model_not_fitted",)),
     Preset("linear-model", "A straight line cannot learn two modes",

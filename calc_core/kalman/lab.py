@@ -321,7 +321,7 @@ def _step_words(f: StepUpClose) -> tuple[str, ...]:
         cross = f.prior_covariance[4, :2]
         gain = f.gain[4]
         words.append(
-            f"**Its ω column** (∂x′/∂ω = {dx:+.4f} m, ∂y′/∂ω = {dy:+.4f} m, ∂θ′/∂ω = {dtheta:.3g} s per rad/s) is how "
+            f"**Its ω column** (∂x′/∂ω = {dx:+.4f} m and ∂y′/∂ω = {dy:+.4f} m per rad/s, ∂θ′/∂ω = {dtheta:.3g} s) is how "
             "a position measurement reaches the turn rate: P⁻ = F P Fᵀ + Q carries it into the covariance of ω with "
             f"the position (P⁻_ωx = {cross[0]:+.3g}, P⁻_ωy = {cross[1]:+.3g}), so the gain has an ω row "
             f"K_ω = ({gain[0]:+.3g}, {gain[1]:+.3g}) rad/s per metre, and this innovation changed ω̂ by K_ω ν = "

@@ -226,7 +226,7 @@ def variance_text(result: Result) -> str:
 
     _, low, high = v.noise_ratio("none", "value")
     effect = ("narrows the spread" if low > 1 else "widens the spread here" if high < 1 else
-              f"does not change the spread measurably in {v.batches} batches" if np.isfinite(low) and np.isfinite(high)
+              f"does not change the spread measurably in {v.batches} batches" if not (np.isnan(low) or np.isnan(high))
               else "its effect on the noise per unit of signal cannot be measured (the mean ĝ is 0 here)")
     return (f"The same {v.batches} batches of {v.episodes_per_batch} episodes at θ₀ (average return "
             f"{v.mean_return:.0f}), ĝ computed with each baseline. The value baseline b(s) = V(s) does not depend on "
@@ -329,8 +329,8 @@ def _outcome(result: Result) -> Message:
     s, m = result.settings, result.milestones
     n, best, last = m.episodes_run, result.best_average, result.last_average
     if m.solved_episode is not None and last >= SOLVED_AVERAGE:
-        how = ("training stopped there, as reference implementations do: training on would only risk what was "
-               "learned." if m.stopped_early else f"it kept it to the end of the {n:,} episodes.")
+        how = (f"training stopped with that update's batch, at episode {n:,}, as reference implementations do: "
+               "training on would only risk what was learned." if m.stopped_early else f"it kept it to the end of the {n:,} episodes.")
         return Message("solved", "success", f"Solved at episode {m.solved_episode:,}.",
                        f"The last 100 episodes averaged {last:.0f} ≥ {SOLVED_AVERAGE:.0f} (CartPole-v1's threshold); "
                        + how, numbers={"solved_episode": m.solved_episode, "last_average": last})
@@ -370,7 +370,8 @@ PRESETS = (
            settings={"baseline": "none"}, expect=("noisy",)),
     Preset("discounted", "The γᵗ form: the gradient of E[G₀]",
            "Multiplying step t by γᵗ makes ĝ an unbiased estimate of ∇E[G₀]; the usual form, which reference "
-           "implementations use, is not that gradient for γ < 1. Watch how little the late steps count.",
+           "implementations use, is not that gradient for γ < 1: with γ = 0.99, step 200 of an episode "
+           "counts 0.99²⁰⁰ ≈ 0.13 times as much as its first.",
            settings={"gradient_form": "discounted"}, expect=("discounted_form",)),
     Preset("gamma_zero", "γ = 0: nothing to learn from",
            "Every return is 1, whatever the policy does: no action looks better, the normalized advantages are all "

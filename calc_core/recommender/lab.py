@@ -300,7 +300,8 @@ def diagnose(result: Result) -> tuple[Message, ...]:
         messages.append(Message(
             "diverged", "problem", f"Training diverged in epoch {d.epoch}",
             f"After {d.rating or 0:,} ratings of that epoch a prediction error passed 1000× the rating scale, so "
-            "training stopped; the charts show the last finished epoch.",
+            "training stopped; " + (f"the charts show epoch {d.epoch - 1}, the last one finished." if d.epoch > 1
+                                    else "no epoch finished, so the charts show the model before training."),
             f"One update changes that rating's error e by about −η(2 + ‖p_u‖² + ‖q_i‖²)·e: when that factor "
             f"passes 2 the step overshoots and |e| grows. At η = {s.learning_rate:g} it starts at "
             f"{d.first_factor:.2f} (the factors start small), but the update is bilinear — p_u grows by η e q_i "
@@ -327,7 +328,23 @@ def diagnose(result: Result) -> tuple[Message, ...]:
         gap = float(test[-1] - result.noise_floor_rmse)
         levelled = (f"Test RMSE has levelled off at {test[-1]:.3f}, {gap:.3f} above the floor (it fell by no more than 1% "
                     f"over the last {LEVEL_EPOCHS} epochs); the factors' RMS went from {start:.3f} to {end:.3f}.")
-        if end <= FACTORS_GREW * start:
+        known_users, known_items = int(result.model.user_known.sum()), int(result.model.item_known.sum())
+        if 2 * known_users < result.model.n_users or 2 * known_items < result.model.n_items:
+            messages.append(Message(
+                "too_few_ratings", "info", "Too few ratings to learn from.", levelled,
+                f"Only {known_users:,} of the {result.model.n_users:,} users and {known_items:,} of the "
+                f"{result.model.n_items:,} items have a rating among the {result.n_train:,} training ratings: the "
+                "others keep their starting factors and zero biases, so their test ratings are predicted by little "
+                "more than the global mean.", "More users' ratings: a larger density, or fewer users and items.",
+                numbers={"gap": gap, "known_users": known_users, "known_items": known_items}))
+        elif end < start / FACTORS_GREW and s.reg > 0:
+            messages.append(Message(
+                "over_regularized", "info", "λ has shrunk the factors to nothing.", levelled,
+                f"Every step pulls p_u and q_i toward zero by ηλ of themselves; at λ = {s.reg:g} that pull beats the "
+                "push of the errors, so the factors shrank and only the biases, which feel the same pull but also "
+                "the whole error, were learned.", f"A smaller λ (the default is {Settings().reg:g}).",
+                numbers={"gap": gap, "factor_rms": end}))
+        elif end <= FACTORS_GREW * start:
             messages.append(Message(
                 "stalled", "info", "Learning has stalled far above the noise floor.", levelled,
                 f"The factors start near zero, where the gradient of p_uᵀq_i is small (q_i for p_u, p_u for q_i): at "
@@ -380,7 +397,7 @@ PRESETS = (
            "Nothing holds the 50 factors back: train RMSE keeps falling while test RMSE turns back up.",
            settings={"reg": 0.0, "n_factors": 50}, expect=("overfitting",), avoid=("diverged",)),
     Preset("stalled", "η = 0.002: stuck near zero",
-           "A tenth of the default step: the biases are learned, but the factors never grow out of their small "
+           "A fifteenth of the default step: the biases are learned, but the factors never grow out of their small "
            "start and test RMSE levels off far above the noise floor.",
            settings={"learning_rate": 0.002}, expect=("stalled",), avoid=("diverged",)),
 )

@@ -262,3 +262,15 @@ def test_the_formula_shows_the_current_update_matrix_and_eigenvalues():
     assert r"\lambda = 1.0000 ± 0.5000i" in latex and r"\rho = 1.1180" in latex
     settings = replace(lab.Settings(), lr=0.5)
     assert lab.run(settings).game.update_matrix.tolist() == [[1.0, -0.5], [0.5, 1.0]]
+
+
+def test_a_lesson_names_only_the_controls_on_the_page_as_moved():
+    at = run_page(PAGE)
+    next(w for w in at.get("button_group") if getattr(w, "key", None) == "GANs:lesson_choice") \
+        .set_value("dirac-gan-circles").run()
+    at.radio(key="GANs:game").set_value("gan_1d").run()
+    at.run()  # nothing moved in between: the words must not change
+    assert_clean(at)
+    moved = [c.value for c in at.caption if c.value.startswith("The controls have moved from this lesson")]
+    assert len(moved) == 1 and "Game is" in moved[0], moved
+    assert "Method" not in moved[0] and "Steps" not in moved[0], moved  # hidden in the 1-D GAN: not moved

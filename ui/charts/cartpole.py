@@ -143,18 +143,22 @@ def policy_heatmap(grid, *, title: str | None = None) -> dict | None:
 
 def bars_with_ranges(categories, values, low, high, *, value_title: str, category_title: str | None = None,
                      title: str | None = None, height: int = 300) -> dict | None:
-    """One bar per category with a range drawn over it (a 90% bootstrap range, say); infinite values
-    (nothing to divide by) are left out."""
+    """One bar per category with a range drawn over it (a 90% bootstrap range, say). A bar whose value
+    is infinite (nothing to divide by) is left out; a range with an infinite end is not drawn, but its
+    bar is, with "unbounded" in the tooltip."""
     categories = [str(c) for c in categories]
-    data = table(category=categories, value=np.asarray(values, float), low=np.asarray(low, float),
-                 high=np.asarray(high, float))
+    low, high = np.asarray(low, float), np.asarray(high, float)
+    bounded = np.isfinite(low) & np.isfinite(high)
+    data = table(category=categories, value=np.asarray(values, float),
+                 low=np.where(bounded, low, 0.0), high=np.where(bounded, high, 0.0), bounded=bounded,
+                 range=[f"{a:.3g} to {b:.3g}" if ok else f"{a:.3g} to unbounded" for a, b, ok in zip(low, high, bounded)])
     if data.empty:
         return None
     x = field("category", "nominal", title=category_title, sort=categories, axis={"labelAngle": 0})
     y = field("value", title=value_title)
     tooltip = [field("category", "nominal", title=category_title or "category"), field("value", format=".3g"),
-               field("low", format=".3g", title="range from"), field("high", format=".3g", title="to")]
-    return chart(layer("bars", "bar", x=x, y=y, tooltip=tooltip),
-                 layer("bars", {"type": "rule", "color": "#222222", "strokeWidth": 2}, x=x, y=field("low"),
-                       y2={"field": "high"}),
+               field("range", "nominal", title="range")]
+    ranges = {**layer("bars", {"type": "rule", "color": "#222222", "strokeWidth": 2}, x=x, y=field("low"),
+                      y2={"field": "high"}), "transform": [{"filter": "datum.bounded"}]}
+    return chart(layer("bars", "bar", x=x, y=y, tooltip=tooltip), ranges,
                  data={"bars": data}, title=title, height=height)
