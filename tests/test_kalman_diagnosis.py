@@ -29,14 +29,14 @@ def test_a_consistent_run_says_so_with_both_tests_numbers():
     r = run()
     assert r.verdict == "consistent" and codes(r.diagnosis) == {"consistent"}
     text = message(r, "consistent").what
-    assert f"{r.mean_nees:.3g}, inside its 95% band" in text and f"{r.mean_nis:.3g}, inside its own" in text
+    assert f"{r.mean_nees:.3g}, is inside its 95% band" in text and f"{r.mean_nis:.3g}, is inside its own" in text
 
 
 def test_too_little_assumed_process_noise_is_named_as_the_cause_of_overconfidence():
     r = run(assumed_process_scale=0.3)
     found = message(r, "overconfident")
     assert r.verdict == "overconfident" and found.title == "The filter is overconfident"
-    assert f"{r.mean_nees:.3g}, above its 95% band" in found.what
+    assert f"{r.mean_nees:.3g}, is above its 95% band" in found.what
     # errors ≈ √(mean NEES / n) times what P admits
     assert f"{math.sqrt(r.mean_nees / 5):.2g}×" in found.what
     assert "3.33× steadier" in found.why and "sensor" not in found.why
@@ -91,7 +91,7 @@ def test_when_only_the_innovations_see_it_the_verdict_rests_on_nis_and_says_why_
     r = run(assumed_measurement_scale=10.0)
     assert (r.nees_verdict, r.nis_verdict, r.verdict) == ("consistent", "underconfident", "underconfident")
     assert codes(r.diagnosis) == {"underconfident", "innovations_disagree"}
-    assert f"{r.mean_nis:.3g}, below its own" in message(r, "underconfident").what
+    assert f"{r.mean_nis:.3g}, is below its own" in message(r, "underconfident").what
     assert "10× noisier" in message(r, "underconfident").why
     assert "band is wide" in message(r, "innovations_disagree").what
 
@@ -180,3 +180,25 @@ def test_a_bad_start_spikes_then_settles(lessons):
 def test_lessons_keep_the_steps_so_the_step_shown_up_close_needs_no_clamping():
     # a lesson that shortened the drive below INSPECT_STEP would drag k into the link too
     assert all(p.apply(Settings()).n_steps >= lab.INSPECT_STEP for p in PRESETS)
+
+
+def test_an_estimate_on_the_other_branch_or_a_turn_away_is_measured_as_the_same_motion():
+    from calc_core.kalman.consistency import nees
+
+    P = np.diag([0.1, 0.1, 0.2, 0.05, 0.01])[None]
+    truth = np.array([[1.0, 2.0, 13.9, 0.3, 0.1]])
+    near = truth + np.array([[0.1, -0.1, 0.2, 0.05, 0.01]])
+    expected = nees(truth, near, P)[0]
+    turned = near + np.array([[0, 0, 0, 2 * np.pi * 14, 0]])  # the heading, fourteen turns on: the same heading
+    other_branch = near * np.array([1, 1, -1, 1, 1]) + np.array([[0, 0, 0, np.pi, 0]])  # (−v, θ + π)
+    assert np.isclose(nees(truth, turned, P)[0], expected, rtol=1e-9)
+    assert np.isclose(nees(truth, other_branch, P)[0], expected, rtol=1e-9)
+    assert nees(truth, near * np.array([1, 1, -1, 1, 1]), P)[0] > 100 * expected  # −v alone is another motion
+
+
+def test_an_inflated_process_noise_is_not_said_to_under_use_the_measurements():
+    r = lab.run(lab.Settings(assumed_process_scale=10))
+    found = next(m for m in r.diagnosis if m.code == "underconfident")
+    assert "under-used" not in found.what and "follows each measurement" in found.what
+    r = lab.run(lab.Settings(assumed_measurement_scale=5.0))
+    assert "under-used" in next(m for m in r.diagnosis if m.code == "underconfident").what

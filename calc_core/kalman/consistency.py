@@ -67,13 +67,35 @@ def chi2_band(dof: int, n_averaged: int = 1, confidence: float = CONFIDENCE) -> 
     return float(low), float(high)
 
 
-def nees(truth, estimates, covariances) -> np.ndarray:
-    """(x − x̂)ᵀ P⁻¹ (x − x̂) per row; truth may carry extra components (ω for a 4-state filter)."""
-    n = estimates.shape[1]
-    error = truth[:, :n] - estimates
+SPEED, HEADING = 2, 3  # in x = [x, y, v, θ, ω]
+
+
+def _quadratic(error, covariances) -> np.ndarray:
     # solve P e' = e rather than forming P⁻¹
     solved = np.linalg.solve(covariances, error[..., None])[..., 0]
     return np.einsum("ki,ki->k", error, solved)
+
+
+def _wrapped(angle):
+    """An angle in (−π, π]: θ and θ + 2π are one heading."""
+    return np.pi - np.mod(np.pi - angle, 2 * np.pi)
+
+
+def nees(truth, estimates, covariances) -> np.ndarray:
+    """(x − x̂)ᵀ P⁻¹ (x − x̂) per row; truth may carry extra components (ω for a 4-state filter).
+
+    The heading error is taken as an angle, in (−π, π]; and since the motion model cannot tell
+    (v, θ) from (−v, θ + π) — the same motion — an estimate on that other branch is measured as its
+    equivalent (covariance J P J, J flipping v's sign) when that is the nearer one."""
+    n = estimates.shape[1]
+    error = truth[:, :n] - estimates
+    error[:, HEADING] = _wrapped(error[:, HEADING])
+    values = _quadratic(error, covariances)
+    flip = np.ones(n)
+    flip[SPEED] = -1.0
+    other = truth[:, :n] - estimates * flip
+    other[:, HEADING] = _wrapped(other[:, HEADING] - np.pi)
+    return np.minimum(values, _quadratic(other, covariances * np.outer(flip, flip)))
 
 
 def nis(innovations, innovation_covariances) -> np.ndarray:

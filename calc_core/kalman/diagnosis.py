@@ -73,30 +73,38 @@ def _band(values: tuple[float, float]) -> str:
 
 
 def _verdict(r) -> Message:
-    nees = f"the mean NEES, {r.mean_nees:.3g}, {_where(r.mean_nees, r.nees_mean_band)} its 95% band {_band(r.nees_mean_band)}"
-    nis = f"the mean NIS, {r.mean_nis:.3g}, {_where(r.mean_nis, r.nis_mean_band)} its own {_band(r.nis_mean_band)}"
+    nees = f"the mean NEES, {r.mean_nees:.3g}, is {_where(r.mean_nees, r.nees_mean_band)} its 95% band {_band(r.nees_mean_band)}"
+    nis = f"the mean NIS, {r.mean_nis:.3g}, is {_where(r.mean_nis, r.nis_mean_band)} its own {_band(r.nis_mean_band)}"
     numbers = {"mean_nees": r.mean_nees, "mean_nis": r.mean_nis}
     if r.verdict == "consistent":
         return Message("consistent", "success", "Consistent.",
                        "The errors are as large as the covariance says: the filter believes itself about the right "
                        f"amount — {nees}, and {nis}.", numbers=numbers)
     over = r.verdict == "overconfident"
+    s = r.settings
     if r.nees_verdict == r.verdict:
         factor = math.sqrt(r.mean_nees / r.n_state)
+        # an inflated R̃ under-uses the measurements; an inflated Q̃ follows them more than the motion deserves
+        gain = ("" if over else
+                " and good measurements are under-used" if s.assumed_measurement_scale > 1 >= s.assumed_process_scale
+                else " and the gain follows each measurement more than the motion model deserves"
+                if s.assumed_process_scale > 1 >= s.assumed_measurement_scale else "")
         what = (f"{nees[0].upper()}{nees[1:]}: the errors are about {factor:.2g}× "
                 + ("as large as the covariance P admits, so the ellipses are too small" if over else
-                   "what the covariance P claims, so the ellipses are too large and good measurements are under-used")
+                   f"what the covariance P claims, so the ellipses are too large{gain}")
                 + f"; {nis}.")
     else:
         what = (f"{nis[0].upper()}{nis[1:]}: the innovations are "
-                + ("larger" if over else "smaller") + " than S = HP⁻Hᵀ + R predicts, so the filter "
-                + ("trusts its prediction too much" if over else "expects more noise than there is")
+                + ("larger" if over else "smaller") + " than S = HP⁻Hᵀ + R̃ predicts, so the filter "
+                + ("is surer of its prediction, or of the sensor, than it should be" if over else
+                   "expects more noise than there is")
                 + f" — though {nees}.")
     causes, tips = overconfidence_causes(r.settings) if over else underconfidence_causes(r.settings)
     if not causes:
-        causes = [f"None of the usual mis-tunings is set: a correctly tuned filter fails one of the two 95% tests in "
-                  f"about one run in {CHANCE_RATE} by chance, and the EKF's linearization adds a little error that P "
-                  "does not count (most with long steps Δt and an uncertain heading)."]
+        causes = [f"None of the usual mis-tunings is set: a correctly tuned filter fails one of the two 95% tests now "
+                  f"and then by chance (about one run in {CHANCE_RATE} at the default settings), and the EKF's "
+                  "linearization adds error that P does not count — more with long steps Δt, large process noise, "
+                  "fast turns or long runs, where a tuned filter fails more often."]
         tips = ["Try another seed: a chance miss goes away, a real problem stays."]
     return Message(r.verdict, "problem", f"The filter is {r.verdict}", what, " ".join(causes), tuple(tips),
                    numbers=numbers)
@@ -116,9 +124,12 @@ def _disagreement(r, mis_tuned: bool) -> Message:
                    "— and with nothing mis-tuned here, a miss of one band is most likely chance.")
                 + " A real car, which has no truth, relies on NIS anyway.")
     elif nis_in:
+        state = "speed, heading" + (", turn rate" if r.n_state == 5 else "")
         text = (f"NIS stays inside its band {_band(r.nis_mean_band)}: a real car, which cannot compute NEES without the "
-                "truth, would not notice — the innovations look as expected while the state (speed, heading"
-                + (", turn rate" if r.n_state == 5 else "") + ") is off.")
+                "truth, would not notice — the innovations look as expected while "
+                + (f"the state ({state}) is off by more than P admits." if r.nees_verdict == "overconfident" else
+                   f"the errors of the state ({state}) are smaller than P claims: the filter is more cautious than "
+                   "it needs to be."))
     else:
         text = (f"NEES says {r.nees_verdict} and NIS says {r.nis_verdict}: the errors of the whole state and those of "
                 "the measured position point in opposite directions.")
@@ -151,7 +162,9 @@ def overconfidence_causes(s) -> tuple[list[str], list[str]]:
                       f"(R̃ = {s.assumed_measurement_scale ** 2:.3g} R), so it believes every measurement too much.")
         tips.append("Set the filter's assumed sensor noise back to 1× the true one.")
     if s.assumed_process_scale < 1 and s.process_noise > 0:
-        causes.append(f"It assumes the motion is {1 / s.assumed_process_scale:.3g}× steadier than it is "
+        steadier = (f"{1 / s.assumed_process_scale:.3g}× steadier than it is" if s.assumed_process_scale > 0 else
+                    "perfectly steady")
+        causes.append(f"It assumes the motion is {steadier} "
                       f"(Q̃ = {s.assumed_process_scale ** 2:.3g} Q): the random changes of speed, heading and turn "
                       "rate are larger than it allows for, so P shrinks below the real error.")
         tips.append("Set the filter's assumed process noise back to 1× (filters are often given a little more).")
