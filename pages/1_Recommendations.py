@@ -53,7 +53,7 @@ def render_summary(r: lab.Result) -> None:
     cols[2].metric("Noise floor", "—" if r.noise_floor_rmse is None else ui.panels.figure(r.noise_floor_rmse),
                    help="RMSE of the best possible prediction, E[r | planted signal]: no model beats it on average.")
     cols[3].metric("Train RMSE", ui.panels.figure(r.train_final),
-                   help=f"{r.n_train:,} training and {r.n_test:,} test ratings.")
+                   help=f"{r.n_train:,} training and {r.n_test:,} test rating{'s' * (r.n_test != 1)}.")
     ui.panels.show_messages(r.diagnosis, st.container())  # one slot, message or not: the fragment keeps its place
 
 
@@ -92,10 +92,12 @@ def render_epoch(r: lab.Result, index: int) -> None:
                        export="top5")
     with table:
         ui.panels.table({"item": labels, "r̂": rec.scores, **parts}, formats=dict.fromkeys(("r̂", *parts), ".3f"))
+        rated = int(r.model.rated_items(user).size)
         when = "before training" if int(r.snapshots.steps[index]) == 0 else f"after {r.snapshots.label(index)}"
         st.caption(f"User {ui.panels.plain(r.user_labels[user])} {when}: r̂ = μ + b_u + b_i + p_u·q_i "
-                   f"(clipped to the rating scale), μ = {rec.mu:.3f}; the {r.model.rated_items(user).size} items "
-                   "this user rated in training are excluded.")
+                   f"(clipped to the rating scale), μ = {rec.mu:.3f}; "
+                   + (f"the {rated} items this user rated in training are excluded." if rated != 1 else
+                      "the one item this user rated in training is excluded."))
 
 
 def main() -> None:
@@ -118,8 +120,8 @@ def main() -> None:
               "update Surprise's SVD (and the tutorial's code) applies. One epoch visits every training rating "
               "once, in a fresh shuffled order.")
     ui.panels.gradient_check(result.gradient_checks, symbols={"P": "p_u", "Q": "q_i"},
-                             what=f"ℓ_ui on {result.gradient_check_ratings} training ratings — the gradient each "
-                                  "SGD step applied, (θ − θ′)/η, read off the training loop itself")
+                             what=f"ℓ_ui on {result.gradient_check_ratings} training ratings (the gradient each "
+                                  "SGD step applied, (θ − θ′)/η, read off the training loop itself)")
 
 
 with ui.guard("draw this page"):

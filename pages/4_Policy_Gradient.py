@@ -59,7 +59,9 @@ def render_summary(r: lab.Result) -> None:
                                  (cols[1], reinforce.SOLVED_AVERAGE, m.solved_episode)):
         col.metric(f"Average ≥ {target:.0f} at episode", "—" if episode is None else f"{episode:,}",
                    help=f"First episode whose last 100 returns averaged {target:.0f} or more.")
-    cols[2].metric("Last-100 average return", f"{r.last_average:.1f}", help="An episode lasts at most 500 steps.")
+    n = r.milestones.episodes_run
+    cols[2].metric("Last-100 average return" if n >= 100 else f"Average return, all {n} episodes",
+                   f"{r.last_average:.1f}", help="An episode lasts at most 500 steps.")
     cols[3].metric("Policy entropy at the end", f"{r.final_entropy:.3f} nats",
                    help="Mean H(π(·|s)) over the last 20 episodes: log 2 = 0.693 is a coin flip, 0 is deterministic.")
     ui.panels.show_messages(r.diagnosis, st.container())

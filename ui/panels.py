@@ -154,7 +154,8 @@ def show_messages(messages: Sequence[Message], container=None) -> None:
                     + (f"\n\n**What to try:**\n{tips}" if tips else ""))
             where.warning(body, icon=":material/warning:")
             continue
-        text = f"**{message.title}**" + (f" {message.what}" if message.what else "") + (
+        title = message.title if message.title.endswith((".", "!", "?", ":")) or not message.what else f"{message.title}."
+        text = f"**{title}**" + (f" {message.what}" if message.what else "") + (
             f" {message.why}" if message.why else "")
         {"success": where.success, "info": where.info, "warning": where.warning}[message.kind](
             text, icon={"success": ":material/check_circle:", "info": ":material/info:",

@@ -27,8 +27,11 @@ def radii(game) -> str:
 
 def gan_step(step: int, at) -> str:
     """Under the densities at ``step``; ``at`` holds that step's generator (a, b) and D's logit (w2, w1, c)."""
+    def term(value: float, of: str) -> str:  # "+ 0.0079·x", "− 1.72·x": the sign written once
+        return f"{'−' if value < 0 else '+'} {abs(value):.3g}{of}"
+
     return (f"Step {step}: a = {at['a']:.3f}, b = {at['b']:.3f}; D's logit h = {at['w2']:.3g}·x² "
-            f"+ {at['w1']:.3g}·x + {at['c']:.3g}.")
+            f"{term(at['w1'], '·x')} {term(at['c'], '')}.")
 
 
 # ----------------------------------------------------------------------------- the controls' and axes' words

@@ -210,9 +210,10 @@ def variance_text(result: Result) -> str:
     none, norm, value = (v.index(b) for b in ("none", "normalize", "value"))
 
     if s.gamma == 0:
-        return (f"The same {v.batches} batches of {v.episodes_per_batch} episodes at θ₀ (average return "
+        return (f"The same {v.batches} batches of {v.episodes_per_batch} episode{'s' * (v.episodes_per_batch != 1)} at θ₀ (average return "
                 f"{v.mean_return:.0f}). With γ = 0 every step's return is its own reward, 1, whatever the action: "
-                "the true gradient E ĝ is 0, so the noise per unit of signal that the charts compare is undefined. "
+                "the true gradient E ĝ is 0, so the charts' noise per unit of signal divides by a mean ĝ that is itself "
+                "only noise: their bars carry no lesson here. "
                 f"What remains is noise: √(tr Cov ĝ) is {v.total_std[none]:.3g} without a baseline and "
                 f"{v.total_std[value]:.3g} with b(s) = V(s); normalized, every A is 0 and ĝ = 0 exactly.")
 
@@ -228,7 +229,7 @@ def variance_text(result: Result) -> str:
     effect = ("narrows the spread" if low > 1 else "widens the spread here" if high < 1 else
               f"does not change the spread measurably in {v.batches} batches" if not (np.isnan(low) or np.isnan(high))
               else "its effect on the noise per unit of signal cannot be measured (the mean ĝ is 0 here)")
-    return (f"The same {v.batches} batches of {v.episodes_per_batch} episodes at θ₀ (average return "
+    return (f"The same {v.batches} batches of {v.episodes_per_batch} episode{'s' * (v.episodes_per_batch != 1)} at θ₀ (average return "
             f"{v.mean_return:.0f}), ĝ computed with each baseline. The value baseline b(s) = V(s) does not depend on "
             f"the action, so it leaves E ĝ unchanged and {effect}: √(tr Cov ĝ) is {v.total_std[none]:.3g} "
             f"without a baseline and {v.total_std[value]:.3g} with it. Normalizing is not such a baseline: dividing "
@@ -239,10 +240,10 @@ def variance_text(result: Result) -> str:
 
 
 def gradient_check_subject(result: Result) -> str:
-    weight = "γᵗ A_t / M" if result.settings.gradient_form == "discounted" else "A_t / M"
+    weight = "\\gamma^t A_t / M" if result.settings.gradient_form == "discounted" else "A_t / M"
     return (f"$\\sum_t w_t \\log \\pi(a_t|s_t)$ on {result.gradient_check_steps} steps of a batch the trained "
-            f"policy ran, $w_t$ = {weight} as training weighs them — the gradient from `policy_backward`, the code "
-            "training calls")
+            f"policy ran, $w_t = {weight}$ as training weighs them (the gradient from `policy_backward`, the code "
+            "training calls)")
 
 
 def _batch_return(result: Result, episode: int) -> float:
@@ -340,15 +341,16 @@ def _outcome(result: Result) -> Message:
                        f"training went on: the last 100 episodes averaged {last:.0f}.",
                        "Updates keep moving θ after it is good, and a noisy one can undo what was learned; stopping "
                        "once solved keeps it.", numbers={"solved_episode": m.solved_episode, "last_average": last})
+    window = "the 100-episode average" if n >= 100 else f"the average over all {n:,} episodes"
     if s.gamma == 0:
         return Message("no_signal", "info", "Nothing to learn from with γ = 0.",
-                       f"Every return G_t = r_t = 1, so no action looks better than the other: in {n:,} episodes the "
-                       f"100-episode average reached {best:.0f}."
+                       f"Every return G_t = r_t = 1, so no action looks better than the other: in {n:,} episodes "
+                       f"{window} reached {best:.0f}."
                        + (" Normalized, every A_t = 0 and ĝ = 0: θ never moved." if s.baseline == "normalize" else ""),
                        numbers={"best_average": best})
     if m.classic_episode is None:
         return Message("not_balancing", "info", "Not balancing yet.",
-                       f"In {n:,} episodes the 100-episode average reached {best:.0f} of the {CLASSIC_AVERAGE:.0f} that "
+                       f"In {n:,} episodes {window} reached {best:.0f} of the {CLASSIC_AVERAGE:.0f} that "
                        "counts as balancing. Try more episodes or a larger η.", numbers={"best_average": best})
     return Message("not_solved", "info", "Balancing, not solved.",
                    f"The 100-episode average reached {CLASSIC_AVERAGE:.0f} at episode {m.classic_episode:,} and at most "
