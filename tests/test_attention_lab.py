@@ -124,22 +124,28 @@ def test_the_spread_message_quotes_the_largest_weight():
 
 # --- the lessons --------------------------------------------------------------------------
 
-def preset_runs(name, **overrides):
+def preset_runs(name, seeds=SEEDS, **overrides):
     preset = next(p for p in lab.PRESETS if p.name == name)
-    return [lab.run(preset.apply(lab.Settings(), seed=seed, **overrides)) for seed in SEEDS]
+    return [lab.run(preset.apply(lab.Settings(), seed=seed, **overrides)) for seed in seeds]
 
 
-def test_the_no_sqrt_dk_lesson_saturates_two_rows_or_more_and_shrinks_their_jacobians():
-    for unscaled, scaled in zip(preset_runs("no-sqrt-dk"), preset_runs("no-sqrt-dk", scale=True)):
+MANY_SEEDS = range(100)  # "for every seed": the lessons' words are checked on a hundred
+
+
+def test_the_no_sqrt_dk_lesson_saturates_a_row_or_more_and_shrinks_their_jacobians():
+    counts = []
+    for unscaled, scaled in zip(preset_runs("no-sqrt-dk", MANY_SEEDS), preset_runs("no-sqrt-dk", MANY_SEEDS, scale=True)):
         sat = unscaled.saturation
-        assert sat.count >= 2 and np.all(unscaled.view.jacobian_norms[sat.rows] < 0.02)
+        assert sat.count >= 1 and np.all(unscaled.view.jacobian_norms[sat.rows] < 0.02)
         assert sat.logit_std == pytest.approx(16 * scaled.saturation.logit_std)  # "16 times wider"
         assert all(c.verdict != "fail" for c in unscaled.gradient_checks)
+        counts.append(sat.count)
+    assert np.mean(np.array(counts) >= 2) > 0.5  # "for most seeds several"
 
 
 def test_the_sqrt_dk_lesson_keeps_every_row_spread_and_every_check_passes():
-    for result in preset_runs("sqrt-dk-keeps-spread"):
-        assert result.largest_weight < 0.8 and 0.7 < result.saturation.logit_std < 1.3
+    for result in preset_runs("sqrt-dk-keeps-spread", MANY_SEEDS):
+        assert result.largest_weight < 0.9 and 0.5 < result.saturation.logit_std < 1.5  # "near 1", "not one-hot"
         assert [c.verdict for c in result.gradient_checks] == ["pass"] * 3
 
 
@@ -152,8 +158,11 @@ def test_the_causal_lesson_draws_a_lower_triangle_over_the_sentence():
 
 
 def test_the_cold_and_hot_lessons_move_the_weights_the_way_they_say():
+    colds = preset_runs("cold", MANY_SEEDS)
+    assert np.mean([c.saturation.count >= 1 for c in colds]) >= 0.9  # "for nearly every seed"
+    assert all(c.largest_weight > 0.85 for c in colds)  # "for a few the sharpest stops just short, near 0.9"
     for cold, hot, default in zip(preset_runs("cold"), preset_runs("hot"), preset_runs("cold", temperature=1.0)):
-        assert cold.settings.scale and cold.saturation.count >= 1
+        assert cold.settings.scale
         assert cold.saturation.logit_std == pytest.approx(10 * default.saturation.logit_std)
         assert hot.largest_weight < 0.3 and hot.view.row_entropy.mean() > 0.95 * np.log(5)
         assert hot.view.logit_factor == pytest.approx(1 / (np.sqrt(8) * 10))
