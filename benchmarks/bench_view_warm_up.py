@@ -2,8 +2,9 @@
 replay computed in the server — with the lab's ``warm_up_views()`` overlapping the worker's run
 (what ``ui.workers`` does) and without it, each in a fresh process, alternating.
 
-    python -m benchmarks.bench_view_warm_up            # 5 pairs
+    python -m benchmarks.bench_view_warm_up            # 5 pairs, written to benchmarks/results/view_warm_up.md
     python -m benchmarks.bench_view_warm_up --repeat 9
+    python -m benchmarks.bench_view_warm_up --quick    # one pair, nothing written
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from benchmarks.timing import machine_line, publish
+
 ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results" / "view_warm_up.md"
 
 PROBE = """
 import os, sys, time
@@ -44,18 +48,24 @@ def first_page(mode: str) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="one pair, nothing written")
     args = parser.parse_args()
+    repeat = 1 if args.quick else args.repeat
     seen = {"cold": [], "warm": []}
-    for _ in range(args.repeat):
+    for _ in range(repeat):
         for mode in seen:
             seen[mode].append(first_page(mode))
+    lines = ["### A fresh server's first Policy Gradient page: the run in a worker, then the first replay in the server",
+             f"_{machine_line()}; median of {repeat}, each in a fresh process, alternating_", "",
+             "| warm_up_views | run (worker) | first replay (server) | both |", "|---|---:|---:|---:|"]
+    totals = {}
     for mode, times in seen.items():
         runs, replays = zip(*times)
-        totals = [a + b for a, b in times]
-        print(f"{mode}: run {statistics.median(runs) * 1e3:.0f} ms + first replay {statistics.median(replays) * 1e3:.0f} ms"
-              f" = {statistics.median(totals) * 1e3:.0f} ms (median of {args.repeat})")
-    ratio = statistics.median(a + b for a, b in seen["warm"]) / statistics.median(a + b for a, b in seen["cold"])
-    print(f"with warm_up_views ÷ without: {ratio:.2f}")
+        totals[mode] = statistics.median(a + b for a, b in times)
+        lines.append(f"| {'on' if mode == 'warm' else 'off'} | {statistics.median(runs) * 1e3:.0f} ms | "
+                     f"{statistics.median(replays) * 1e3:.0f} ms | {totals[mode] * 1e3:.0f} ms |")
+    lines += ["", f"With the warm-up ÷ without: **{totals['warm'] / totals['cold']:.2f}**"]
+    publish("\n".join(lines), RESULTS, args.quick)
 
 
 if __name__ == "__main__":
