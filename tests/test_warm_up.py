@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # In a fresh interpreter: the compiled loops (numba dispatchers) of calc_core's modules with the
 # signatures loaded so far, after the warm-up and again after the lab's default run.
-PROBE = """
+LOADED = """
 import importlib, json, sys
 from numba.core.dispatcher import Dispatcher
 
@@ -29,7 +29,8 @@ def loaded():
     return {f"{name}.{attr}": sorted(map(str, value.signatures))
             for name, module in list(sys.modules.items()) if name.startswith("calc_core")
             for attr, value in vars(module).items() if isinstance(value, Dispatcher)}
-
+"""
+PROBE = LOADED + """
 lab = importlib.import_module(sys.argv[1])
 if sys.argv[2] == "import":
     print(json.dumps(loaded()))
@@ -92,14 +93,8 @@ def test_a_worker_runs_the_warm_ups_at_start_and_survives_one_that_fails(monkeyp
 
 # What a page computes in the server process itself (no worker): its compiled calls after the lab's
 # warm_up_views(), on a result made in another process (a worker's answer, unpickled).
-VIEWS_PROBE = """
-import importlib, json, pickle, sys
-from numba.core.dispatcher import Dispatcher
-
-def loaded():
-    return {f"{name}.{attr}": sorted(map(str, value.signatures))
-            for name, module in list(sys.modules.items()) if name.startswith("calc_core")
-            for attr, value in vars(module).items() if isinstance(value, Dispatcher)}
+VIEWS_PROBE = LOADED + """
+import pickle
 
 lab = importlib.import_module(sys.argv[1])
 if sys.argv[2] == "make":
