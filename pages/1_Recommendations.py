@@ -9,9 +9,6 @@ import ui
 from calc_core.recommender import formulas, lab, model
 from ui.controls import Choice, Number, Slider, Steps, Upload
 
-LEARNING_RATES = (0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05,
-                  0.075, 0.1, 0.15, 0.2, 0.3, 0.5)
-
 
 def synthetic(values):
     return values["source"] == "synthetic"
@@ -32,7 +29,7 @@ CONTROLS = (
     Slider("noise", "Rating noise σ", min_value=0.0, max_value=1.5, step=0.05, fmt="%.2f", when=synthetic,
            help="Gaussian noise on each planted rating, before it is clipped to 1–5."),
     Slider("test", "Test fraction", field="test_fraction", min_value=0.1, max_value=0.5, step=0.05, fmt="%.2f"),
-    Steps("lr", "Learning rate η", field="learning_rate", options=LEARNING_RATES, section="Model and SGD"),
+    Steps("lr", "Learning rate η", field="learning_rate", options=lab.LEARNING_RATES, section="Model and SGD"),
     Slider("reg", "Regularization λ", min_value=0.0, max_value=1.0, step=0.01, fmt="%.2f"),
     Slider("factors", "Latent factors k", field="n_factors", min_value=1, max_value=50),
     Slider("epochs", "Epochs", field="n_epochs", min_value=1, max_value=100),

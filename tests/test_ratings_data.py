@@ -151,3 +151,69 @@ def test_a_header_that_leaves_a_role_without_a_column_is_refused_with_the_names(
 def test_an_id_with_a_unicode_line_separator_stays_one_id():
     table = parse_ratings_text(("a\u2028b,1,3\n" + "1,2,3\r\n" * 5 + "2,3,4\r" * 5).encode())
     assert "a\u2028b" in list(table.user_ids) and table.ratings.size == 11
+
+
+def test_a_quoted_review_with_commas_line_breaks_and_long_text_stays_one_row():
+    """Amazon-style exports: the review's text is a quoted field that may hold the separator, line
+    breaks and more than the 10,000 characters a plain row is allowed."""
+    review = '"Great, really.\nSecond paragraph; still the review.\r\n' + "long " * 4000 + '"'
+    rows = [f"u{k % 7},item{k % 5},{k % 5 + 1},{review if k % 3 == 0 else 'short'}" for k in range(30)]
+    table = parse_ratings_text(("user,item,rating,text\n" + "\n".join(rows)).encode())
+    assert table.ratings.size == 30 and table.skipped_header
+    assert list(table.ratings) == [float(k % 5 + 1) for k in range(30)]
+    assert [table.user_ids[u] for u in table.users] == [f"u{k % 7}" for k in range(30)]
+
+
+def test_an_error_names_the_line_of_the_file_blank_lines_and_quoted_line_breaks_counted():
+    rows = ["1,2,3", "", '1,3,4,"two\nlines"', "", "2,3,4"] * 3 + ["", "2,5,oops"]
+    with pytest.raises(ValueError, match="Line 20: the rating 'oops'"):
+        parse_ratings_text("\n".join(rows).encode())
+
+
+def test_a_quoted_semicolon_in_a_comma_separated_file_does_not_make_it_semicolon_separated():
+    lines = ['user,item,rating', '1,"a;b;c",4'] + [f"{k},{k % 3},{k % 5 + 1}" for k in range(12)]
+    table = parse_ratings_text("\n".join(lines).encode())
+    assert table.delimiter == "," and "a;b;c" in list(table.item_ids) and table.ratings[0] == 4.0
+
+
+def test_excel_unicode_text_is_read_and_archives_are_named():
+    text = "user\titem\trating\r\n" + "".join(f"{k}\t{k % 4}\t{k % 5 + 1}\r\n" for k in range(15))
+    for encoding in ("utf-16", "utf-16-be"):
+        data = text.encode(encoding)
+        if encoding == "utf-16-be":
+            data = b"\xfe\xff" + data
+        table = parse_ratings_text(data)
+        assert table.ratings.size == 15 and table.delimiter == "\t"
+    import gzip
+    import io
+    import zipfile
+
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w") as archive:
+        archive.writestr("ratings.csv", "1,2,3\n" * 20)
+    with pytest.raises(ValueError, match="zip archive.*unpack it"):
+        parse_ratings_text(packed.getvalue())
+    with pytest.raises(ValueError, match="gzip file"):
+        parse_ratings_text(gzip.compress(b"1,2,3\n" * 20))
+
+
+def test_repeated_pairs_are_counted_as_pairs_and_as_extra_ratings():
+    rows = "".join(f"{k % 2},{k % 3},{1 + k % 5}\n" for k in range(30))  # 30 ratings of 6 pairs
+    table = parse_ratings_text(rows.encode())
+    assert table.duplicate_pairs == 6 and table.repeat_ratings == 24
+
+
+def test_a_file_is_read_once_for_every_run_over_it(monkeypatch):
+    from calc_core.recommender import data as data_module
+
+    calls = []
+    real = data_module.parse_ratings_text
+    monkeypatch.setattr(data_module, "parse_ratings_text", lambda d: calls.append(1) or real(d))
+    content = "".join(f"{u},{i},{(u + i) % 5 + 1}\n" for u in range(30) for i in range(10)).encode()
+    first = data_module.read_upload(content)
+    assert data_module.read_upload(bytes(bytearray(content))) is first and len(calls) == 1
+    assert not first.ratings.flags.writeable  # shared by the runs: none may change it
+    for k in range(data_module.READ_KEPT):
+        data_module.read_upload(content + f"{k},0,1\n".encode())
+    data_module.read_upload(content)
+    assert len(calls) == 2 + data_module.READ_KEPT  # pushed out by newer files, read again

@@ -87,7 +87,10 @@ def test_a_file_that_rates_a_pair_twice_is_trained_on_and_checked_per_rating():
     rows = "".join(f"{u},{i},{(u * 7 + i) % 5 + 1}\n" for u in range(1, 30) for i in range(1, 12))
     data = ("1,1,5\n1,1,1\n" * 3 + rows).encode()
     result = lab.run(lab.Settings(source="upload", upload=data))
-    assert result.duplicate_pairs == 6  # pair (1, 1) is rated 7 times: 6 of them repeat it
+    assert result.duplicate_pairs == 1  # one pair, (1, 1), is rated 7 times: 6 of them repeat it
+    assert result.repeat_ratings == 6
+    assert "1 user–item pair more than once (6 ratings beyond" in next(
+        m.what for m in result.diagnosis if m.code == "duplicates")
     assert "duplicates" in codes(result.diagnosis)
     assert all(c.verdict != "fail" for c in result.gradient_checks)
 
@@ -221,3 +224,78 @@ def test_a_training_beyond_the_live_budget_is_refused_with_the_epochs_that_would
 def test_the_largest_synthetic_settings_fit_the_live_budget():
     s = lab.Settings(n_users=1000, n_items=1000, density=0.3, test_fraction=0.1, n_factors=50, n_epochs=100)
     assert s.n_users * s.n_items * s.density * (1 - s.test_fraction) * s.n_epochs * (s.n_factors + 2) <= lab.WORK_BUDGET
+
+
+def _scaled_file(scale: float, seed: int = 0) -> bytes:
+    data = planted_ratings(300, 200, 0.3, 3, 0.4, seed)
+    return "".join(f"{u},{i},{(r - 1) * scale:.3f}\n" for u, i, r in zip(data.users, data.items, data.ratings)).encode()
+
+
+@pytest.mark.parametrize("scale", [25, 250, 2500])  # 0–100, 0–1000, 0–10,000 points
+def test_a_wide_rating_scale_is_told_a_learning_rate_that_trains_it(scale):
+    """The stable step shrinks as the ratings spread wider: the default η = 0.03 blows up on scores
+    out of 100, and the hint names learning rates of the page's choices that train — checked at both
+    ends of the range it gives, on three files."""
+    result = lab.run(lab.Settings(source="upload", upload=_scaled_file(scale)))
+    message = next(m for m in result.diagnosis if m.code == "diverged")
+    low, high = message.numbers["stable_low"], message.numbers["stable_high"]
+    assert low in lab.LEARNING_RATES and high in lab.LEARNING_RATES and high < 0.03
+    assert f"{low:g}–{high:g}" in message.try_instead[0] and "spread" in message.try_instead[0]
+    assert not any("λ" in hint for hint in message.try_instead)  # λ up to 1 does not hold scores out of 100
+    for seed in range(3):
+        for eta in (low, high):
+            trained = lab.run(lab.Settings(source="upload", upload=_scaled_file(scale, seed), learning_rate=eta,
+                                           seed=seed))
+            assert trained.divergence is None, (scale, seed, eta)
+            assert trained.test_final < 0.75 * trained.global_mean_rmse  # it learned, not merely survived
+
+
+def test_stars_keep_the_stars_hint():
+    message = next(m for m in lab.run(lab.Settings(learning_rate=0.5)).diagnosis if m.code == "diverged")
+    assert message.try_instead[0] == "Lower the learning rate (0.01–0.05 works here)."
+
+
+def test_a_file_of_strangers_is_refused_before_it_fills_the_memory():
+    """Every row a new user and a new item: 1.1 million rows would be 2.2 million ids, a model
+    too large to train live and keep snapshots of (it took 9 GB before the cap)."""
+    data = "".join(f"u{k},i{k},{1 + k % 5}\n" for k in range(200_000)).encode()
+    with pytest.raises(ValueError, match=r"400,000 distinct users and items × \(k \+ 1\) = 4,400,000 numbers.*at most "
+                                         r"4 latent factors"):
+        lab.run(lab.Settings(source="upload", upload=data))
+
+
+@pytest.mark.parametrize("rows, items, kept", [(60_000, 40_000, 2), (6_000, 2_000, 5)])
+def test_a_large_model_keeps_as_few_snapshots_as_its_budget_allows_while_it_trains(rows, items, kept):
+    import tracemalloc
+
+    data = "".join(f"u{k},i{k % items},{1 + k % 5}\n" for k in range(rows)).encode()
+    lab.read_upload(data)  # reading the text is not what is measured
+    tracemalloc.start()
+    try:
+        result = lab.run(lab.Settings(source="upload", upload=data, n_factors=10, n_epochs=30))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    per_snapshot = (rows + items) * 11 * 8  # b_u, b_i, P and Q of every user and item
+    assert len(result.snapshots) == kept == max(2, lab.SNAPSHOT_BUDGET // per_snapshot)  # not 31, thinned later
+    # 31 kept epochs of 100,000 ids held 270 MB before they were thinned
+    assert peak < 12 * per_snapshot + 20 * 2**20, f"{peak / 2**20:.0f} MB"
+    assert "cold_start" in codes(result.diagnosis)
+
+
+def test_ratings_that_are_all_the_same_say_there_is_nothing_to_learn():
+    data = "".join(f"{u},{i},4\n" for u in range(20) for i in range(5)).encode()
+    result = lab.run(lab.Settings(source="upload", upload=data))
+    assert codes(result.diagnosis) == {"constant"} and "is 4" in result.diagnosis[0].title
+
+
+def test_test_ratings_of_users_never_trained_on_are_said_to_be_out_of_reach():
+    rows = [f"{u},{i},{(u * 3 + i) % 5 + 1}" for u in range(40) for i in range(8)]
+    rows += [f"lone{k},{k % 8},{k % 5 + 1}" for k in range(60)]  # 60 users with one rating each
+    result = lab.run(lab.Settings(source="upload", upload="\n".join(rows).encode()))
+    unseen = result.unseen_test
+    known = set(result.test_users[np.asarray(result.model.user_known)[result.test_users]])
+    assert unseen == sum(1 for u in result.test_users if u not in known)
+    assert unseen >= 0.1 * result.n_test and "cold_start" in codes(result.diagnosis)
+    message = next(m for m in result.diagnosis if m.code == "cold_start")
+    assert f"{unseen:,} of the {result.n_test:,} test ratings" in message.what

@@ -12,7 +12,10 @@ and approach the noise floor — the RMSE of the clean signal itself.
 from __future__ import annotations
 
 import csv
+import hashlib
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +31,10 @@ INTERACTION_STD = 0.6  # standard deviation of p*_uᵀ q*_i
 
 MAX_UPLOAD_ROWS = 1_100_000  # MovieLens 1M's ratings.dat has 1,000,209
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_PACKED = {b"PK\x03\x04": "a zip archive (as an .xlsx workbook is)", b"\x1f\x8b": "a gzip file",
+           b"\xfd7zXZ\x00": "an xz file", b"7z\xbc\xaf\x27\x1c": "a 7-Zip archive",
+           b"\xd0\xcf\x11\xe0": "an old Excel (.xls) workbook"}
+csv.field_size_limit(max(csv.field_size_limit(), 64 * 2**20))  # a review's text in a quoted field: the upload cap bounds it
 MAX_ID_CHARS = 100  # a user or item id: a number, a name, an ASIN — not a paragraph
 MAX_LINE_CHARS = 10_000  # one row of user, item, rating (and a timestamp or a few more columns)
 MAX_RATING_MAGNITUDE = 10_000.0  # stars, grades, scores out of 100 or 1000 fit; 1e308 does not
@@ -129,6 +136,7 @@ class RatingsTable:
     skipped_header: bool
     duplicate_pairs: int = 0  # (user, item) pairs rated more than once: each rating is kept
     decimal_comma: bool = False  # numbers were written 3,5 (a semicolon-separated file)
+    repeat_ratings: int = 0  # the ratings of those pairs beyond each pair's first
 
     @property
     def n_users(self) -> int:
@@ -139,11 +147,20 @@ class RatingsTable:
         return int(self.item_ids.size)
 
 
+def _fields_outside_quotes(line: str, candidate: str) -> int:
+    if candidate == "::":
+        return len(line.split("::"))
+    try:  # a comma inside a quoted field ("Toy Story, 1995") does not split it
+        return len(next(csv.reader([line], delimiter=candidate)))
+    except (csv.Error, StopIteration):
+        return len(line.split(candidate))
+
+
 def _guess_delimiter(line: str) -> str:
     """The separator of a row: "::", tab, ";" (a European CSV, whose decimal mark is ","), ",", "|"
-    or spaces — the first that splits the row into at least three fields."""
+    or spaces — the first that splits the row into at least three fields, quoted fields kept whole."""
     for candidate in ("::", "\t", ";", ",", "|"):
-        if len(line.split(candidate)) >= 3:
+        if candidate in line and _fields_outside_quotes(line, candidate) >= 3:
             return candidate
     for candidate in ("::", "\t", ",", ";", "|"):
         if candidate in line:
@@ -157,6 +174,35 @@ def _split(line: str, delimiter: str) -> list[str]:
     if delimiter == "::":
         return [field.strip() for field in line.split("::")]
     return [field.strip() for field in next(csv.reader([line], delimiter=delimiter))]
+
+
+def _rows(text: str, delimiter: str):
+    """(line number, fields, the row's text) of every non-blank row. A CSV's quoted field may hold
+    the separator or line breaks (a review's text); rows end at \n, \r\n or \r only."""
+    if delimiter in ("::", " "):
+        for number, line in enumerate(_LINE_BREAK.split(text), start=1):
+            if not line.strip():
+                continue
+            if len(line) > MAX_LINE_CHARS:
+                raise ValueError(f"Line {number} is {len(line):,} characters long; a row of user, item, rating (and "
+                                 f"a timestamp) needs far fewer, so the file is read up to {MAX_LINE_CHARS:,} per line.")
+            yield number, _split(line, delimiter), line
+        return
+    lines = _LINE_BREAK.split(text)
+    reader = csv.reader((line + "\n" for line in lines), delimiter=delimiter, strict=True)
+    start = 1
+    while True:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            shown = lines[start - 1] if start - 1 < len(lines) else ""
+            raise ValueError(f"Line {start} cannot be read as CSV ({exc}). (Line {start} reads: {shown[:60]!r})") from None
+        number, start = start, reader.line_num + 1
+        if not any(field.strip() for field in fields):
+            continue
+        yield number, [field.strip() for field in fields], lines[number - 1]
 
 
 #: a header's column names, lower-cased with everything but letters and digits dropped
@@ -210,9 +256,14 @@ def parse_ratings_text(data: bytes | str, max_rows: int = MAX_UPLOAD_ROWS) -> Ra
     text. Raises ValueError with a message a user can act on when the file cannot be used.
     """
     if isinstance(data, bytes):
+        packed = next((name for magic, name in _PACKED.items() if data.startswith(magic)), None)
+        if packed:
+            raise ValueError(f"This is {packed}, not a text file: unpack it (or save the sheet as CSV) and upload "
+                             "the ratings file itself, a CSV of user, item, rating.")
         try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
+            # Excel's "Unicode text" is UTF-16 with a byte-order mark; anything else must be UTF-8
+            text = data.decode("utf-16") if data[:2] in (b"\xff\xfe", b"\xfe\xff") else data.decode("utf-8-sig")
+        except UnicodeError:
             raise ValueError(
                 "The file is not UTF-8 text. Upload a CSV or tab-separated text file with the "
                 "columns user, item, rating."
@@ -222,23 +273,16 @@ def parse_ratings_text(data: bytes | str, max_rows: int = MAX_UPLOAD_ROWS) -> Ra
     if "\x00" in text:
         raise ValueError("The file looks binary, not text. Upload a CSV of user, item, rating.")
     # rows end at \n, \r\n or \r only: str.splitlines() would also split an id at U+2028, \x0b or \x0c
-    lines = [line for line in _LINE_BREAK.split(text) if line.strip()]
-    if not lines:
+    first = next((m.group(0) for m in re.finditer(r"[^\r\n]+", text) if m.group(0).strip()), None)
+    if first is None:
         raise ValueError("The file is empty. It needs rows of user, item, rating.")
-    delimiter = _guess_delimiter(lines[0])
+    delimiter = _guess_delimiter(first[:MAX_LINE_CHARS])
     # "1;2;3,5": the semicolon is the separator where the comma is the decimal mark
     decimal_comma = delimiter == ";"
     skipped_header = False
     user_col, item_col, rating_col = 0, 1, 2  # by position, unless a header names them
     users, items, values = [], [], []
-    for number, line in enumerate(lines, start=1):
-        if len(line) > MAX_LINE_CHARS:
-            raise ValueError(f"Line {number} is {len(line):,} characters long; a row of user, item, rating (and a "
-                             f"timestamp) needs far fewer, so the file is read up to {MAX_LINE_CHARS:,} per line.")
-        try:
-            fields = _split(line, delimiter)
-        except csv.Error as exc:
-            raise ValueError(f"Line {number} cannot be read as CSV ({exc}). (Line {number} reads: {line[:60]!r})") from None
+    for row, (number, fields, line) in enumerate(_rows(text, delimiter), start=1):
         needed = max(user_col, item_col, rating_col) + 1
         if len(fields) < needed:
             shown = {"\t": "tab", " ": "space"}.get(delimiter, repr(delimiter))
@@ -246,7 +290,7 @@ def parse_ratings_text(data: bytes | str, max_rows: int = MAX_UPLOAD_ROWS) -> Ra
                 f"Line {number} has {len(fields)} column(s) when split on {shown}; each row needs "
                 f"at least {'three' if needed == 3 else needed}: user, item, rating. (Line {number} reads: {line[:60]!r})"
             )
-        if number == 1 and not _is_number(fields[2], decimal_comma):
+        if row == 1 and not _is_number(fields[2], decimal_comma):
             skipped_header = True
             user_col, item_col, rating_col = _header_columns(fields)
             continue
@@ -282,8 +326,32 @@ def parse_ratings_text(data: bytes | str, max_rows: int = MAX_UPLOAD_ROWS) -> Ra
     user_ids, user_index = _factorize(users)
     item_ids, item_index = _factorize(items)
     pairs = user_index.astype(np.int64) * item_ids.size + item_index
-    duplicates = int(pairs.size - np.unique(pairs).size)
+    counts = np.unique(pairs, return_counts=True)[1]
     return RatingsTable(
         user_index.astype(np.int64), item_index.astype(np.int64), np.array(values, dtype=float),
-        user_ids, item_ids, delimiter, skipped_header, duplicates, decimal_comma,
+        user_ids, item_ids, delimiter, skipped_header, int(np.count_nonzero(counts > 1)), decimal_comma,
+        int(pairs.size - counts.size),
     )
+
+
+_READ: OrderedDict[bytes, RatingsTable] = OrderedDict()  # the last few files read, by their digest
+_READ_LOCK = threading.Lock()
+READ_KEPT = 2  # a session moving sliders over one file (or two sessions over two) reads each once
+
+
+def read_upload(data: bytes) -> RatingsTable:
+    """parse_ratings_text, remembered for the last READ_KEPT files: every slider move retrains on the
+    same file, and reading MovieLens 1M's million rows takes seconds; refusals are not remembered."""
+    key = hashlib.blake2b(data, digest_size=16).digest()
+    with _READ_LOCK:
+        if key in _READ:
+            _READ.move_to_end(key)
+            return _READ[key]
+    table = parse_ratings_text(data)
+    for column in (table.users, table.items, table.ratings):
+        column.flags.writeable = False  # shared by every run over this file
+    with _READ_LOCK:
+        _READ[key] = table
+        while len(_READ) > READ_KEPT:
+            _READ.popitem(last=False)
+    return table

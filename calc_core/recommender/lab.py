@@ -30,9 +30,9 @@ import numpy as np
 from calc_core.common.gradcheck import GradientCheck, check_gradients
 from calc_core.common.messages import Message
 from calc_core.common.presets import Preset
-from calc_core.common.snapshots import Snapshots, evenly_spaced
+from calc_core.common.snapshots import MAX_BYTES as SNAPSHOT_BUDGET, MAX_SNAPSHOTS, Snapshots, evenly_spaced
 from calc_core.common.validate import choice, real, seed as check_seed, whole
-from calc_core.recommender.data import RatingsTable, parse_ratings_text, planted_ratings, train_test_split
+from calc_core.recommender.data import RatingsTable, planted_ratings, read_upload, train_test_split
 from calc_core.recommender.model import MatrixFactorization, Recommendation, rmse, sgd_epoch
 
 GRADIENT_CHECK_RATINGS = 24
@@ -41,7 +41,14 @@ MAX_UPLOAD_MB = 25
 OVERFIT_MARGIN = 0.02  # test RMSE this far above its best, while train RMSE still falls: overfitting
 LEVEL_EPOCHS = 4  # "levelled off" / "still learning": test RMSE now against LEVEL_EPOCHS epochs before
 WORK_BUDGET = 1_500_000_000  # training ratings × epochs × (k + 2): the synthetic maxima, 270,000 × 100 × 52, fit
+MAX_PARAMETERS = 2_000_000  # (users + items) × (k + 1): 16 MB a copy; MovieLens 1M at k = 50 needs 497,046
+COLD_START_SHARE = 0.1  # test ratings of a user or item never trained on: said from this share up
 FACTORS_GREW = 1.5  # the factors' RMS this many times its start: they left the start (not stalled)
+# the page's learning-rate choices: down to 1e-5, since the step that is stable shrinks as the ratings spread wider
+LEARNING_RATES = (0.00001, 0.00002, 0.00005, 0.0001, 0.0002, 0.0003, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075,
+                  0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5)
+STABLE_RATES = (0.01, 0.05)  # η that trains without blowing up for ratings that spread about STAR_SPREAD
+STAR_SPREAD = 1.5  # RMS of ratings around their mean on 1–5 stars, at most (uniform ones: √2; the synthetic ≤ 1.3)
 
 
 @dataclass(frozen=True)
@@ -83,6 +90,7 @@ class Result:
     n_train: int
     n_test: int
     global_mean_rmse: float  # predicting μ for every test rating
+    rating_spread: float  # RMS of the training ratings around their mean μ
     noise_floor_rmse: float | None  # RMSE of E[r | planted signal] on the test set (synthetic only)
     test_users: np.ndarray
     test_items: np.ndarray
@@ -94,7 +102,9 @@ class Result:
     gradient_checks: tuple[GradientCheck, ...]
     gradient_check_ratings: int
     divergence: Divergence | None
-    duplicate_pairs: int
+    duplicate_pairs: int  # user–item pairs the file rates more than once
+    repeat_ratings: int = 0  # their ratings beyond each pair's first
+    unseen_test: int = 0  # test ratings whose user or item has no training rating
     diagnosis: tuple[Message, ...] = ()
 
     @property
@@ -139,22 +149,25 @@ def run(settings: Settings) -> Result:
     """Make or read the ratings, split them, train by per-rating SGD and diagnose the run."""
     s = _validated(settings)
     clean = None
-    duplicates = 0
+    duplicates = repeats = 0
     if s.source == "upload":
-        table: RatingsTable = parse_ratings_text(s.upload)
+        table: RatingsTable = read_upload(s.upload)
         users, items, ratings = table.users, table.items, table.ratings
         n_users, n_items, labels_u, labels_i = table.n_users, table.n_items, table.user_ids, table.item_ids
-        duplicates = table.duplicate_pairs
+        duplicates, repeats = table.duplicate_pairs, table.repeat_ratings
     else:
         data = planted_ratings(s.n_users, s.n_items, s.density, s.rank, s.noise, s.seed)
         users, items, ratings, clean = data.users, data.items, data.ratings, data.expected
         n_users, n_items = s.n_users, s.n_items
         labels_u, labels_i = np.arange(n_users).astype(str), np.arange(n_items).astype(str)
     train, test = train_test_split(ratings.size, s.test_fraction, s.seed)
-    _check_work(int(train.size), s)
+    _check_work(int(train.size), s, n_users + n_items)
     model = MatrixFactorization(n_users, n_items, s.n_factors, lr=s.learning_rate, reg=s.reg, seed=s.seed)
     eval_set = (users[test], items[test], ratings[test]) if test.size else None
-    kept = evenly_spaced(s.n_epochs)
+    # as many kept epochs as fit the snapshots' budget (b_u, b_i, P and Q in float64): thinning them
+    # after training would hold every one of them first
+    per_snapshot = (n_users + n_items) * (s.n_factors + 1) * 8
+    kept = evenly_spaced(s.n_epochs, max(2, min(MAX_SNAPSHOTS, SNAPSHOT_BUDGET // per_snapshot)))
     model.fit(users[train], items[train], ratings[train], s.n_epochs, eval_set=eval_set, keep_epochs=kept)
     history = model.history
     divergence = None
@@ -172,18 +185,29 @@ def run(settings: Settings) -> Result:
         settings=s, model=model, train_rmse=np.asarray(history.train_rmse), test_rmse=np.asarray(history.test_rmse),
         n_train=int(train.size), n_test=int(test.size),
         global_mean_rmse=rmse(np.full(test.size, mu), ratings[test]),
+        rating_spread=rmse(np.full(train.size, mu), ratings[train]),
         noise_floor_rmse=None if clean is None or not test.size else rmse(clean[test], ratings[test]),
         test_users=users[test], test_items=items[test], test_ratings=ratings[test], test_predictions=model.predict(users[test], items[test]),
         user_labels=labels_u, item_labels=labels_i, snapshots=snapshots, gradient_checks=checks,
         gradient_check_ratings=min(GRADIENT_CHECK_RATINGS, int(train.size)), divergence=divergence,
-        duplicate_pairs=duplicates)
+        duplicate_pairs=duplicates, repeat_ratings=repeats,
+        unseen_test=int(np.count_nonzero(~(model.user_known[users[test]] & model.item_known[items[test]]))))
     return _with_diagnosis(result)
 
 
-def _check_work(n_train: int, s: Settings) -> None:
+def _check_work(n_train: int, s: Settings, n_ids: int = 0) -> None:
     """Refuse a training that would keep the server busy far longer than a live page can wait: its
     work, training ratings × epochs × (k + 2) updates, is capped at WORK_BUDGET — what the synthetic
-    data's largest settings need (≈ 8 s on a 2-core server); the refusal names the most epochs that fit."""
+    data's largest settings need (≈ 8 s on a 2-core server); the refusal names the most epochs that fit.
+    Its model, (users + items) × (k + 1) numbers, is capped at MAX_PARAMETERS: a run holds a few
+    copies of it (the model, the epoch's fallback, the kept snapshots)."""
+    parameters = n_ids * (s.n_factors + 1)
+    if parameters > MAX_PARAMETERS:
+        k_max = MAX_PARAMETERS // n_ids - 1
+        fits = (f"at most {k_max} latent factor{'s' * (k_max != 1)}, or " if k_max >= 1 else "")
+        raise ValueError(f"{n_ids:,} distinct users and items × (k + 1) = {parameters:,} numbers to train; this lab "
+                         f"holds at most {MAX_PARAMETERS:,} per run. Use {fits}a sample of the file with fewer distinct "
+                         "users and items.")
     per_epoch = n_train * (s.n_factors + 2)
     if per_epoch * s.n_epochs <= WORK_BUDGET:
         return
@@ -289,28 +313,63 @@ def predictions_at(result: Result, index: int = -1) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- the diagnosis
 
+def stable_rates(spread: float) -> tuple[float, float]:
+    """The learning rates (of LEARNING_RATES) that train ratings spreading ``spread`` (their RMS
+    around the mean) without blowing up: STABLE_RATES, shrunk by STAR_SPREAD / spread for wider
+    ratings. Errors e and, at the fit, ‖p_u‖² + ‖q_i‖² both grow with the spread, and the update
+    overshoots once η(2 + ‖p_u‖² + ‖q_i‖²) passes 2, so the stable η shrinks like 1 / spread."""
+    shrink = min(1.0, STAR_SPREAD / spread) if np.isfinite(spread) and spread > 0 else 1.0
+    inside = [eta for eta in LEARNING_RATES if STABLE_RATES[0] * shrink <= eta * (1 + 1e-9)
+              and eta <= STABLE_RATES[1] * shrink * (1 + 1e-9)]
+    if not inside:  # narrower than the grid's spacing: the nearest choice at or below the upper end
+        below = [eta for eta in LEARNING_RATES if eta <= STABLE_RATES[1] * shrink] or [LEARNING_RATES[0]]
+        inside = [below[-1]]
+    return inside[0], inside[-1]
+
+
+def _lower_rate_hint(spread: float, low: float, high: float) -> str:
+    span = f"{low:g}" if low == high else f"{low:g}–{high:g}"
+    if (low, high) == STABLE_RATES:
+        return f"Lower the learning rate ({span} works here)."
+    return (f"Lower the learning rate to {span}: these ratings spread {spread:.3g} around their mean (stars on 1–5 "
+            f"spread at most about {STAR_SPREAD:g}), and the stable step shrinks in proportion, from the "
+            f"{STABLE_RATES[0]:g}–{STABLE_RATES[1]:g} that suits stars.")
+
+
 def diagnose(result: Result) -> tuple[Message, ...]:
     """What the page says about a run: diverged, overfitting, still learning, duplicates in a file."""
     s, messages = result.settings, []
+    if result.rating_spread == 0:
+        value = float(result.model.mu)
+        return (Message(
+            "constant", "info", f"Every training rating is {value:g}.",
+            f"There is nothing to learn: μ = {value:g} predicts each training rating exactly, so the biases and "
+            "factors get no gradient and the train RMSE is 0. Upload ratings that differ."),)
     d = result.divergence
     if d is not None:
+        low, high = stable_rates(result.rating_spread)
+        largest = max(abs(r) for r in result.model.rating_range)
+        blowup = 1e3 * max(1.0, largest)  # MatrixFactorization.fit's threshold
         over = ("it never passed 2 before the blow-up" if d.overshoot_rating is None else
                 f"it first passed 2 after {d.overshoot_rating:,} ratings, and the run blew up "
                 f"{max(d.total_ratings - d.overshoot_rating, 0):,} ratings later")
         messages.append(Message(
             "diverged", "problem", f"Training diverged in epoch {d.epoch}",
-            f"After {d.rating or 0:,} ratings of that epoch a prediction error passed 1000× the rating scale, so "
-            "training stopped; " + (f"the charts show epoch {d.epoch - 1}, the last one finished." if d.epoch > 1
-                                    else "no epoch finished, so the charts show the model before training."),
+            f"After {d.rating or 0:,} ratings of that epoch a prediction error passed {blowup:,.0f}"
+            + (" (a thousand times the largest rating)" if largest >= 1 else "") + ", so training stopped; " + (f"the charts show epoch {d.epoch - 1}, the last one finished."
+                                                       if d.epoch > 1 else
+                                                       "no epoch finished, so the charts show the model before training."),
             f"One update changes that rating's error e by about −η(2 + ‖p_u‖² + ‖q_i‖²)·e: when that factor "
             f"passes 2 the step overshoots and |e| grows. At η = {s.learning_rate:g} it starts at "
             f"{d.first_factor:.2f} (the factors start small), but the update is bilinear — p_u grows by η e q_i "
             f"and q_i by η e p_u — so every large error also inflates ‖p_u‖ and ‖q_i‖, and the factor climbs: "
             f"{over}. From there each overshoot makes the next error and the next norms larger: a runaway.",
-            ("Lower the learning rate (0.01–0.05 works here).", "Raise λ, which pulls the factors back "
-             "towards zero on every step.", "Use fewer latent factors (smaller starting norms)."),
+            (_lower_rate_hint(result.rating_spread, low, high),)
+            + (("Or raise λ, which pulls the factors back towards zero on every step.",)
+               if result.rating_spread <= STAR_SPREAD else ()),
             {"epoch": d.epoch, "first_factor": d.first_factor,
-             "overshoot_rating": -1 if d.overshoot_rating is None else d.overshoot_rating}))
+             "overshoot_rating": -1 if d.overshoot_rating is None else d.overshoot_rating,
+             "stable_low": low, "stable_high": high}))
         return tuple(messages)
     test, train = result.test_rmse, result.train_rmse
     if test.size > 5 and test[-1] > test.min() + OVERFIT_MARGIN and train[-1] < train[int(np.argmin(test))]:
@@ -377,12 +436,24 @@ def diagnose(result: Result) -> tuple[Message, ...]:
                 f"Test RMSE {result.test_final:.3f} is within {gap:.3f} of {floor}: no model can expect to do better."
                 if gap >= 0 else f"Test RMSE {result.test_final:.3f} is {-gap:.3f} below {floor}: it beats the truth "
                 "by the luck of the noise drawn on them, which no model can expect to.", numbers={"gap": float(gap)}))
+    if result.unseen_test and result.unseen_test >= COLD_START_SHARE * result.n_test and \
+            "too_few_ratings" not in {m.code for m in messages}:
+        share = result.unseen_test / result.n_test
+        messages.append(Message(
+            "cold_start", "info", "Test ratings of strangers.",
+            f"{result.unseen_test:,} of the {result.n_test:,} test ratings ({share:.0%}) are of a user or an item "
+            "with no rating in the training set: for those the model has only μ and the bias of whichever side it "
+            "has seen, so no step size, λ or k improves them. A smaller test fraction leaves fewer of them.",
+            numbers={"unseen_test": result.unseen_test, "share": share}))
     if result.duplicate_pairs:
+        pairs, extra = result.duplicate_pairs, result.repeat_ratings
         messages.append(Message(
             "duplicates", "info", "Repeated ratings.",
-            f"The file rates {result.duplicate_pairs:,} user–item pair(s) more than once; each rating is trained "
-            "on as given (as Surprise does), so such a pair is pulled toward the mean of its ratings.",
-            numbers={"duplicates": result.duplicate_pairs}))
+            f"The file rates {pairs:,} user–item pair{'s' * (pairs != 1)} more than once ({extra:,} rating"
+            f"{'s' * (extra != 1)} beyond each pair's first); each rating is trained on as given (as Surprise does), "
+            "so such a pair is pulled toward the mean of its ratings, and one of its ratings may land in the test "
+            "set while another trains.",
+            numbers={"duplicates": pairs, "repeat_ratings": extra}))
     return tuple(messages)
 
 
