@@ -107,7 +107,7 @@ def render_learning_panel(settings: lab.Settings, image) -> None:
 
 
 def main() -> None:
-    _, settings, _ = ui.page.begin("pages/3_Convolution.py", CONTROLS, lab.Settings)
+    _, settings, _ = ui.page.begin("pages/3_Convolution.py", CONTROLS, lab.Settings, fragment_controls=(LR,))
     ui.workshop.explain("Pick *Bars* with Sobel x: only the vertical bars light up, and ∂L/∂x draws red–blue pairs "
                         "along them. The lessons above set up what to look at: the tutorial's sign slip, pixels a "
                         "stride-4 layer never reads, and a learning rate past the stable limit.")

@@ -458,6 +458,30 @@ def _sync_url(control: Control, value) -> None:
         st.query_params[control.key] = text
 
 
+LINK_KEYS = {"present", "lesson"}  # the address bar's keys that are no control's of the page's own
+
+
+def tidy_url() -> None:
+    """After a full run of a page: the link keeps only the keys of the controls this run drew (and
+    the presenter view and the lesson), each once. A key of another page, a misspelt one, or a
+    second value for a key (``?users=100&users=200``: the last is read) would otherwise ride along
+    in every link copied from here; the keys left out are named in a toast."""
+    known = set(registry()) | LINK_KEYS
+    foreign = []
+    for key in list(st.query_params.keys()):
+        if key not in known:
+            foreign.append(key)
+            del st.query_params[key]
+        elif len(st.query_params.get_all(key)) > 1:
+            st.query_params[key] = st.query_params[key]
+    if foreign:
+        shown = ", ".join(f"“{str(key)[:30]}”" for key in foreign[:4]) + (f" and {len(foreign) - 4} more"
+                                                                        if len(foreign) > 4 else "")
+        st.toast(f"This link names {'a setting' if len(foreign) == 1 else 'settings'} this page does not have "
+                 f"({shown}), so {'it is' if len(foreign) == 1 else 'they are'} left out.",
+                 icon=":material/link_off:")
+
+
 def forget(control: Control) -> None:
     """A hidden control takes its default and leaves the URL."""
     _sync_url(control, control.default)

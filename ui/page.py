@@ -31,10 +31,13 @@ def setup_page(page_file: str) -> Application:
     return app
 
 
-def begin(page_file: str, page_controls, settings_type):
+def begin(page_file: str, page_controls, settings_type, *, fragment_controls=()):
     """The top of every page: setup, the lessons bar, the controls (a lesson's at hand in the
-    presenter view), Reset and the sidebar tools. Returns (application, settings, current lesson)."""
+    presenter view), Reset and the sidebar tools. Returns (application, settings, current lesson).
+    ``fragment_controls``: those drawn further down (in a fragment) that a lesson sets."""
     app = setup_page(page_file)
+    workshop.open_named_lesson(app.presets, controls.with_defaults(page_controls, settings_type)
+                               + tuple(fragment_controls))
     lesson, banner = workshop.lesson_bar(app.presets)
     settings = controls.panel(page_controls, settings_type, at_hand=workshop.at_hand(lesson), main=st.container())
     workshop.show_lesson(lesson, banner)

@@ -111,6 +111,28 @@ def apply_preset(page: str, preset: Preset | None) -> None:
         st.query_params["lesson"] = preset.name
 
 
+def open_named_lesson(presets: Sequence[Preset], page_controls) -> None:
+    """A link that names a lesson and none of the lesson's settings (``?lesson=divergence``, typed
+    by hand or written on a slide) opens the lesson: its values go into the link before the controls
+    read it. Only on the session's first visit to the page: later, the controls are where the
+    audience moved them. A link that holds any of the lesson's controls keeps its own values."""
+    page = controls.current_page()
+    if f"{page}:lesson_choice" in st.session_state:
+        return
+    name = st.query_params.get("lesson")
+    preset = next((p for p in presets if p.name == name), None)
+    if preset is None:
+        return
+    values = {**preset.settings, **preset.extras}
+    named = [c for c in page_controls if c.url and (c.name in values or c.key in values)]
+    if any(c.key in st.query_params for c in named):
+        return
+    for control in named:
+        value = values.get(control.name, values.get(control.key))
+        if value != control.default:
+            st.query_params[control.key] = control.serialize(value)
+
+
 def _on_choice(page: str, presets: Sequence[Preset]) -> None:
     name = st.session_state.get(f"{page}:lesson_choice")
     apply_preset(page, next((p for p in presets if p.name == name), None))
@@ -152,8 +174,13 @@ def lesson_bar(presets: Sequence[Preset]):
 
 
 def moved_from(lesson: Preset, page: str | None = None) -> list[tuple[str, object, object]]:
-    """The controls the lesson sets that are elsewhere now: (label, value now, the lesson's value)."""
-    page = page or controls.current_page()
+    """The controls the lesson sets that are elsewhere now: (label, value now, the lesson's value),
+    each value as the control's widget shows it."""
+    return [(control.label, _shown(now, control), _shown(wanted, control))
+            for control, now, wanted in _moved(lesson, page or controls.current_page())]
+
+
+def _moved(lesson: Preset, page: str) -> list[tuple[controls.Control, object, object]]:
     moved = []
     for name, wanted in {**lesson.settings, **lesson.extras}.items():
         control = next((c for c in controls.registry(page).values() if name in (c.name, c.key)), None)
@@ -166,8 +193,7 @@ def moved_from(lesson: Preset, page: str | None = None) -> list[tuple[str, objec
         same = (math.isclose(float(now), float(wanted), rel_tol=1e-9, abs_tol=1e-12)
                 if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (now, wanted)) else now == wanted)
         if not same:
-            shown = getattr(control, "_label", None)  # a choice is named as its buttons name it
-            moved.append((control.label, shown(now) if shown else now, shown(wanted) if shown else wanted))
+            moved.append((control, now, wanted))
     return moved
 
 
@@ -177,11 +203,14 @@ def show_lesson(lesson: Preset | None, where) -> None:
     if lesson is None or where is None:
         return
     page = controls.current_page()
-    moved = moved_from(lesson, page)
+    moved = [(c.label, _shown(now, c), _shown(wanted, c)) for c, now, wanted in _moved(lesson, page)]
+    for control, now, _ in _moved(lesson, page):
+        if control.url and now == control.default:  # said in the link, which would otherwise read as the lesson's
+            st.query_params[control.key] = control.serialize(now)  # (open_named_lesson fills a bare ?lesson=)
     with where:
         st.info(f"**{lesson.title}.** {lesson.lesson}", icon=":material/school:")
         if moved:
-            said = "; ".join(f"{label} is {_shown(now)} (the lesson's: {_shown(wanted)})"
+            said = "; ".join(f"{label} is {now} (the lesson's: {wanted})"
                              for label, now, wanted in moved[:4])
             text, button = st.columns([5, 1], vertical_alignment="center")
             text.caption(f"The controls have moved from this lesson, so the page no longer shows what it says: {said}.")
@@ -189,7 +218,24 @@ def show_lesson(lesson: Preset | None, where) -> None:
                           icon=":material/undo:", width="stretch")
 
 
-def _shown(value) -> str:
+def _shown(value, control=None) -> str:
+    """A control's value as its widget shows it: a choice by its label, a slider in its format, a
+    switch as on or off, a blank text as blank."""
+    label = getattr(control, "_label", None)
+    if label is not None:
+        return str(label(value))
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, str):
+        return f"“{value}”" if value.strip() else "blank"
+    fmt = getattr(control, "fmt", None)
+    try:
+        if isinstance(fmt, str) and isinstance(value, (int, float)):
+            return fmt % value
+        if callable(fmt) and isinstance(value, (int, float)):
+            return str(fmt(value))
+    except (TypeError, ValueError):
+        pass
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 

@@ -7,6 +7,7 @@ and defaults are checked against the application's Settings: never hard-coded co
 
 from __future__ import annotations
 
+import re
 from dataclasses import fields
 
 import pytest
@@ -14,6 +15,7 @@ import pytest
 from tests.pages.apptest_helpers import (HOSTILE_VALUES, assert_clean, control_bounds, control_registry, page_ids,
                                          run_page, state_value)
 from ui.catalog import APPLICATIONS
+from ui.controls import Slider
 
 PAGES = [app for app in APPLICATIONS if app.available]
 LESSONS = "lesson_choice"
@@ -227,22 +229,64 @@ def test_a_lesson_is_on_only_while_the_link_says_so_reset_and_leaving_the_page_e
     assert not banner(at) and lesson_pills(at, app).value is None, banner(at)
 
 
-def test_a_lesson_whose_controls_are_elsewhere_says_which_and_offers_the_way_back(app):
-    defaults = {c.name: c.default for c in control_registry(run_page(app.page), app).values()}
+def _lesson_with_a_moved_default(app):
+    first = run_page(app.page)
+    registry = control_registry(first, app)
+    defaults = {c.name: c.default for c in registry.values()}
     preset = next(p for p in app.presets if any(name in defaults and defaults[name] != value
                                                 for name, value in {**p.settings, **p.extras}.items()))
-    at = run_page(app.page, {"lesson": preset.name})  # the lesson named, none of its values
+    moved = next(c for c in registry.values() if c.url and c.name in {**preset.settings, **preset.extras}
+                 and {**preset.settings, **preset.extras}[c.name] != c.default)
+    return preset, moved
+
+
+def test_a_lesson_whose_controls_are_elsewhere_says_which_and_offers_the_way_back(app):
+    preset, control = _lesson_with_a_moved_default(app)
+    # the lesson named, one of its controls at the page's default instead of the lesson's value
+    at = run_page(app.page, {"lesson": preset.name, control.key: control.serialize(control.default)})
     assert_clean(at)
     assert banner(at) and lesson_pills(at, app).value == preset.name
     moved = [c.value for c in at.caption if c.value.startswith("The controls have moved from this lesson")]
     assert moved, "the banner describes settings the page is not at, and says nothing"
+    assert control.label in moved[0]
+    assert not re.search(r"\b(True|False|None)\b|  |is \(", moved[0]), moved[0]  # values as the widgets show them
+    # the link still says where the control is: opened afresh it shows the same, not the lesson's value
+    again = run_page(app.page, dict(at.query_params))
+    assert state_value(again, app, control.key) == control.default
     at.button(key=f"{app.slug}:lesson_back").click().run()
     assert_clean(at)
     assert not [c.value for c in at.caption if c.value.startswith("The controls have moved from this lesson")]
     wanted = {**preset.settings, **preset.extras}
-    for key, control in control_registry(at, app).items():
-        if control.name in wanted:
-            assert state_value(at, app, key) == control.fit(wanted[control.name], control_bounds(at, app)[key]), key
+    for key, c in control_registry(at, app).items():
+        if c.name in wanted:
+            assert state_value(at, app, key) == c.fit(wanted[c.name], control_bounds(at, app)[key]), key
+
+
+def test_a_link_naming_only_a_lesson_opens_the_lesson(app):
+    """?lesson=… typed by hand or written on a slide: the page opens at the lesson's settings, the
+    banner has nothing to correct, and the link then holds what differs, as the lesson button gives."""
+    for preset in app.presets:
+        at = run_page(app.page, {"lesson": preset.name})
+        assert_clean(at)
+        assert banner(at) and lesson_pills(at, app).value == preset.name
+        assert not [c.value for c in at.caption if c.value.startswith("The controls have moved")], preset.name
+        by_button = run_page(app.page)
+        lesson_pills(by_button, app).set_value(preset.name).run()
+        assert dict(at.query_params) == dict(by_button.query_params), preset.name
+
+
+def test_a_link_keeps_only_this_pages_keys_each_once(app):
+    first = run_page(app.page)
+    key, control, value = next((k, c, v) for k, c in url_controls(first, app).items() for v in c.domain()["samples"]
+                               if isinstance(c, Slider) and v != c.default)
+    other = next(o for o in PAGES if o.page != app.page)
+    foreign = next(k for k in url_controls(run_page(other.page), other) if k not in control_registry(first, app))
+    at = run_page(app.page, {key: [control.serialize(control.default), control.serialize(value)],
+                             foreign: "3", key.upper() if key.upper() != key else key + "X": "1"})
+    assert_clean(at)
+    assert state_value(at, app, key) == value  # the last of two values is read …
+    assert dict(at.query_params) == {key: control.serialize(value)}  # … and the link keeps only it
+    assert any("does not have" in t.value and foreign in t.value for t in at.toast), [t.value for t in at.toast]
 
 
 def test_a_link_naming_no_lesson_of_this_page_is_dropped_with_a_word(app):

@@ -110,3 +110,11 @@ def test_upload_mode_without_a_file_asks_for_one():
     at = run_page(PAGE, {"data": "upload"})
     assert_clean(at)
     assert any("Upload a file" in i.value for i in at.info)
+
+
+def test_a_page_that_stops_for_a_missing_file_keeps_the_keys_of_the_controls_it_did_not_reach():
+    """?data=upload with no file yet stops the page above the controls drawn further down: their
+    keys stay in the link for when the file arrives (only a page that drew every control drops keys)."""
+    at = run_page(PAGE, {"data": "upload", "epochs": "7", "user": "3"})
+    assert not at.exception
+    assert dict(at.query_params) == {"data": "upload", "epochs": "7", "user": "3"}
