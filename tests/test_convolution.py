@@ -28,7 +28,9 @@ from calc_core.convolution.kernels import (
     KERNELS,
     SYNTHETIC_IMAGES,
     add_noise,
+    is_constant,
     make_kernel,
+    normalize_image,
     prepare_image,
     resize_image,
     synthetic_image,
@@ -537,6 +539,33 @@ def test_prepare_image_shrinks_the_longer_side_and_scales_to_0_1():
     assert image.shape == (60, 40) and image.min() == 0.0 and image.max() == 1.0
     assert prepare_image(photo[:30, :20], max_side=60).shape == (30, 20)  # never enlarged
     np.testing.assert_allclose(resize_image(np.full((90, 70), 0.4), (30, 35)), 0.4)
+
+
+@pytest.mark.parametrize("picture", [
+    np.full((200, 300, 3), 255, np.uint8),  # white, shrunk to 64 × 96: the shrink leaves 1e-16 ripples
+    np.full((1000, 1500, 3), (12, 200, 90), np.uint8),  # one colour, block-averaged and shrunk
+    np.full((50, 50), 0.3),  # not resized
+    0.3 + 1e-12 * np.random.default_rng(0).standard_normal((50, 50)),  # a float picture's rounding noise
+    1e6 + 1e-5 * np.random.default_rng(1).standard_normal((50, 50)),  # the same, relative to large values
+], ids=["white", "one colour", "constant", "rounding", "large values"])
+def test_a_blank_picture_of_any_colour_becomes_the_all_zero_image_of_a_constant_one_not_a_speckle(picture):
+    image = prepare_image(picture, max_side=96)
+    np.testing.assert_array_equal(image, np.zeros(image.shape))  # was a 0/1 speckle: the ripples stretched to [0, 1]
+    gray = to_grayscale(picture)
+    assert is_constant(gray)
+    np.testing.assert_array_equal(normalize_image(gray), np.zeros(gray.shape))  # as a truly constant image
+
+
+@pytest.mark.parametrize("low, step", [(0.3, 1e-6), (1e6, 1e-2), (0.0, 1 / 255), (-5.0, 1e-8)])
+def test_contrast_above_rounding_is_still_stretched_to_0_1(low, step):
+    x = np.full((40, 40), low)
+    x[10:20, 10:30] += step  # a small bright patch
+    assert not is_constant(x)
+    image = normalize_image(x)
+    assert image.min() == 0.0 and image.max() == 1.0 and image.sum() == 200
+    tiny = np.zeros((8, 8), np.uint8)
+    tiny[0, 0] = 1  # one gray level of an 8-bit file, shrunk by averaging blocks
+    assert prepare_image(np.kron(tiny, np.ones((40, 40), np.uint8)), 64).max() == 1.0
 
 
 # ----------------------------------------------------------------------------- kernels typed as text

@@ -323,6 +323,99 @@ def test_bad_learning_controls_raise_a_clear_value_error(bad):
         lab.learn(lab.Settings(source="bars"), **{"lr_fraction": 0.9, "steps": 10, **bad})
 
 
+# ----------------------------------------------------------------------------- pictures with nothing to see
+
+WHITE = np.full((200, 300, 3), 255, np.uint8)  # a blank page: shrinking it left 1e-16 ripples, stretched to 0/1
+
+
+def upload(**settings):
+    return lab.Settings(**{"source": "upload", "upload": b"the file's bytes", **settings})
+
+
+def test_a_blank_picture_is_said_to_be_one_shade_and_the_layer_sees_only_the_noise():
+    result = lab.run(upload(), image=WHITE)
+    np.testing.assert_array_equal(result.layer.image, add_noise(np.zeros((64, 96)), 0.1, 0))  # not a speckle
+    warning = message(result.diagnosis, "single_colour")
+    assert warning.kind == "warning" and "single shade of gray" in warning.title
+    assert "noise alone (σ = 0.1)" in warning.what
+    assert result.single_colour and message(result.layer_messages, "single_colour") == warning
+    picture = lab.run(upload(), image=np.linspace(0, 1, 120 * 160).reshape(120, 160))
+    assert not picture.single_colour and "single_colour" not in codes(picture.diagnosis)
+    assert "single_colour" not in codes(lab.run(lab.Settings(source="bars")).diagnosis)
+
+
+@pytest.mark.parametrize("loss", lab.LOSSES)
+def test_without_noise_a_blank_picture_gives_l_0_and_a_zero_kernel_gradient_for_every_loss(loss):
+    result = lab.run(upload(noise=0.0, loss=loss, kernel_name="random"), image=np.full((50, 50), 0.3))
+    warning = message(result.diagnosis, "single_colour")
+    assert "y = 0, L = 0 and ∂L/∂w = 0 whatever the kernel" in warning.what  # each claim, checked:
+    assert not np.any(result.layer.output) and result.layer.loss_value == 0 and not np.any(result.layer.grad_kernel)
+    with pytest.raises(ValueError, match="single shade of gray .* Choose a picture with some contrast, or add noise"):
+        lab.learn(upload(noise=0.0, loss=loss), image=np.full((50, 50), 0.3))
+
+
+def test_the_kernel_learned_on_a_blank_picture_is_learned_from_the_noise_and_no_noise_level_changes_it():
+    fit = lab.learn(upload(), image=WHITE)  # was κ = 755 and "Not converged" on the speckle
+    assert fit.single_colour and codes(fit.diagnosis) == {"single_colour", "kernel_recovered"}
+    assert fit.bounds.condition_number < 10  # white noise excites every direction of w alike
+    assert "learned from noise, not from the picture" in message(fit.diagnosis, "single_colour").what
+    # "more or less noise changes nothing here but the loss's scale": the same steps of w at σ = 0.03 and 1
+    for noise in (0.03, 1.0):
+        other = lab.learn(upload(noise=noise), 0.05, 30, image=WHITE)
+        reference = lab.learn(upload(), 0.05, 30, image=WHITE)
+        np.testing.assert_allclose(other.kernel_error, reference.kernel_error, rtol=1e-9)
+        np.testing.assert_allclose(other.loss_history, reference.loss_history * (noise / 0.1) ** 2, rtol=1e-9)
+    slow = message(reference.diagnosis, "not_converged")
+    assert "noise" not in slow.why and slow.why == "More steps, a larger η (up to 0.9 × 2/λ_max) help."
+    assert "more noise" in message(lab.learn(lab.Settings(source="bars", size=48), 0.05, 30).diagnosis,
+                                   "not_converged").why  # on a picture noise does help
+
+
+def equations(shape, stride, padding, kernel=(3, 3)):
+    """The rows of A: one per output position, counted on the layer's own output."""
+    return conv2d_forward(np.ones(shape), np.ones(kernel), stride, padding).size
+
+
+@pytest.mark.parametrize("shape, stride, padding", [
+    ((1, 1), 1, 1), ((2, 3), 1, 1), ((4, 4), 2, 1), ((3, 2), 1, 1), ((6, 6), 3, 0), ((1, 1), 1, 2),
+    ((3, 3), 1, 1), ((5, 5), 2, 1), ((3, 5), 1, 0), ((7, 7), 3, 1), ((1, 3), 1, 1)])
+def test_fewer_output_positions_than_kernel_entries_is_said_and_noise_is_not_suggested(shape, stride, padding):
+    picture = np.random.default_rng(7).random(shape)
+    fit = lab.learn(upload(stride=stride, padding=padding), image=picture)
+    n = equations(shape, stride, padding)
+    assert fit.equations == n
+    gram = kernel_learning.kernel_gram_matrix(add_noise(prepare_image(picture, 96), 0.1, 0), (3, 3), stride, padding)
+    assert np.linalg.matrix_rank(gram) <= n  # rank(AᵀA) ≤ the rows of A
+    if n < 9:  # the 1×1 upload said "More pixels … or noise excite every direction of w"
+        found = message(fit.diagnosis, "too_few_equations")
+        assert f"gives {n} output position" in found.what
+        assert f"{n} equation{'s' if n > 1 else ''} for 9 unknowns" in found.what
+        assert f"at least {9 - n} direction" in found.what and found.why.startswith("No noise can fix that")
+        assert ("a smaller stride" in found.why) == (stride > 1) and "at least 9 are needed" in found.why
+        assert fit.bounds.lambda_min == 0 and "underdetermined" not in codes(fit.diagnosis)
+    else:  # enough equations, and the noise makes them independent
+        assert "too_few_equations" not in codes(fit.diagnosis) and fit.bounds.lambda_min > 0
+
+
+def test_kernel_entries_that_meet_only_padding_are_said_and_noise_is_not_suggested():
+    # one row of x at stride 2 and padding 1: the single window row reads x̃ rows 0–2, of which only row 1 is x
+    fit = lab.learn(upload(stride=2), image=np.random.default_rng(0).random((1, 40)))
+    assert fit.equations == 20 >= 9 and fit.bounds.lambda_min == 0 and not fit.pinned_by_some_image
+    found = message(fit.diagnosis, "underdetermined")
+    reads = checks.kernel_reads((1, 40), (3, 3), 2, 1)
+    np.testing.assert_array_equal(reads == 0, [[True] * 3, [False] * 3, [True] * 3])
+    assert "6 of the 9 kernel entries meet only padding" in found.why and "no noise pins w down" in found.why
+    assert "Noise excites" not in found.why
+
+
+def test_a_noise_free_ramp_does_not_pin_the_kernel_down_and_noise_would():
+    ramp = np.add.outer(np.linspace(0, 1, 30), np.linspace(0, 0.5, 40))  # every window spans 1, r, c: rank 3
+    fit = lab.learn(upload(noise=0.0, padding=0), image=ramp)  # no zero border to break the ramp
+    found = message(fit.diagnosis, "underdetermined")
+    assert fit.pinned_by_some_image and found.why.startswith("Noise excites every direction of w")
+    assert lab.learn(upload(noise=0.01, padding=0), image=ramp).bounds.lambda_min > 0  # as it says
+
+
 # ----------------------------------------------------------------------------- lessons
 
 def test_presets_are_data_on_the_settings_and_the_learning_panels_controls():

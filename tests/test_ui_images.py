@@ -5,6 +5,7 @@ Oracles: PIL itself (round trips of what it wrote), matplotlib's colour maps, th
 """
 
 import io
+import re
 import struct
 import zlib
 
@@ -96,6 +97,45 @@ def test_files_over_the_size_limit_are_refused_before_decoding():
     assert images.decode_image(encoded(RGB), max_bytes=None).shape == RGB.shape
 
 
+def shown_sizes(text: str) -> tuple[str, str]:
+    """The two numbers of "… = 25.2 megapixels; the limit is 25 megapixels." (or "… is 5.1 MB; …")."""
+    found = re.search(r"([\d.,]+) (megapixels|MB|pixels|bytes); the limit is ([\d.,]+) \2\.$", text)
+    assert found, text
+    return found[1], found[3]
+
+
+@pytest.mark.parametrize("width, height", [(6_000, 4_200), (5_000, 5_001), (5_001, 5_000), (25_000_001, 1),
+                                           (6_000, 4_167), (4_999, 5_002), (6_000, 5_000), (7_000, 7_000)])
+def test_a_picture_just_over_the_pixel_limit_is_told_a_number_that_exceeds_the_limit(width, height):
+    with pytest.raises(ValueError) as refused:
+        images.decode_image(png_header(width, height))
+    size, limit = shown_sizes(str(refused.value))
+    assert limit == "25"  # the limit, exactly
+    assert float(size) > float(limit)  # was "25 megapixels; the limit is 25 megapixels" for 6,000 × 4,200
+    places = len(size.partition(".")[2])
+    assert abs(float(size) - width * height / 1e6) <= 0.5 * 10.0 ** -places  # the size, rounded
+    assert f"{width:,} × {height:,}" in str(refused.value)
+
+
+@pytest.mark.parametrize("extra", [1, 3_000, 52_000, 2**20 // 2])
+def test_a_file_just_over_the_byte_limit_is_told_a_size_that_exceeds_the_limit(extra):
+    limit = 5 * 2**20
+    with pytest.raises(ValueError) as refused:
+        images.decode_image(b"\x00" * (limit + extra), max_bytes=limit)
+    size, shown_limit = shown_sizes(str(refused.value))
+    assert shown_limit == "5" and float(size) > 5  # "5.0 MB; the limit is 5 MB" before
+    assert abs(float(size) - (limit + extra) / 2**20) <= 0.5 * 10.0 ** -len(size.partition(".")[2])
+
+
+@pytest.mark.parametrize("count, limit, unit, shown", [
+    (25_200_000, 25_000_000, 10**6, ("25.2 u", "25 u")),
+    (12_345_679, 12_345_678, 10**6, ("12.35 u", "12.345678 u")),  # the limit exact, the count just enough
+    (1_000, 333, 7, ("1,000 b", "333 b")),  # 333/7 has no short decimal: exact counts instead
+])
+def test_over_limit_shows_the_exact_limit_and_a_count_that_reads_larger(count, limit, unit, shown):
+    assert images.over_limit(count, limit, unit, "u", "b") == shown
+
+
 def step_edge_png(width: int, height: int, edge: int) -> bytes:
     """A gray PNG, black left of column ``edge`` and white from it on: tiny on disk however wide."""
     pixels = np.zeros((height, width), np.uint8)
@@ -143,6 +183,14 @@ def test_gray_image_serves_synthetic_images_and_uploads():
         images.gray_image(images.UPLOAD, 20, b"plain text")
     with pytest.raises(ValueError, match="not installed"):
         images.gray_image("no-such-sample", 20)
+
+
+def test_a_fully_transparent_large_png_is_a_blank_image_not_a_speckle():
+    data = encoded(np.zeros((400, 600, 4), np.uint8))  # every pixel transparent: white once flattened
+    images.gray_image.clear()
+    blank = images.gray_image(images.UPLOAD, 96, data)
+    assert blank.shape == (64, 96)
+    np.testing.assert_array_equal(blank, np.zeros((64, 96)))  # was 0/1 speckle: the shrink's 1e-16 ripples stretched
 
 
 # ----------------------------------------------------------------------------- drawing

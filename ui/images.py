@@ -68,7 +68,8 @@ def decode_image(data: bytes, *, max_bytes: int | None = MAX_UPLOAD_MB * 2**20,
     if not data:
         raise ValueError("The file is empty.")
     if max_bytes is not None and len(data) > max_bytes:
-        raise ValueError(f"The file is {len(data) / 2**20:.1f} MB; the limit is {max_bytes / 2**20:.0f} MB.")
+        size, limit = over_limit(len(data), max_bytes, 2**20, "MB", "bytes", digits=1)
+        raise ValueError(f"The file is {size}; the limit is {limit}.")
     try:
         image = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError:
@@ -80,8 +81,8 @@ def decode_image(data: bytes, *, max_bytes: int | None = MAX_UPLOAD_MB * 2**20,
         raise ValueError(f"This is a {image.format} image; upload a PNG or JPEG.")
     width, height = image.size
     if width * height > max_pixels:
-        raise ValueError(f"The image is {width:,} × {height:,} = {width * height / 1e6:.0f} megapixels; "
-                         f"the limit is {max_pixels / 1e6:.0f} megapixels.")
+        size, limit = over_limit(width * height, max_pixels, 10**6, "megapixels", "pixels")
+        raise ValueError(f"The image is {width:,} × {height:,} = {size}; the limit is {limit}.")
     try:
         if shrink_to and FORMATS[image.format] == "JPEG":
             image.draft("RGB", (shrink_to, shrink_to))
@@ -92,6 +93,21 @@ def decode_image(data: bytes, *, max_bytes: int | None = MAX_UPLOAD_MB * 2**20,
         return np.asarray(_plain(image))
     except Exception as exc:  # noqa: BLE001 - truncated data, broken chunks, bad EXIF
         raise ValueError(f"The image could not be decoded: it is damaged or cut short ({exc}).") from None
+
+
+def over_limit(count: int, limit: int, unit: int, name: str, base: str, digits: int = 0) -> tuple[str, str]:
+    """``count`` and ``limit`` (whole numbers, count > limit) in ``unit`` s, as the two texts of "it is
+    …; the limit is …", the first always reading larger than the second: the limit exact (up to 6
+    decimals, its trailing zeros dropped), the count with the fewest decimals from ``digits`` on
+    whose rounding exceeds the exact limit — 25.2 megapixels against 25, 25.000001 against 25 —
+    and both as exact counts of ``base`` units when 6 decimals of ``unit`` cannot show them apart."""
+    exact = f"{limit / unit:.6f}".rstrip("0").rstrip(".")
+    if float(exact) == limit / unit:
+        for places in range(digits, 7):
+            shown = f"{count / unit:.{places}f}"
+            if float(shown) > limit / unit:
+                return f"{shown} {name}", f"{exact} {name}"
+    return f"{count:,} {base}", f"{limit:,} {base}"
 
 
 def _reduced(image: Image.Image, side: int) -> Image.Image:

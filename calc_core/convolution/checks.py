@@ -21,7 +21,8 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from calc_core.common.gradcheck import GradientCheck, check_gradient, check_gradients
-from calc_core.convolution.core import ConvolutionResult, correlate, input_gradient, loss_change, output_shape
+from calc_core.convolution.core import (ConvolutionResult, correlate, input_gradient, kernel_gradient, loss_change,
+                                       output_shape, pad_image)
 
 GROUPS = ("unread", "border", "interior")  # the structurally different parts of ∂L/∂x
 MAX_PIXELS = 64  # pixels of ∂L/∂x checked one by one
@@ -32,6 +33,13 @@ def read_counts(image_shape, kernel_shape, stride: int, padding: int) -> np.ndar
     """How many (window, kernel entry) pairs read each pixel of x: 0 where no window reaches."""
     shape = output_shape(image_shape, kernel_shape, stride, padding)
     return input_gradient(np.ones(shape), np.ones(kernel_shape), image_shape, stride, padding)
+
+
+def kernel_reads(image_shape, kernel_shape, stride: int, padding: int) -> np.ndarray:
+    """How many pixels of x (not padding) each kernel entry meets over all windows: 0 for an entry
+    that meets only padding, whose value no image can show."""
+    shape = output_shape(image_shape, kernel_shape, stride, padding)
+    return kernel_gradient(np.ones(shape), pad_image(np.ones(image_shape), padding), kernel_shape, stride)
 
 
 def unread_lines(image_shape, kernel_shape, stride: int, padding: int) -> dict[str, int]:

@@ -28,12 +28,13 @@ from calc_core.common.messages import Message
 from calc_core.common.presets import Preset
 from calc_core.common.snapshots import Snapshots
 from calc_core.common.validate import choice, real, seed as check_seed, whole
-from calc_core.convolution.checks import (checked_per_group, layer_gradient_checks, pixel_groups, unread_lines,
-                                          training_gradient_checks)
-from calc_core.convolution.core import LOSSES as LOSS_NAMES, ConvolutionResult, pad_image, run_convolution
-from calc_core.convolution.kernels import (KERNEL_NAMES, SYNTHETIC_IMAGES, add_noise, make_kernel, parse_kernel,
-                                           prepare_image, synthetic_image)
-from calc_core.convolution.learning import LearningRateBounds, fit_kernel, kernel_lesson
+from calc_core.convolution.checks import (checked_per_group, kernel_reads, layer_gradient_checks, pixel_groups,
+                                          unread_lines, training_gradient_checks)
+from calc_core.convolution.core import (LOSSES as LOSS_NAMES, ConvolutionResult, output_shape, pad_image,
+                                        run_convolution)
+from calc_core.convolution.kernels import (KERNEL_NAMES, SYNTHETIC_IMAGES, add_noise, is_constant, make_kernel,
+                                           parse_kernel, prepare_image, synthetic_image)
+from calc_core.convolution.learning import LearningRateBounds, fit_kernel, kernel_lesson, learning_rate_bounds
 from calc_core.convolution.tutorial import TutorialComparison, compare_with_tutorial
 
 FILE_SOURCES = ("photo", "upload")  # decoded by the page's image layer
@@ -48,6 +49,7 @@ LEARN_STEPS = 400
 LEARN_MAX_SIDE = 128  # the learning panel shrinks larger images to stay fast
 TOO_HIGH = 1.2  # the comparison run's η, as a fraction of 2/λ_max
 TOO_HIGH_LABEL = f"{TOO_HIGH:g} × 2/λ_max: too high"
+MAX_PADDING = 64  # p allowed by the settings
 RECOVERED = 1e-3  # max |w − w_true| below which the kernel counts as recovered
 TUTORIAL_CODES = ("tutorial_sign_flipped", "tutorial_right_by_luck", "tutorial_partly_wrong", "tutorial_wrong_shape",
                   "tutorial_cannot_show")
@@ -82,6 +84,7 @@ class Result:
     tutorial: TutorialComparison
     findings: dict[str, str]  # the tutorial's four slips, measured on these settings
     diagnosis: tuple[Message, ...] = ()
+    single_colour: bool = False  # the picture has no contrast: x before noise is 0 everywhere
 
     @property
     def tutorial_messages(self) -> tuple[Message, ...]:
@@ -112,6 +115,17 @@ class Learning:
     note: str  # on what image it learned
     too_high_note: str  # what the run past the limit shows
     diagnosis: tuple[Message, ...] = ()
+    settings: Settings | None = None  # validated
+    image_shape: tuple[int, int] = (0, 0)  # of the image learned on (shrunk to LEARN_MAX_SIDE)
+    single_colour: bool = False  # the picture has no contrast: x is the noise alone
+    pinned_by_some_image: bool = True  # a random image of this shape makes λ_min > 0 at this stride and padding
+
+    @property
+    def equations(self) -> int:
+        """Output positions of the layer on the image learned on: the rows of A, one equation each."""
+        s = self.settings
+        rows, cols = output_shape(self.image_shape, self.true_kernel.shape, s.stride, s.padding)
+        return rows * cols
 
     @property
     def final_error(self) -> float:
@@ -135,7 +149,7 @@ def _validated(s: Settings, image) -> Settings:
         raise ValueError(f"the kernel entries must be text, got {s.kernel_text!r}")
     return replace(s, size=whole("the image size", s.size, 4, 1024), noise=real("the noise σ", s.noise, 0.0, 10.0),
                    kernel_name=choice("kernel", s.kernel_name, KERNELS), stride=whole("the stride", s.stride, 1, 64),
-                   padding=whole("the padding", s.padding, 0, 64), loss=choice("loss", s.loss, LOSSES),
+                   padding=whole("the padding", s.padding, 0, MAX_PADDING), loss=choice("loss", s.loss, LOSSES),
                    seed=check_seed(s.seed))
 
 
@@ -161,7 +175,8 @@ def chosen_kernel(s: Settings) -> tuple[np.ndarray, str | None]:
 def run(settings: Settings, image=None) -> Result:
     """The layer on the noisy image, its gradients, their check, and the tutorial's measured slips."""
     s = _validated(settings, image)
-    x = add_noise(clean_image(s, image), s.noise, s.seed)
+    clean = clean_image(s, image)
+    x = add_noise(clean, s.noise, s.seed)
     w, problem = chosen_kernel(s)
     layer = run_convolution(x, w, s.stride, s.padding, s.loss, s.seed)
     groups = pixel_groups(x.shape, w.shape, s.stride, s.padding)
@@ -170,7 +185,7 @@ def run(settings: Settings, image=None) -> Result:
     tutorial = compare_with_tutorial(layer)
     result = Result(s, layer, problem, {name: int(g.size) for name, g in groups.items()}, checks, per_group,
                     f"L = {_LOSS_WORDS[s.loss]} on y = x̃ ⋆ w", _check_note(checks, groups, per_group),
-                    tutorial, tutorial.findings())
+                    tutorial, tutorial.findings(), single_colour=is_constant(clean))
     return replace(result, diagnosis=diagnose(result))
 
 
@@ -192,9 +207,13 @@ def _check_note(checks, groups, per_group) -> str:
 # ----------------------------------------------------------------------------- the diagnosis
 
 def diagnose(result: Result) -> tuple[Message, ...]:
-    """What the page says about the layer: a typed kernel not used, pixels no window reads, and what
-    the tutorial's backward pass gets on these settings."""
+    """What the page says about the layer: a picture of a single shade, a typed kernel not used, pixels
+    no window reads, and what the tutorial's backward pass gets on these settings."""
     s, layer, messages = result.settings, result.layer, []
+    if result.single_colour:
+        messages.append(_single_colour(
+            f"x̃ is the noise alone (σ = {s.noise:g}): y and L show what the kernel does to noise, not to a picture."
+            if s.noise else "With no noise x̃ is 0 everywhere, so y = 0, L = 0 and ∂L/∂w = 0 whatever the kernel."))
     if result.kernel_problem:
         messages.append(Message("kernel_not_used", "warning", "The typed kernel was not used:",
                                 f"{result.kernel_problem}. Showing `{DEFAULT_KERNEL_TEXT}` meanwhile."))
@@ -233,6 +252,15 @@ def diagnose(result: Result) -> tuple[Message, ...]:
             "say it is too flat to check there.", why, numbers={"flat": len(flat)}))
     messages += _tutorial_messages(result.tutorial, s, layer.kernel)
     return tuple(messages)
+
+
+def _single_colour(consequence: str) -> Message:
+    """The picture has no contrast (``kernels.is_constant``), so scaling it to [0, 1] made it 0."""
+    return Message("single_colour", "warning", "The image is a single shade of gray: nothing for the kernel to see.",
+                   "Every pixel of its grayscale version has the same value (to rounding), and scaling to [0, 1] "
+                   f"made that 0. {consequence}",
+                   "Scaling stretches the range max − min to 1, and a single shade has no range to stretch. "
+                   "Choose a picture with some contrast.")
 
 
 def _tutorial_messages(t: TutorialComparison, s: Settings, w: np.ndarray) -> list[Message]:
@@ -277,7 +305,13 @@ def learn(settings: Settings, lr_fraction: float = LEARN_LR_FRACTION, steps: int
     lr_fraction = real("the learning rate (a fraction of 2/λ_max)", lr_fraction, positive=True, maximum=10.0)
     steps = whole("the number of steps", steps, 1, 5000)
     side = min(s.size, LEARN_MAX_SIDE)
-    x = add_noise(clean_image(s, image, side), s.noise, s.seed)
+    clean = clean_image(s, image, side)
+    single_colour = is_constant(clean)
+    if single_colour and s.noise == 0:
+        raise ValueError("The image is a single shade of gray (nothing for the kernel to see), and with no noise "
+                         "x̃ is 0 everywhere: every output is 0 whatever the kernel, so there is nothing to learn it "
+                         "from. Choose a picture with some contrast, or add noise.")
+    x = add_noise(clean, s.noise, s.seed)
     w_true, _ = chosen_kernel(s)
     lesson = kernel_lesson(x, w_true, lr_fraction, steps, s.stride, s.padding, s.seed, TOO_HIGH)
     fit, high = lesson.fit, lesson.too_high
@@ -294,7 +328,10 @@ def learn(settings: Settings, lr_fraction: float = LEARN_LR_FRACTION, steps: int
         "the training loop (fit_kernel) itself",
         "" if side == s.size else f"The kernel is learned on a copy of the image shrunk to {x.shape[0]}×{x.shape[1]} "
                                   "pixels, to keep the panel fast.",
-        _too_high_note(lesson.bounds, high))
+        _too_high_note(lesson.bounds, high), settings=s, image_shape=x.shape, single_colour=single_colour,
+        # rank deficiency at measure-zero images is not the settings' fault: a random image has the generic rank
+        pinned_by_some_image=lesson.bounds.lambda_min > 0 or learning_rate_bounds(
+            np.random.default_rng(s.seed).standard_normal(x.shape), w_true.shape, s.stride, s.padding).lambda_min > 0)
     return replace(learning, diagnosis=diagnose_learning(learning))
 
 
@@ -308,7 +345,18 @@ def _too_high_note(bounds: LearningRateBounds, high) -> str:
 
 
 def diagnose_learning(fit: Learning) -> tuple[Message, ...]:
-    """Diverged, climbing past the stable limit, not converged yet, or the kernel recovered."""
+    """Diverged, climbing past the stable limit, not converged yet, or the kernel recovered — after
+    saying so when the picture is a single shade (then the kernel is learned from the noise alone)."""
+    if not fit.single_colour:
+        return _learning_verdict(fit)
+    return (_single_colour(f"x̃ is the noise alone (σ = {fit.settings.noise:g}): the kernel is learned from noise, not from the "
+                           "picture. More or less noise changes nothing here but the loss's scale: it scales x, "
+                           "H = AᵀA by its square and η = fraction × 2/λ_max by the inverse, so every step of w is "
+                           "the same."),
+            *_learning_verdict(fit))
+
+
+def _learning_verdict(fit: Learning) -> tuple[Message, ...]:
     b, f = fit.bounds, fit.lr_fraction
     why = (f"L is a quadratic bowl whose curvatures λ are the eigenvalues of H = AᵀA (λ_max = {b.lambda_max:.3g}). "
            "A step multiplies the error along a curvature-λ direction by 1 − ηλ; above η = 2/λ_max that factor is "
@@ -332,12 +380,8 @@ def diagnose_learning(fit: Learning) -> tuple[Message, ...]:
         return (Message("kernel_recovered", "success", "The hidden kernel is recovered.",
                         f"max |w − w_true| = {fit.final_error:.1e} after {fit.loss_history.size - 1} steps at "
                         f"η = {f:g} × 2/λ_max.", numbers={"kernel_error": fit.final_error}),)
-    if b.lambda_min == 0:
-        return (Message("underdetermined", "info", "The data do not pin the kernel down.",
-                        f"H = AᵀA has a zero eigenvalue: some direction of w changes no output (κ = ∞), so gradient "
-                        f"descent never moves along it and max |w − w_true| stays at {fit.final_error:.1e}.",
-                        "More pixels (a larger image, a smaller stride) or noise excite every direction of w.",
-                        numbers={"kernel_error": fit.final_error}),)
+    if b.lambda_min == 0 or fit.equations < fit.true_kernel.size:  # the second implies the first, but for rounding
+        return (_underdetermined(fit),)
     if f == 1:
         return (Message("at_stable_limit", "info", f"Not converged (error {fit.final_error:.1e}): η is exactly 2/λ_max.",
                         "Along the steepest direction each step multiplies the error by 1 − ηλ_max = −1: it flips "
@@ -345,10 +389,51 @@ def diagnose_learning(fit: Learning) -> tuple[Message, ...]:
                         "(0.9 × 2/λ_max is fast).", numbers={"kernel_error": fit.final_error}),)
     shrink = 1 - fit.learning_rate * b.lambda_min
     faster = "more steps, a larger η (up to 0.9 × 2/λ_max)" if f < 0.9 else "more steps"
+    # noise on a picture excites every direction of w; on a single shade x is noise already, and more only rescales it
+    helps = (f"{faster.capitalize()} help{'s' if faster == 'more steps' else ''}." if fit.single_colour else
+             f"{faster.capitalize()}, or more noise (it excites every direction of w, raising λ_min) help.")
     return (Message("not_converged", "info", f"Not converged yet (error {fit.final_error:.1e}).",
                     f"κ = {b.condition_number:.3g}: the slowest direction shrinks only by a factor "
-                    f"{shrink:.4f}" + (f" = 1 − {1 - shrink:.1e}" if shrink > 0.9995 else "") + " per step.", f"{faster.capitalize()}, or more noise (it excites every direction of w, raising "
-                    "λ_min) help.", numbers={"kernel_error": fit.final_error, "condition_number": b.condition_number}),)
+                    f"{shrink:.4f}" + (f" = 1 − {1 - shrink:.1e}" if shrink > 0.9995 else "") + " per step.", helps,
+                    numbers={"kernel_error": fit.final_error, "condition_number": b.condition_number}),)
+
+
+def _underdetermined(fit: Learning) -> Message:
+    """λ_min = 0: some direction of w changes no output. Noise helps only if some image of this shape
+    pins w down: not with fewer output positions (equations) than kernel entries (unknowns), nor when
+    the windows let an entry meet only padding."""
+    s, (H, W), (kh, kw) = fit.settings, fit.image_shape, fit.true_kernel.shape
+    n, k = fit.equations, kh * kw
+    stuck = (f"some direction of w changes no output (κ = ∞), so gradient descent never moves along it; "
+             f"max |w − w_true| ends at {fit.final_error:.1e}.")
+    layout = f"a {H}×{W} image at stride {s.stride} and padding {s.padding}"
+    options = ["a larger image", *(["a smaller stride"] if s.stride > 1 else []),
+               *(["more padding"] if s.padding < MAX_PADDING else [])]
+    more = options[0] if len(options) == 1 else f"{', '.join(options[:-1])} or {options[-1]}"
+    if n < k:
+        return Message("too_few_equations", "info", "The data have fewer equations than the kernel has unknowns.",
+                       f"The {kh}×{kw} kernel has {k} entries, but {layout} gives {n} output "
+                       f"position{'s' if n != 1 else ''}: {n} equation{'s' if n != 1 else ''} for {k} unknowns, so "
+                       f"at least {k - n} direction{'s' if k - n != 1 else ''} of w change{'s' if k - n == 1 else ''} "
+                       f"no output (κ = ∞). Gradient descent never moves along "
+                       f"{'it' if k - n == 1 else 'them'}; max |w − w_true| ends at {fit.final_error:.1e}.",
+                       f"No noise can fix that, only more output positions — {more} — and at least {k} are "
+                       "needed (a side has ⌊(H + 2p − k)/s⌋ + 1).",
+                       numbers={"kernel_error": fit.final_error, "equations": n, "unknowns": k})
+    if not fit.pinned_by_some_image:
+        blind = int(np.sum(kernel_reads(fit.image_shape, (kh, kw), s.stride, s.padding) == 0))
+        cause = (f"{blind} of the {k} kernel entries meet only padding, in every window" if blind else
+                 "even a random image leaves a direction of w unseen")
+        return Message("underdetermined", "info", "The data do not pin the kernel down.",
+                       f"H = AᵀA has a zero eigenvalue: {stuck}",
+                       f"With {layout}, {cause}: no image of this shape and no noise pins w down. A larger image, "
+                       "or another stride or padding, is needed.",
+                       numbers={"kernel_error": fit.final_error, "equations": n, "unknowns": k})
+    return Message("underdetermined", "info", "The data do not pin the kernel down.",
+                   f"H = AᵀA has a zero eigenvalue: {stuck}",
+                   "Noise excites every direction of w: a random image of this shape pins it down at these "
+                   "settings.",
+                   numbers={"kernel_error": fit.final_error, "equations": n, "unknowns": k})
 
 
 # ----------------------------------------------------------------------------- lessons
