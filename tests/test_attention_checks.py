@@ -220,3 +220,25 @@ def test_over_the_sweep_a_correct_gradient_never_fails_a_wrong_one_never_passes_
     assert not passed_wrong, passed_wrong
     assert counts["fail"] == 0
     assert counts["flat"] <= 0.05 * len(SWEEP), counts
+
+
+@pytest.mark.parametrize("args", [(3, 179, 0.3, False, False, 4485), (2, 170, 0.1, True, False, 520)])
+def test_saturated_rows_whose_backward_keeps_its_digits_pass_and_their_bugs_fail(args):
+    """The analytic error bar was counted twice (once per coordinate by gradcheck, once more through
+    an inflated f_scale): K here was "too flat, uncertain by 1.1e-06" at a float64 error of 1.7e-9."""
+    problem, mask, scale, T = setting(*args)
+    assert [c.verdict for c in attention_gradient_checks(problem, mask, scale, T, seed=args[-1])] == ["pass"] * 3
+    grads = float64_gradients(problem, mask, scale, T)
+    for name in "QK":
+        for wrong in (0 * grads[name], grads[name] * (1 + 1e-3)):
+            (check,) = attention_gradient_checks(problem, mask, scale, T, analytic={**grads, name: wrong},
+                                                 seed=args[-1], names=name)
+            assert check.verdict == "fail", (args, name)
+
+
+def test_a_dropped_query_gradient_in_a_saturated_row_fails_rather_than_reading_flat():
+    problem, mask, scale, T = setting(2, 152, 0.5, False, False, 5377)  # top weights 1 − 1.7e-15, 1 − 3.2e-15
+    grads = float64_gradients(problem, mask, scale, T)
+    (check,) = attention_gradient_checks(problem, mask, scale, T, analytic={**grads, "Q": 0 * grads["Q"]},
+                                         seed=5377, names="Q")
+    assert check.verdict == "fail", check.reason

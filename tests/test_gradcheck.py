@@ -241,3 +241,19 @@ def test_a_float64_function_that_rounds_more_coarsely_than_declared_is_never_pas
     cancels = lambda v: (1e10 + np.exp(v[0])) - 1e10  # noqa: E731  # rounding of 1e10, not of |f| ≈ 3
     assert check_gradient(cancels, y, np.exp(y)).verdict != "fail"
     assert check_gradient(cancels, y, np.array([2.899121])).verdict != "pass"
+
+
+def test_a_gradient_that_is_zero_everywhere_is_said_to_be_zero_not_given_a_meaningless_blur():
+    """At a critical point the check has nothing to divide by: the old message printed the error
+    bar divided by 1e-12 ("uncertain by 2.4e-04 relative") and blamed the backward pass."""
+    from calc_core.common.gradcheck import check_gradient
+
+    f = lambda x: float(np.sum(np.cos(x)))  # noqa: E731 - slope 0 at x = 0, −sin(0.3) at 0.3
+    check = check_gradient(f, np.zeros(40), np.zeros(40), name="x")
+    assert check.verdict == "flat" and check.zero_by_hand
+    assert check.reason.startswith("x: 0 by hand, and values of f alone find no slope either (0 within ±")
+    assert "uncertain by" not in check.reason and "hand-derived gradient itself" not in check.reason
+    wrong = check_gradient(f, np.full(40, 0.3), np.zeros(40), name="x")  # a zero where the slope is not
+    assert wrong.verdict == "fail" and wrong.zero_by_hand
+    nearly = check_gradient(f, np.zeros(40), np.r_[np.zeros(39), 1e-9], name="x")  # one entry not 0: judged as before
+    assert not nearly.zero_by_hand and nearly.verdict in ("fail", "flat")

@@ -104,7 +104,8 @@ def gradient_check(checks: Sequence[GradientCheck], *, what: str, symbols: dict[
         f"Each hand-derived derivative of {what} is compared with an estimate made from values of the "
         "function alone: central differences at shrinking steps, extrapolated to a step of zero (Ridders' "
         "method)" + (", in extended precision" if extended else "") + ", each with an error bar from rounding "
-        f"and truncation. **{summary.coordinates_checked:,} of {summary.coordinates:,} coordinates** are "
+        f"and truncation. **{summary.coordinates_checked:,} of {summary.coordinates:,} "
+        f"coordinate{'s' * (summary.coordinates != 1)}** {'is' if summary.coordinates_checked == 1 else 'are'} "
         "checked one by one (all of a small parameter; otherwise the largest, every structurally different "
         "part and a random sample), and the whole gradient along two directions through every coordinate. "
         f"A difference counts only beyond {FAIL_MARGIN:g}× its error bar; a pass needs estimates good to "
@@ -123,7 +124,8 @@ def gradient_check(checks: Sequence[GradientCheck], *, what: str, symbols: dict[
             "parameter": [symbols.get(c.name, c.name) for c in checks],
             "checked": [f"{c.n_checked:,} of {c.size:,}" for c in checks],
             "rel. error": [f"{c.relative_error:.1e}" for c in checks],
-            "resolves": [f"{max(c.resolution, 1e-16):.0e}" for c in checks],
+            "resolves": ["— (zero)" if c.zero_by_hand and c.verdict == "flat" else f"{max(c.resolution, 1e-16):.0e}"
+                         for c in checks],
             "verdict": [c.verdict.upper() if c.verdict == "fail" else c.verdict for c in checks],
         })
     with plot:

@@ -227,16 +227,16 @@ def attention_gradient_checks(problem: AttentionProblem, mask, scale: bool, temp
             {name: base[name]}, {name: analytic[name]},
             extended=lambda p, name=name: attention_loss_change(wide, **{name: p[name]}),
             analytic_error={name: errors.bars[name]}, groups={name: groups[name]}, max_coords=max_coords,
-            seed=seed + n, f_scale=_direction_floor(base[name], errors.bars[name]), step=first_step(name, narrow))
+            seed=seed + n, step=first_step(name, narrow))
     return tuple(checks)
 
 
 def analytic_share(check: GradientCheck, errors: AnalyticError) -> float:
     """The part of a check's error bars (norm over the coordinates it checked) that is the analytic
-    gradient's own rounding: its error bar there plus the floor every coordinate gets from it (the
-    larger of ANALYTIC_ULPS·ε·max|g| and, through ``_direction_floor``, its largest error bar)."""
+    gradient's own rounding: its error bar there plus the floor every coordinate gets from
+    calc_core.common.gradcheck (ANALYTIC_ULPS·ε·max|g|)."""
     bars, g = errors.bars[check.name], errors.gradients[check.name]
-    floor = max(ANALYTIC_ULPS * np.finfo(float).eps * float(np.max(np.abs(g))), float(np.max(bars)))
+    floor = ANALYTIC_ULPS * np.finfo(float).eps * float(np.max(np.abs(g)))
     total = float(np.linalg.norm(check.error_bound))
     own = float(np.linalg.norm(bars.reshape(-1)[check.indices] + floor))
     return min(own / total, 1.0) if total > 0 else 0.0
@@ -252,12 +252,3 @@ def first_step(name: str, state: ForwardState) -> float | None:
     x, other = np.asarray(x, float), np.asarray(other, float)
     reach = state.c * float(np.max(np.linalg.norm(other, axis=1)))
     return min(START_FRACTION * float(np.sqrt(np.mean(x * x))), LOGIT_STEP / max(reach, 1e-300))
-
-
-def _direction_floor(x: np.ndarray, error: np.ndarray) -> float:
-    """Work-around: calc_core.common.gradcheck adds ``analytic_error`` to the single coordinates'
-    error bars but not to the two directional checks', which only get ANALYTIC_ULPS·ε·f_scale per unit
-    (x's RMS) of each coordinate. An f_scale that makes that floor the largest analytic error keeps a
-    correct gradient whose backward pass loses digits (a saturated softmax) from failing along a direction."""
-    unit = float(np.sqrt(np.mean(x * x))) or 1.0
-    return unit * float(np.max(error)) / (ANALYTIC_ULPS * np.finfo(float).eps)

@@ -181,6 +181,11 @@ class GradientCheck:
         return self.verdict == "fail"
 
     @property
+    def zero_by_hand(self) -> bool:
+        """The whole gradient is 0 by hand (every coordinate checked, and the random direction's slope)."""
+        return not np.any(self.analytic) and all(d.analytic == 0 for d in self.directions)
+
+    @property
     def n_checked(self) -> int:
         return int(self.indices.size)
 
@@ -446,6 +451,12 @@ def _verdict(name, indices, analytic, numeric, bounds, directions, tolerance, an
     if rel > max(tolerance, FAIL_MARGIN * resolution):
         return ("fail", f"{name}: the relative error {rel:.1e} is beyond what rounding explains "
                 f"({FAIL_MARGIN * resolution:.1e}).", rel, resolution, worst)
+    if not np.any(analytic) and all(d.analytic == 0 for d in directions):
+        # the whole gradient is 0 by hand (the random direction's slope too) and nothing disagrees: no
+        # relative error exists to resolve, and the error bars divided by ~0 would be a meaningless number
+        widest = max([float(b) for b in bounds] + [d.error_bound for d in directions] + [0.0])
+        return ("flat", f"{name}: 0 by hand, and values of f alone find no slope either (0 within ±{widest:.1e}): "
+                "there is no size to measure a relative error against, so nothing finer can be checked; nothing disagrees.", rel, resolution, worst)
     if resolution <= RESOLUTION_NEEDED and not direction_blurred:
         return ("pass", f"{name}: agrees to a relative error of {rel:.1e}; the check would have seen "
                 f"{max(tolerance, FAIL_MARGIN * resolution):.0e}.", rel, resolution, worst)
