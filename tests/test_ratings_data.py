@@ -217,3 +217,14 @@ def test_a_file_is_read_once_for_every_run_over_it(monkeypatch):
         data_module.read_upload(content + f"{k},0,1\n".encode())
     data_module.read_upload(content)
     assert len(calls) == 2 + data_module.READ_KEPT  # pushed out by newer files, read again
+
+
+def test_a_few_rows_without_a_rating_are_left_out_and_counted_many_refuse_the_file():
+    rows = [f"{k % 40},{k % 30},{k % 5 + 1}\n" for k in range(300)]
+    table = parse_ratings_text(("user,item,rating\n" + "".join(rows[:100]) + "7,3,\n" + "".join(rows[100:])
+                                + "8,4,n/a\n").encode())
+    assert table.ratings.size == 300 and table.skipped_rows == 2
+    assert table.first_skipped == "line 102: the rating is empty"
+    with pytest.raises(ValueError, match=r"Line 2: the rating 'x' is not a number\. 3 more rows cannot be read either "
+                                         r"\(line 3, …\)"):
+        parse_ratings_text(("user,item,rating\n1,2,x\n1,2,nan\n1,,3\n2,3,\n" + "".join(rows[:100])).encode())

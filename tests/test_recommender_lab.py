@@ -299,3 +299,12 @@ def test_test_ratings_of_users_never_trained_on_are_said_to_be_out_of_reach():
     assert unseen >= 0.1 * result.n_test and "cold_start" in codes(result.diagnosis)
     message = next(m for m in result.diagnosis if m.code == "cold_start")
     assert f"{unseen:,} of the {result.n_test:,} test ratings" in message.what
+
+
+def test_rows_left_out_of_a_file_are_said_with_the_first_of_them():
+    rows = "".join(f"{u},{i},{(u + 2 * i) % 5 + 1}\n" for u in range(30) for i in range(10))
+    result = lab.run(lab.Settings(source="upload", upload=(rows + "3,4,?\n").encode()))
+    message = next(m for m in result.diagnosis if m.code == "skipped_rows")
+    assert message.title == "1 row of the file left out."
+    assert "line 301: the rating '?' is not a number" in message.what
+    assert f"the other {result.n_train + result.n_test:,} ratings are used" in message.what

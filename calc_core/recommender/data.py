@@ -37,6 +37,7 @@ _PACKED = {b"PK\x03\x04": "a zip archive (as an .xlsx workbook is)", b"\x1f\x8b"
 csv.field_size_limit(max(csv.field_size_limit(), 64 * 2**20))  # a review's text in a quoted field: the upload cap bounds it
 MAX_ID_CHARS = 100  # a user or item id: a number, a name, an ASIN — not a paragraph
 MAX_LINE_CHARS = 10_000  # one row of user, item, rating (and a timestamp or a few more columns)
+SKIP_SHARE = 0.01  # rows without a usable rating or id: up to this share is left out (and said), more refuse the file
 MAX_RATING_MAGNITUDE = 10_000.0  # stars, grades, scores out of 100 or 1000 fit; 1e308 does not
 
 
@@ -137,6 +138,8 @@ class RatingsTable:
     duplicate_pairs: int = 0  # (user, item) pairs rated more than once: each rating is kept
     decimal_comma: bool = False  # numbers were written 3,5 (a semicolon-separated file)
     repeat_ratings: int = 0  # the ratings of those pairs beyond each pair's first
+    skipped_rows: int = 0  # rows left out: no number for a rating, or an empty id (at most SKIP_SHARE of them)
+    first_skipped: str = ""  # "line 7: the rating 'n/a' is not a number"
 
     @property
     def n_users(self) -> int:
@@ -282,6 +285,7 @@ def parse_ratings_text(data: bytes | str, max_rows: int = MAX_UPLOAD_ROWS) -> Ra
     skipped_header = False
     user_col, item_col, rating_col = 0, 1, 2  # by position, unless a header names them
     users, items, values = [], [], []
+    skipped: list[tuple[int, str]] = []  # (line, what is wrong) of the rows left out
     for row, (number, fields, line) in enumerate(_rows(text, delimiter), start=1):
         needed = max(user_col, item_col, rating_col) + 1
         if len(fields) < needed:
@@ -294,20 +298,20 @@ def parse_ratings_text(data: bytes | str, max_rows: int = MAX_UPLOAD_ROWS) -> Ra
             skipped_header = True
             user_col, item_col, rating_col = _header_columns(fields)
             continue
+        user, item, text_rating = fields[user_col], fields[item_col], fields[rating_col]
         try:
-            value = float(fields[rating_col].replace(",", ".") if decimal_comma else fields[rating_col])
+            value = float(text_rating.replace(",", ".") if decimal_comma else text_rating)
+            problem = (None if np.isfinite(value) and user and item else
+                       f"the rating {text_rating[:30]!r} is not a finite number" if not np.isfinite(value) else
+                       "the user or item id is empty")
         except ValueError:
-            raise ValueError(
-                f"Line {number}: the rating {fields[rating_col][:30]!r} is not a number."
-            ) from None
-        if not np.isfinite(value):
-            raise ValueError(f"Line {number}: the rating {fields[rating_col][:30]!r} is not a finite number.")
+            problem = "the rating is empty" if not text_rating else f"the rating {text_rating[:30]!r} is not a number"
+        if problem is not None:  # a stray row of a large export is left out, and said; many are refused below
+            skipped.append((number, problem))
+            continue
         if abs(value) > MAX_RATING_MAGNITUDE:
             raise ValueError(f"Line {number}: the rating {fields[rating_col][:30]!r} is outside ±{MAX_RATING_MAGNITUDE:,.0f}. "
                              "Ratings are stars, grades or scores (1–5, 0–10, 0–100, …); rescale the file.")
-        user, item = fields[user_col], fields[item_col]
-        if not user or not item:
-            raise ValueError(f"Line {number}: the user or item id is empty.")
         if max(len(user), len(item)) > MAX_ID_CHARS:
             raise ValueError(f"Line {number}: an id is {max(len(user), len(item)):,} characters long; ids "
                              f"of up to {MAX_ID_CHARS} characters are read (user and item ids are names or numbers).")
@@ -319,6 +323,11 @@ def parse_ratings_text(data: bytes | str, max_rows: int = MAX_UPLOAD_ROWS) -> Ra
                 f"The file has more than {max_rows:,} ratings; this lab trains live and takes at "
                 f"most {max_rows:,}. Upload a sample of it."
             )
+    if skipped and len(skipped) > SKIP_SHARE * (len(values) + len(skipped)):
+        (number, problem), more = skipped[0], len(skipped) - 1
+        raise ValueError(f"Line {number}: {problem}." + (f" {more:,} more row{'s' * (more != 1)} cannot be read "
+                                                          f"either (line {skipped[1][0]}" + (", …)." if more > 1 else
+                                                                                              ").") if more else ""))
     if not values:
         raise ValueError("The file has a header but no ratings under it.")
     if len(values) < 10:
@@ -330,7 +339,7 @@ def parse_ratings_text(data: bytes | str, max_rows: int = MAX_UPLOAD_ROWS) -> Ra
     return RatingsTable(
         user_index.astype(np.int64), item_index.astype(np.int64), np.array(values, dtype=float),
         user_ids, item_ids, delimiter, skipped_header, int(np.count_nonzero(counts > 1)), decimal_comma,
-        int(pairs.size - counts.size),
+        int(pairs.size - counts.size), len(skipped), f"line {skipped[0][0]}: {skipped[0][1]}" if skipped else "",
     )
 
 

@@ -105,6 +105,8 @@ class Result:
     duplicate_pairs: int  # user–item pairs the file rates more than once
     repeat_ratings: int = 0  # their ratings beyond each pair's first
     unseen_test: int = 0  # test ratings whose user or item has no training rating
+    skipped_rows: int = 0  # rows of the file left out (no usable rating or id)
+    first_skipped: str = ""
     diagnosis: tuple[Message, ...] = ()
 
     @property
@@ -149,12 +151,14 @@ def run(settings: Settings) -> Result:
     """Make or read the ratings, split them, train by per-rating SGD and diagnose the run."""
     s = _validated(settings)
     clean = None
-    duplicates = repeats = 0
+    duplicates = repeats = skipped = 0
+    first_skipped = ""
     if s.source == "upload":
         table: RatingsTable = read_upload(s.upload)
         users, items, ratings = table.users, table.items, table.ratings
         n_users, n_items, labels_u, labels_i = table.n_users, table.n_items, table.user_ids, table.item_ids
         duplicates, repeats = table.duplicate_pairs, table.repeat_ratings
+        skipped, first_skipped = table.skipped_rows, table.first_skipped
     else:
         data = planted_ratings(s.n_users, s.n_items, s.density, s.rank, s.noise, s.seed)
         users, items, ratings, clean = data.users, data.items, data.ratings, data.expected
@@ -190,7 +194,7 @@ def run(settings: Settings) -> Result:
         test_users=users[test], test_items=items[test], test_ratings=ratings[test], test_predictions=model.predict(users[test], items[test]),
         user_labels=labels_u, item_labels=labels_i, snapshots=snapshots, gradient_checks=checks,
         gradient_check_ratings=min(GRADIENT_CHECK_RATINGS, int(train.size)), divergence=divergence,
-        duplicate_pairs=duplicates, repeat_ratings=repeats,
+        duplicate_pairs=duplicates, repeat_ratings=repeats, skipped_rows=skipped, first_skipped=first_skipped,
         unseen_test=int(np.count_nonzero(~(model.user_known[users[test]] & model.item_known[items[test]]))))
     return _with_diagnosis(result)
 
@@ -445,6 +449,13 @@ def diagnose(result: Result) -> tuple[Message, ...]:
             "with no rating in the training set: for those the model has only μ and the bias of whichever side it "
             "has seen, so no step size, λ or k improves them. A smaller test fraction leaves fewer of them.",
             numbers={"unseen_test": result.unseen_test, "share": share}))
+    if result.skipped_rows:
+        n = result.skipped_rows
+        messages.append(Message(
+            "skipped_rows", "info", f"{n:,} row{'s' * (n != 1)} of the file left out.",
+            f"{'They have' if n != 1 else 'It has'} no usable rating or id (the first, {result.first_skipped}); "
+            f"the other {result.n_train + result.n_test:,} ratings are used.",
+            numbers={"skipped_rows": n}))
     if result.duplicate_pairs:
         pairs, extra = result.duplicate_pairs, result.repeat_ratings
         messages.append(Message(
