@@ -363,3 +363,58 @@ def test_the_steps_run_say_how_annealing_split_the_steps_asked_for():
     result = lab.run(lab.Settings(n_steps=400, n_levels=30, annealing=True))
     steps = next(m for m in captions.summary_metrics(result) if isinstance(m, dict) and m["label"] == "Steps run")
     assert steps["value"] == "390 of 390" and steps["help"].startswith("400 asked for") and "13 at each" in steps["help"]
+
+
+# ----------------------------------------------------------------------------- the words, for every setting
+
+def _said(message) -> str:
+    return " ".join(part for part in (message.title, message.what, message.why, *message.try_instead) if part)
+
+
+@pytest.mark.parametrize("levels, steps", [(30, 30), (15, 30), (10, 50)])
+def test_the_missed_mode_verdict_states_the_steps_per_level_as_a_condition_with_its_plural(levels, steps):
+    result = run(Settings(sigma_max=1.5, sigma_min=1.0, n_levels=levels, n_steps=steps))
+    per_level = steps // levels
+    missed = [m for m in result.diagnosis if m.code == "missed_mode"]
+    assert missed, codes(result.diagnosis)  # σ_max = 1.5 is too small for one bump over the modes
+    why = missed[0].why
+    assert f"(here {per_level} step{'' if per_level == 1 else 's'} per level)" in why
+    assert "each level gives the particles enough steps to settle before σ shrinks" in why
+    assert "level's 1 steps" not in why and "let the particles settle" not in why
+
+
+def test_the_counted_nouns_take_the_singular_for_exactly_one():
+    from types import SimpleNamespace
+
+    from calc_core.diffusion import diagnosis
+    assert diagnosis.counted(1) == "1 step" and diagnosis.counted(30) == "30 steps"
+    one = SimpleNamespace(verdict="fail", reason="∂ℓ/∂W1 is off.")
+    assert diagnosis.gradient_check_failed(SimpleNamespace(gradient_checks=[one])).title == "1 gradient check failed"
+    assert diagnosis.gradient_check_failed(SimpleNamespace(gradient_checks=[one, one])).title == \
+        "2 gradient checks failed"
+    alone = run(Settings(annealing=False, n_steps=1, training_steps=5))
+    missed = next(m for m in alone.diagnosis if m.code == "missed_mode")
+    assert "rarely happens in 1 step when" in missed.why
+
+
+@pytest.mark.parametrize("options", [{}, dict(sigma_max=1.5, sigma_min=1.0, n_levels=30, n_steps=30),
+                                     dict(annealing=False), dict(annealing=False, n_steps=1, training_steps=5)])
+def test_no_message_or_caption_has_latex_braces_doubled_spaces_or_1_steps(options):
+    import re
+    result = run(Settings(**options))
+    step = lab.sampling_step(result, len(result.snapshots) - 1)
+    texts = [_said(m) for m in result.diagnosis] + [captions.sampling_step(result, step)]
+    for text in texts:
+        assert "{" not in text and "}" not in text and "  " not in text, text
+        assert not re.search(r"(?<![\d.,])1 (steps|levels|particles|checks)\b", text), text
+    if result.noise_levels.size:
+        smoothed = next(m for m in result.diagnosis if m.code == "ends_smoothed")
+        assert "The last level samples p_σ at σ = σ_L, that is p * N(0, σ_L² I)" in smoothed.what
+
+
+def test_the_sampling_caption_agrees_its_noun_with_the_total():
+    short = run(Settings(annealing=False, n_steps=1, training_steps=5))
+    assert captions.sampling_step(short, lab.sampling_step(short, -1)).startswith("After 1 of 1 step (")
+    assert captions.sampling_step(short, lab.sampling_step(short, 0)).startswith("After 0 of 1 step (")
+    longer = run(Settings(annealing=False, n_steps=40, training_steps=5))
+    assert captions.sampling_step(longer, lab.sampling_step(longer, -1)).startswith("After 40 of 40 steps (")

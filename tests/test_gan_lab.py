@@ -1,6 +1,7 @@
 """calc_core.gan.lab: the GAN page's contract — Settings → run → Result, its diagnosis and presets."""
 
 import inspect
+import re
 import time
 from dataclasses import fields, is_dataclass, replace
 
@@ -11,7 +12,7 @@ from calc_core.common.messages import KINDS, codes
 from calc_core.common.snapshots import MAX_SNAPSHOTS, Snapshots
 from calc_core.gan import METHODS, PRESETS, Result, Settings, game_eigenvalues, run, train_gan_1d
 from calc_core.gan import gan_1d as gan_1d_module
-from calc_core.gan import lab
+from calc_core.gan import captions, diagnosis, lab
 from calc_core.gan.lab import GAMES, preset
 from calc_core.gan.linear import regularized_bilinear_jacobian, spectral_radius
 
@@ -318,3 +319,97 @@ def test_the_oscillation_lesson_swings_across_the_data_mean_and_spread_for_every
     late = slice(len(gan.b) // 2, None)  # the second half of the run: no settling, still crossing
     b, a = np.asarray(gan.b)[late], np.abs(np.asarray(gan.a))[late]
     assert b.min() < gan.data_mean < b.max() and a.min() < gan.data_std < a.max()
+
+
+# ----------------------------------------------------------------------------- the words, for every setting
+
+def message_text(message) -> str:
+    return " ".join(part for part in (message.title, message.what, message.why, *message.try_instead) if part)
+
+
+@pytest.mark.parametrize("game", ("bilinear", "dirac"))
+@pytest.mark.parametrize("method, lr, gamma", [
+    ("simultaneous", 0.2, 0.0),  # ρ > 1
+    ("alternating", 0.2, 0.0),  # ρ = 1 on x·y
+    ("extragradient", 0.2, 1.0),  # ρ < 1
+    ("alternating", 0.2, 1.0),
+])
+def test_a_start_at_the_equilibrium_claims_nothing_about_a_run_that_does_not_move(game, method, lr, gamma):
+    from calc_core.gan.diagnosis import ORBIT_TOLERANCE
+    result = run(Settings(game=game, method=method, lr=lr, gamma=gamma, start_x=0.0, start_y=0.0))
+    for name, path in result.game.runs.items():  # what the message says: every method stays at (0, 0)
+        assert not np.any(path.trajectory) and not np.any(path.distance), name
+    assert codes(result.diagnosis) - {"gradient_check_failed"} == {"at_equilibrium"}
+    message = next(m for m in result.diagnosis if m.code == "at_equilibrium")
+    said = message_text(message)
+    assert "nothing moves" in message.title and "stays there, at distance 0" in said
+    assert "this run went from" not in said and "Spirals out" not in said and "grows linearly" not in said
+    rho = result.game.spectral_radius
+    inequality = ("> 1" if rho > 1 + ORBIT_TOLERANCE else "< 1" if rho < 1 - ORBIT_TOLERANCE else "")
+    assert f"ρ = {diagnosis.rho_text(rho)}{' ' + inequality if inequality else ':'}" in said
+    assert "start near (0, 0)" in said or "start close enough to (0, 0)" in said  # ρ speaks of nearby starts only
+    assert "every path stays at the start" in captions.plane_step(result.game, 3)
+
+
+def test_a_start_off_the_equilibrium_keeps_its_verdict_and_its_caption():
+    result = run(Settings(start_x=1e-3, start_y=0.0))
+    assert "spirals_out" in codes(result.diagnosis) and "at_equilibrium" not in codes(result.diagnosis)
+    assert "stays at the start" not in captions.plane_step(result.game, 3)
+
+
+def test_counts_take_the_singular_for_exactly_one():
+    assert diagnosis.counted(1) == "1 step" and diagnosis.counted(0) == "0 steps"
+    assert diagnosis.counted(2000) == "2,000 steps" and diagnosis.counted(1.0, "gradient check") == "1 gradient check"
+    assert diagnosis.averaged_words(80, 800) == "Averaged over the last 80 steps"
+    assert diagnosis.averaged_words(1, 11) == "At the last step"
+    assert diagnosis.averaged_words(1, 0) == "At the start, before any step"
+
+
+ONE_STEP = re.compile(r"(?<![\d.,])1 (steps|numbers|checks)\b")
+
+
+@pytest.mark.parametrize("options", [
+    dict(game="gan_1d", gan_lr=1.0, gan_steps=5000, optimizer="sgd"),  # blows up at step 12: a window of one state
+    dict(game="gan_1d", optimizer="sgd", gan_lr=0.3, gamma=3.0, d_steps=10, gan_steps=400),  # blows up at step 1
+    dict(game="gan_1d", gan_steps=1), dict(game="gan_1d", gan_steps=14), dict(game="gan_1d", gan_steps=30),
+    dict(method="alternating", lr=1.0, gamma=1.0, steps=1),  # to 1% in about one step
+    dict(method="optimistic", lr=0.001, steps=1),  # not near the equilibrium after one step
+    dict(steps=1), dict(game="dirac", steps=1, lr=2.0),
+])
+def test_no_message_or_metric_says_1_steps(options):
+    result = run(Settings(**options))
+    texts = [message_text(m) for m in result.diagnosis]
+    if result.gan is not None:
+        texts += [m["help"] for m in captions.gan_metrics(result.gan, result.settings) if isinstance(m, dict)]
+    else:
+        texts.append(captions.plane_step(result.game, 1))
+    for text in texts:
+        assert not ONE_STEP.search(text) and "  " not in text, text
+
+
+def test_a_window_of_one_state_is_named_as_such_in_the_verdict_and_the_metrics():
+    blown = run(Settings(game="gan_1d", gan_lr=1.0, gan_steps=5000, optimizer="sgd"))
+    assert blown.gan.match.steps_averaged == 1 and blown.gan.run.completed_steps >= 1
+    helps = {m["help"] for m in captions.gan_metrics(blown.gan, blown.settings) if isinstance(m, dict)}
+    assert helps == {"At the last step."}
+    said = message_text(next(m for m in blown.diagnosis if m.code == "diverged"))
+    assert f"the charts show the {diagnosis.counted(blown.gan.run.completed_steps)} before it" in said
+    at_once = run(Settings(game="gan_1d", optimizer="sgd", gan_lr=0.3, gamma=3.0, d_steps=10, gan_steps=400))
+    assert at_once.gan.run.completed_steps == 0
+    assert "the charts show only the start, before any step." in message_text(at_once.diagnosis[0])
+    assert {m["help"] for m in captions.gan_metrics(at_once.gan, at_once.settings)
+            if isinstance(m, dict)} == {"At the start, before any step."}
+    short = run(Settings(game="gan_1d", gan_steps=1))
+    assert short.gan.match.steps_averaged == 1
+    assert all(m.what.startswith("At the last step,") for m in short.diagnosis if m.code in ("still_learning",
+                                                                                           "learned", "collapsed"))
+    longer = run(Settings(game="gan_1d", gan_steps=800))
+    n = longer.gan.match.steps_averaged
+    assert n > 1 and any(f"Averaged over the last {n} steps" in m.what for m in longer.diagnosis)
+
+
+@pytest.mark.parametrize("start, count", [((1.0,), "1 number"), ((1.0, 2.0, 3.0), "3 numbers")])
+def test_a_start_that_is_not_a_point_is_refused_with_its_count_in_words(start, count):
+    from calc_core.gan.play import check_start
+    with pytest.raises(ValueError, match=rf"got {count}$"):
+        check_start(start)

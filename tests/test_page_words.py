@@ -114,3 +114,21 @@ def test_the_tutorials_slips_are_all_told_with_this_runs_findings():
     said = slips_markdown({"Input gradient": "wrong by 3.1", "Kernel gradient": "right"})
     assert all(f"{n}. *{slip}*" in said for n, slip in enumerate(DEFECTS, 1))
     assert "| Input gradient | wrong by 3.1 |" in said and "| Kernel gradient | right |" in said
+
+
+def test_the_convolution_loss_help_has_single_spaces_and_names_g():
+    from calc_core.convolution import core as conv_core
+    assert set(conv_core.LOSSES) == set(conv_formulas.LOSS_LATEX)
+    for loss, text in conv_core.LOSSES.items():
+        assert "  " not in text and text == " ".join(text.split()), loss
+        assert text.startswith("L = ") and "(G = " in text, loss
+
+
+@pytest.mark.parametrize("loss", ["energy", "random", "sum"])
+def test_the_convolution_pages_loss_metric_help_is_the_losss_words_with_single_spaces(loss):
+    from calc_core.convolution import core as conv_core
+    from tests.pages.apptest_helpers import assert_clean, run_page
+    at = run_page("pages/3_Convolution.py", {"loss": loss})
+    assert_clean(at)
+    help_text = next(m.proto.help for m in at.metric if m.label == "Loss L")
+    assert help_text == conv_core.LOSSES[loss] and "  " not in help_text

@@ -47,9 +47,9 @@ from calc_core.common.validate import whole
 
 #: The scalar losses the page can put on top of y. G = ∂L/∂y is what flows into the backward pass.
 LOSSES = {
-    "energy": "L = ½ ‖y‖²  (G = y)",
-    "random": "L = Σ y ⊙ R, R ~ N(0, 1) seeded  (G = R)",
-    "sum": "L = Σ y  (G = 1, the tutorial's choice)",
+    "energy": "L = ½ ‖y‖² (G = y)",
+    "random": "L = Σ y ⊙ R, R ~ N(0, 1) seeded (G = R)",
+    "sum": "L = Σ y (G = 1, the tutorial's choice)",
 }
 
 

@@ -16,7 +16,8 @@ def sampling_step(r, s) -> str:
     """Under the charts of one sampling step ``s`` (a ``lab.SamplingStep``) of the run ``r``."""
     level = (f"noise level σ = {s.noise_level:.3g}, step α = {s.step_size:.3g}" if s.noise_level else
              f"step ε = {s.step_size:g}")
-    return (f"After {s.step:,} of {r.sampler.n_steps:,} steps ({level}): {shares(s.mode_weights.samples)} of the "
+    total = r.sampler.n_steps  # the noun agrees with the total: "After 0 of 1 step", "After 3 of 400 steps"
+    return (f"After {s.step:,} of {total:,} step{'' if total == 1 else 's'} ({level}): {shares(s.mode_weights.samples)} of the "
             f"particles per mode, {s.histogram.outside:.0%} outside the view. Bars and ticks: samples and target "
             "weights.")
 

@@ -9,7 +9,7 @@ Codes (stable; tests and presets assert on them):
 * ``mala_exact`` / ``stuck`` — MALA's acceptance rate, healthy or so low the chain barely moves;
 * ``recovered_modes`` / ``missed_mode`` — the samples' mode weights against the mixture's, within
   or beyond what sampling noise and a good sampler's small bias explain (``mode_tolerance``);
-* ``ends_smoothed`` — annealing samples p_{σ_L}, slightly wider than p;
+* ``ends_smoothed`` — annealing samples p_σ at σ = σ_L, slightly wider than p;
 * ``fitted`` / ``model_not_fitted`` — the learned score against the true score of p_σ;
 * ``reverse_stopped`` — a reverse process blew up;  ``gradient_check_failed`` — a derivative disagrees.
 """
@@ -46,6 +46,12 @@ def mode_noise(mode_weights) -> float:
     """The sampling-noise part of :func:`mode_tolerance`: ½ Σ_k 5 SE_k."""
     # ½ Σ_k 5 SE_k,  SE_k = √(w_k(1 − w_k)/n)
     return 0.5 * MODE_STANDARD_ERRORS * float(np.sum(mode_weights.standard_error))
+
+
+def counted(n: int, noun: str = "step") -> str:
+    """"1 step", "30 steps", "2,000 steps": a count with its noun, singular for exactly one."""
+    n = int(n)
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def _percent(x: float) -> str:
@@ -149,7 +155,7 @@ def biased_variance(result) -> Message | None:
         return None
     # v_∞ / s² = 1 / (1 − ε/(2s²))
     inflation = 1.0 / (1.0 - step / (2 * s * s))
-    where = "the narrowest mode" if result.noise_levels.size == 0 else "the narrowest mode of p_{σ_L}"
+    where = "the narrowest mode" if result.noise_levels.size == 0 else "the narrowest mode of p_σ at σ = σ_L"
     return Message(
         "biased_variance", "warning" if inflation >= 1.1 else "info",
         f"Unadjusted Langevin inflates the variance by {_percent(inflation - 1)}",
@@ -209,7 +215,7 @@ def modes(result) -> Message | None:
     if result.noise_levels.size == 0:
         why = ("Langevin dynamics follows the local slope of log p. To move from one mode to another a particle must "
                "climb through the low-density gap between them, which rarely happens in "
-               f"{settings.n_steps} steps when the modes are far apart for their width; so each mode keeps the "
+               f"{counted(settings.n_steps)} when the modes are far apart for their width; so each mode keeps the "
                "particles that started on its side, whatever its weight.")
         try_instead = ("Turn on annealing: at a large σ, p_σ is one broad bump and the particles spread over it in "
                        "the right proportions before the modes separate.",
@@ -217,9 +223,9 @@ def modes(result) -> Message | None:
     else:
         steps_per_level = settings.n_steps // settings.n_levels
         why = (f"Annealing passes the right proportions from level to level only if σ_max = {settings.sigma_max:g} "
-               "is large enough for p_σ to be one bump over all the modes, each level's "
-               f"{steps_per_level} steps let the particles settle before σ shrinks, and the steps α_i are small "
-               "enough not to distort each level's samples; one of these fell short here.")
+               "is large enough for p_σ to be one bump over all the modes, each level gives the particles enough "
+               f"steps to settle before σ shrinks (here {counted(steps_per_level)} per level), and the steps α_i "
+               "are small enough not to distort each level's samples; one of these fell short here.")
         try_instead = ("More steps per level (more steps, or fewer levels).",
                        "A σ_max about as large as the largest distance between modes (Song & Ermon 2020).")
     return Message("missed_mode", "problem", "The samples get the mode weights wrong", what=what, why=why,
@@ -233,7 +239,7 @@ def ends_smoothed(result) -> Message | None:
     s, s_l = float(np.min(result.mixture.sigmas)), float(np.min(result.sampled.sigmas))
     return Message(
         "ends_smoothed", "info", f"Annealing ends at σ_L = {sigma_l:g}, on p_σ rather than p",
-        what=(f"The last level samples p_{{σ_L}} = p * N(0, σ_L² I): its narrowest mode is √(s² + σ_L²) = {s_l:.3g} "
+        what=(f"The last level samples p_σ at σ = σ_L, that is p * N(0, σ_L² I): its narrowest mode is √(s² + σ_L²) = {s_l:.3g} "
               f"wide instead of s = {s:.3g} ({_percent(s_l / s - 1)} wider)."),
         try_instead=("A smaller σ_min, with ε lowered in proportion to σ_min² so that the first level's step "
                      "α₁ = ε σ₁²/σ_L² stays the same.",),
@@ -303,7 +309,7 @@ def gradient_check_failed(result) -> Message | None:
     if not failed:
         return None
     return Message(
-        "gradient_check_failed", "problem", f"{len(failed)} gradient check(s) failed",
+        "gradient_check_failed", "problem", f"{counted(len(failed), 'gradient check')} failed",
         what=" ".join(check.reason for check in failed),
         why="A derivative written by hand disagrees with finite differences of the function it should differentiate.",
         numbers={"failed": len(failed)})

@@ -3,14 +3,16 @@ state, so that the page only places them."""
 
 from __future__ import annotations
 
-from calc_core.gan.diagnosis import METHOD_NAMES, rho_text
+from calc_core.gan.diagnosis import METHOD_NAMES, averaged_words, rho_text
 from calc_core.gan.formulas import eigen_text
 
 
 def plane_step(game, step: int) -> str:
-    """Under the game's plane at ``step``."""
-    return (f"Step {step}: arrows show the direction of v (length ∝ √|v|); equal axes, "
-            f"[−{game.view_radius:.3g}, {game.view_radius:.3g}]².")
+    """Under the game's plane at ``step``: at a start at the equilibrium, that every path stays there."""
+    still = all(float(run.distance[0]) == 0 for run in game.runs.values())
+    return (f"Step {step}: arrows show the direction of v (length ∝ √|v|)"
+            + ("; every path stays at the start, the equilibrium (0, 0)" if still else "")
+            + f"; equal axes, [−{game.view_radius:.3g}, {game.view_radius:.3g}]².")
 
 
 def eigenvalues(settings, game) -> str:
@@ -73,7 +75,7 @@ def plane_metrics(game, settings) -> tuple:
 
 def gan_metrics(view, settings) -> tuple:
     """The same for the 1-D GAN: the generator against the data, and D's verdict on the fakes."""
-    last = f"Averaged over the last {view.match.steps_averaged} steps."
+    last = f"{averaged_words(view.match.steps_averaged, view.run.completed_steps)}."
     return (dict(label="Generator mean b", value=f"{view.match.mean:.3f}", reference=f"data μ = {settings.data_mean:g}",
                  help=last),
             dict(label="Generator spread |a|", value=f"{view.match.spread:.3f}",

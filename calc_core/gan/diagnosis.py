@@ -6,7 +6,9 @@ The games in the plane (the chosen method's linearized step at the equilibrium, 
 * ``orbits`` — ρ = 1 (to 1e-9): the iterates neither approach nor leave, a conserved quantity;
 * ``converges`` — ρ < 1: near the equilibrium the distance shrinks like ρᵗ;
 * ``not_near_equilibrium`` — ρ < 1, but from this start the run did not get closer (a nonlinear game);
-* ``diverged`` — the iterates blew up (beyond 1e100) at a step, and the run stopped there.
+* ``diverged`` — the iterates blew up (beyond 1e100) at a step, and the run stopped there;
+* ``at_equilibrium`` — the start is the equilibrium (0, 0) itself: the field is zero there, nothing moves,
+  and ρ speaks only of starts near it (instead of the verdicts above).
 
 The 1-D GAN (over the last 10% of steps unless said otherwise):
 
@@ -43,6 +45,23 @@ METHOD_NAMES = {"simultaneous": "Simultaneous gradient descent–ascent", "alter
 GAME_NAMES = {"bilinear": "the bilinear game x·y", "dirac": "the Dirac-GAN"}
 
 
+def counted(n: int, noun: str = "step") -> str:
+    """"1 step", "0 steps", "2,000 steps": a count with its noun, singular for exactly one."""
+    n = int(n)
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def averaged_words(steps_averaged: int, completed_steps: int) -> str:
+    """Where the 1-D GAN's verdict numbers come from, as a sentence's opening: "Averaged over the last 80
+    steps", or "At the last step" when the window is one state, or "At the start, before any step" when
+    no step completed."""
+    if completed_steps == 0:
+        return "At the start, before any step"
+    if steps_averaged == 1:
+        return "At the last step"
+    return f"Averaged over the last {counted(steps_averaged)}"
+
+
 def diagnose(result) -> tuple[Message, ...]:
     """The verdicts of a calc_core.gan.lab.Result, most important first."""
     messages = _game_messages(result) if result.game is not None else _gan_messages(result)
@@ -68,6 +87,8 @@ def _game_messages(result) -> list[Message]:
     d0, d_end = float(distance[0]), float(distance[-1])
     numbers = {"spectral_radius": rho, "lr": s.lr, "gamma": s.gamma, "distance_start": d0, "distance_end": d_end,
                "steps": float(run.trajectory.shape[0] - 1)}
+    if d0 == 0:  # the start is the equilibrium: the field is zero there, so no run moves
+        return [_at_equilibrium(s, view, numbers)]
     messages = []
     if run.diverged:
         if rho > 1 + ORBIT_TOLERANCE:
@@ -99,7 +120,7 @@ def _game_messages(result) -> list[Message]:
             messages.append(Message(
                 "not_near_equilibrium", "warning", "The promise holds only near the equilibrium",
                 what=f"ρ = {rho_text(rho)} < 1 says the iterates converge once they are close to (0, 0), but from this "
-                     f"start the distance went from {d0:.3g} to {d_end:.3g} in {numbers['steps']:.0f} steps: "
+                     f"start the distance went from {d0:.3g} to {d_end:.3g} in {counted(numbers['steps'])}: "
                      "the game is not linear this far out, or the run is too short to show it.",
                 numbers=numbers))
     return messages
@@ -117,6 +138,26 @@ def _rotation_words(eigenvalues: np.ndarray) -> str:
     if np.any(np.abs(eigenvalues.imag) > 1e-12):
         return "complex, so each step also turns the iterate around the equilibrium"
     return "real, so the iterate heads along a line, without circling"
+
+
+def _at_equilibrium(s, view, numbers) -> Message:
+    """The start is (0, 0): every method stays there, and ρ can only say what nearby starts would do."""
+    rho = view.spectral_radius
+    if rho > 1 + ORBIT_TOLERANCE:
+        nearby = (f"ρ = {rho_text(rho)} > 1: from almost every start near (0, 0) it would move away, the distance "
+                  "growing like ρᵗ")
+    elif rho >= 1 - ORBIT_TOLERANCE:
+        nearby = f"ρ = {rho_text(rho)}: from almost every start near (0, 0) it would not converge"
+    else:
+        nearby = (f"ρ = {rho_text(rho)} < 1: from every start close enough to (0, 0) it would converge, the "
+                  "distance shrinking like ρᵗ")
+    return Message(
+        "at_equilibrium", "info", "The start is the equilibrium: nothing moves",
+        what=f"The run starts at (0, 0), the equilibrium of {GAME_NAMES[s.game]}, where the field is zero: every "
+             "method stays there, at distance 0, throughout the run. "
+             f"{METHOD_NAMES[s.method]} with η = {s.lr:g}{f' and γ = {s.gamma:g}' if s.gamma else ''} has "
+             f"{nearby}. Move the start off (0, 0) to see it.",
+        numbers=numbers)
 
 
 def _spirals_out(s, view, numbers) -> Message:
@@ -182,7 +223,7 @@ def _converges(s, view, numbers) -> Message:
         "converges", "success", f"Converges: ρ = {rho_text(rho)} < 1",
         what=f"{METHOD_NAMES[s.method]} with η = {s.lr:g}{f' and γ = {s.gamma:g}' if s.gamma else ''} shrinks "
              f"the distance to the equilibrium by ρ = {rho_text(rho)} per step near it, to 1% in about "
-             f"{to_one_percent:.0f} steps; this run went from {numbers['distance_start']:.3g} to "
+             f"{counted(round(to_one_percent))}; this run went from {numbers['distance_start']:.3g} to "
              f"{numbers['distance_end']:.3g}. The eigenvalues are {_rotation_words(view.eigenvalues)}.",
         numbers={**numbers, "steps_to_one_percent": to_one_percent})
 
@@ -228,12 +269,14 @@ def _gan_messages(result) -> list[Message]:
     numbers = {"spread": m.spread, "mean": m.mean, "data_mean": mu, "data_std": std,
                "spread_error": m.spread_error, "mean_error": m.mean_error,
                "steps": float(run.completed_steps)}
-    window = f"Averaged over the last {m.steps_averaged} steps"
+    window = averaged_words(m.steps_averaged, run.completed_steps)
     if run.diverged:
         return [Message(
             "diverged", "problem", f"Training blew up at step {run.diverged_step}",
             what=f"At step {run.diverged_step} a parameter passed {GAN_BLOW_UP:.0e} or stopped being a finite "
-                 f"number, so training stopped there; the charts show the {run.completed_steps} steps before it.",
+                 "number, so training stopped there; the charts show "
+                 + ("only the start, before any step." if run.completed_steps == 0 else
+                    f"the {counted(run.completed_steps)} before it."),
             why=f"With η = {s.gan_lr:g} a step moved a parameter so far that the next gradient was larger still: "
                 "the updates fed on each other until they left every bound.",
             try_instead=(f"A smaller η, say {s.gan_lr / 10:.2g}.",)
@@ -248,7 +291,8 @@ def _gan_messages(result) -> list[Message]:
             "learned", "success", "The generator matched the data",
             what=f"{window}, the generator N(b, a²) has b = {m.mean:.3f} and |a| = {m.spread:.3f} against the "
                  f"data's μ = {mu:g} and s = {std:g}: within {LEARNED_TOLERANCE:g}·s of both "
-                 f"({m.mean_error:.3f}·s and {m.spread_error:.3f}·s). D(G(z)) averages {d_fake:.3f}"
+                 f"({m.mean_error:.3f}·s and {m.spread_error:.3f}·s). D(G(z)) "
+                 f"{'averages' if m.steps_averaged > 1 else 'is'} {d_fake:.3f}"
                  + (": near 1/2, the discriminator can hardly tell real from fake." if abs(d_fake - 0.5) < 0.1
                     else "."),
             numbers=numbers))
@@ -256,8 +300,10 @@ def _gan_messages(result) -> list[Message]:
     if s.loss == "saturating" and d_fake <= STALL_D:
         messages.append(Message(
             "stalled_generator", "problem", "The generator stalled: D wins and the saturating loss goes flat",
-            what=f"The discriminator rejects the fakes with confidence — D(G(z)) averages {d_fake:.3g} over the "
-                 f"last {m.steps_averaged} steps — and the generator sits at b = {m.mean:.3f}, |a| = {m.spread:.3f} "
+            what="The discriminator rejects the fakes with confidence — D(G(z)) "
+                 + (f"averages {d_fake:.3g} over the last {counted(m.steps_averaged)}" if m.steps_averaged > 1
+                    else f"is {d_fake:.3g} at the last step")
+                 + f" — and the generator sits at b = {m.mean:.3f}, |a| = {m.spread:.3f} "
                  f"against the data's μ = {mu:g}, s = {std:g} ({m.mean_error:.1f}·s and {m.spread_error:.1f}·s off).",
             why=f"The saturating loss log(1 − D(G(z))) has gradient −D(G(z)) = −{d_fake:.3g} with respect to "
                 f"the logit: it vanishes exactly when D wins. The non-saturating loss −log D(G(z)) has "
@@ -280,7 +326,9 @@ def _gan_messages(result) -> list[Message]:
     if relative_swing > SWING_LIMIT:
         messages.append(Message(
             "oscillates", "warning", "The two players keep circling",
-            what=f"Over the second half of the run the generator's mean b (averaged over {sw.window} steps) "
+            what="Over the second half of the run the generator's mean b ("
+                 + (f"averaged over {counted(sw.window)}" if sw.window > 1 else "step by step, unsmoothed")
+                 + f") "
                  f"ranged from {sw.b_low:.2f} to {sw.b_high:.2f} and its spread |a| from {sw.spread_low:.2f} to "
                  f"{sw.spread_high:.2f} — the data's are μ = {mu:g} and s = {std:g}: it swings by "
                  f"{relative_swing:.2f}·s instead of settling, like gradient steps on x·y.",

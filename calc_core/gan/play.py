@@ -51,7 +51,7 @@ class GameRun:
 def check_start(start) -> tuple[float, float]:
     z0 = finite_array("start", start, ndim=1)
     if z0.shape != (2,):
-        raise ValueError(f"start must be a point (x, y), got {z0.size} numbers")
+        raise ValueError(f"start must be a point (x, y), got {z0.size} number{'' if z0.size == 1 else 's'}")
     return float(z0[0]), float(z0[1])
 
 

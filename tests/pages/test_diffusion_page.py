@@ -257,6 +257,24 @@ def test_what_goes_wrong_is_explained_in_the_diagnosis_words(query, words):
         assert text in alerts(at), text
 
 
+def test_the_page_writes_no_raw_latex_braces_and_names_p_sigma_at_sigma_l_in_words():
+    at = run_page(PAGE)
+    assert_clean(at)
+    said = alerts(at)
+    assert "{" not in said and "}" not in said
+    assert "the narrowest mode of p_σ at σ = σ_L" in said and "The last level samples p_σ at σ = σ_L" in said
+
+
+def test_one_step_per_level_is_counted_in_the_singular_and_settling_is_a_condition():
+    at = run_page(PAGE, {"smax": "1.5", "smin": "1", "levels": "30", "steps": "30"})
+    assert_clean(at)
+    said = alerts(at)
+    assert "The samples get the mode weights wrong" in said
+    assert "enough steps to settle before σ shrinks (here 1 step per level)" in said
+    assert "1 steps" not in said and "let the particles settle" not in said
+    assert any(c.value.startswith("After 30 of 30 steps (") for c in at.caption)
+
+
 def test_an_exploded_chain_still_draws_every_chart_from_its_last_finite_state():
     at = run_page(PAGE, {"anneal": "false", "eps": "5"})
     assert_clean(at)

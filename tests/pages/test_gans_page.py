@@ -4,6 +4,7 @@ scrubbing reads the cached run, and the controls one game hides stay out of its 
 (Defaults, extremes, hostile links, Reset, lessons and leaks at the default game are the catalog
 suite's, tests/pages/test_catalog.py.)"""
 
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -194,6 +195,28 @@ def test_a_start_at_the_equilibrium_says_there_is_no_distance_to_draw():
     assert_clean(at)
     assert "no distance to draw" in alerts(at)
     chart_titled(at, "The field v and every method's path")
+
+
+@pytest.mark.parametrize("query", [{"x0": "0", "y0": "0"},
+                                   {"x0": "0", "y0": "0", "game": "dirac", "method": "alternating", "gamma": "1.0"}])
+def test_a_start_at_the_equilibrium_claims_no_spiral_orbit_or_convergence_of_the_run(query):
+    at = run_page(PAGE, query)
+    assert_clean(at)
+    said = alerts(at)
+    for false in ("Spirals out", "Orbits:", "Converges:", "this run went from", "What to try"):
+        assert false not in said, false
+    assert "The start is the equilibrium: nothing moves" in said and "at distance 0, throughout the run" in said
+    assert "every path stays at the start, the equilibrium (0, 0)" in " ".join(c.value for c in at.caption)
+
+
+def test_a_gan_that_blows_up_early_names_its_one_state_window_without_1_steps():
+    at = run_page(PAGE, {"game": "gan_1d", "glr": "1", "gsteps": "5000", "opt": "sgd"})
+    assert_clean(at)
+    assert "Training blew up at step" in alerts(at)
+    helps = {m.proto.help for m in at.metric if m.label.startswith("Generator")}
+    assert helps == {"At the last step."}
+    for text in [alerts(at), *(m.proto.help for m in at.metric), *(c.value for c in at.caption)]:
+        assert not re.search(r"(?<![\d.,])1 steps\b", text) and "  " not in text, text
 
 
 def test_the_controls_a_game_hides_take_their_defaults_and_stay_out_of_the_link():
