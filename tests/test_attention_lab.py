@@ -268,3 +268,10 @@ def test_reading_j_writes_small_numbers_as_powers_of_ten_inside_latex(seed):
             assert not re.search(r"\de[-+]\d", formula), formula  # "5.75e-09" reads as e − 09 in math mode
             powers += "\\times 10^{" in formula
     assert powers, "no number small enough to need a power of ten: the test shows nothing"
+
+
+def test_the_causal_message_names_the_last_key_by_its_index_not_in_raw_latex():
+    for n in (3, 12):
+        result = lab.run(lab.Settings(seq_len=n, causal=True))
+        what = next(m.why for m in result.diagnosis if m.code == "causal")
+        assert f"dL/dv_{n - 1} = P_{n - 1},{n - 1} · dO_{n - 1}." in what and "{" not in what

@@ -399,7 +399,7 @@ def diagnose(result: Result) -> tuple[Message, ...]:
             "and pass no gradient.",
             "The first query can attend only to itself: its weight is exactly 1 whatever the logits, so its "
             f"softmax Jacobian is 0 and its row of dL/dQ is exactly 0 (‖dL/dq_0‖ = {dq0:g}). The last key is seen "
-            "by the last query alone: dL/dv_{n−1} = P_{n−1,n−1}·dO_{n−1}.",
+            f"by the last query alone: dL/dv_{n - 1} = P_{n - 1},{n - 1} · dO_{n - 1}.",
             numbers={"masked": int((~view.mask).sum()), "first_query_grad": dq0}))
     return tuple(messages)
 
