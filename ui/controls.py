@@ -335,7 +335,11 @@ class Text(Control):
 
 @dataclass(frozen=True)
 class Upload(Control):
-    """A file the user uploads: its bytes, or None. Not in the URL (a link cannot carry a file)."""
+    """A file the user uploads: its bytes, or None. Not in the URL (a link cannot carry a file).
+
+    ``types`` are the file kinds the page reads, said in the widget's help; the widget itself takes
+    any name, because the page reads the content, not the name: MovieLens ships ratings as u1.base and
+    u1.test, and Streamlit refuses a name outside ``type=`` with an exception, not a message."""
 
     types: Sequence[str] = ()
     max_mb: int = 5
@@ -345,7 +349,9 @@ class Upload(Control):
         return value
 
     def widget(self, where, label, key, bounds, disabled, help):
-        file = where.file_uploader(label, type=list(self.types) or None, key=key, help=help, disabled=disabled,
+        kinds = ", ".join(f".{t}" for t in self.types)
+        help = " ".join(part for part in (help, f"Read by their content: {kinds} and others." if kinds else "") if part)
+        file = where.file_uploader(label, type=None, key=key, help=help or None, disabled=disabled,
                                    max_upload_size=self.max_mb)
         return None if file is None else file.getvalue()
 
@@ -426,8 +432,10 @@ def _say_rejected_link_values() -> None:
     if labels:
         names = ", ".join(f"“{label}”" for label in labels[:4]) + (f" and {len(labels) - 4} more" if len(labels) > 4
                                                                  else "")
-        said = ("value for {} is not one this page can use, so it opens at its default" if len(labels) == 1 else
-                "values for {} are not ones this page can use, so they open at their defaults")
+        said = ("value for {} is not one this page can use, so it opens at its default (or the nearest value in "
+                "range)" if len(labels) == 1 else
+                "values for {} are not ones this page can use, so they open at their defaults (or the nearest values "
+                "in range)")
         st.toast(f"This link's {said.format(names)}.", icon=":material/link_off:")
 
 

@@ -318,3 +318,12 @@ def test_reset_button_restores_every_default():
     assert at.select_slider(key=key("lr")).value == 0.9 and at.number_input(key=key("seed")).value == 0
     assert at.selectbox(key=key("kernel")).value == "sobel_x" and at.text_input(key=key("w")).value == lab.DEFAULT_KERNEL_TEXT
     assert not at.query_params
+
+
+def test_a_file_of_another_kind_gets_a_message_not_an_exception():
+    """Streamlit's own type= check raised an exception box for a name outside png/jpg/jpeg."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (20, 20), "red").save(buffer, format="GIF")
+    at = upload(buffer.getvalue(), "picture.gif")
+    assert not at.exception
+    assert any("GIF" in e.value for e in at.error), [e.value for e in at.error]

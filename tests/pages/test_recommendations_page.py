@@ -118,3 +118,11 @@ def test_a_page_that_stops_for_a_missing_file_keeps_the_keys_of_the_controls_it_
     at = run_page(PAGE, {"data": "upload", "epochs": "7", "user": "3"})
     assert not at.exception
     assert dict(at.query_params) == {"data": "upload", "epochs": "7", "user": "3"}
+
+
+@pytest.mark.parametrize("name", ["u1.base", "ratings", "export.CSV"])  # MovieLens 100k's splits, no extension
+def test_a_ratings_file_is_read_by_its_content_whatever_its_name(name):
+    rows = "".join(f"{u}\t{k}\t{1 + (u + k) % 5}\t88125\n" for u in range(30) for k in range(8))
+    at = _upload(rows.encode(), name)
+    assert_clean(at)
+    assert float(metric(at, "Test RMSE")) > 0
