@@ -112,7 +112,8 @@ def main() -> None:
                    core.attention_backward],
         notes="Without the √d_k, c = 1/T. A masked key gets weight exactly 0 and no gradient; a row with nothing "
               "to attend to gets all-zero weights. The backward pass never forms J: the rule for dS is Jᵀ dP, "
-              "row by row.")
+              "row by row, with dP first shifted by its entry at the row's largest weight (the same result, since "
+              "the weights sum to 1), so a nearly one-hot row loses no digits to cancellation.")
 
 
 with ui.guard("draw this page"):

@@ -243,17 +243,32 @@ def test_the_query_row_matches_the_run_it_belongs_to():
 @pytest.mark.parametrize("settings", [lab.Settings(d_k=256, scale=False, temperature=0.3),
                                       lab.Settings(seq_len=2, d_k=256, scale=False, temperature=0.1, seed=2)],
                          ids=["issue-unscaled-256-T0.3", "n2-deeply-saturated"])
-def test_a_check_too_flat_to_pass_is_explained_by_the_numbers_it_reports(settings):
+def test_saturated_settings_that_read_too_flat_now_pass_and_say_nothing_about_lost_digits(settings):
+    """The plain softmax backward lost up to 1e-2 of dQ here, and the check read "too flat"; the
+    shifted form keeps the digits (calc_core.attention.core.softmax_backward)."""
     result = lab.run(settings)
+    assert [c.verdict for c in result.gradient_checks] == ["pass"] * 3
+    assert max(result.backward_error.values()) < 1e-12
+    assert "backward_loses_digits" not in codes(result.diagnosis)
+
+
+def test_a_check_too_flat_because_of_the_backwards_own_rounding_is_explained_by_its_numbers(monkeypatch):
+    """No setting on the page leaves the check flat now (576 of a grid and 150 random settings pass);
+    the message for one that would is still true to the numbers it reports: a run whose backward
+    bound is inflated 1e13-fold."""
+    from calc_core.attention import checks
+
+    bound = checks.rounding_bound
+    monkeypatch.setattr(checks, "rounding_bound", lambda state, eps: {k: 1e13 * v for k, v in bound(state, eps).items()})
+    result = lab.run(lab.Settings(d_k=256, scale=False, temperature=0.3))
     flat = [c for c in result.gradient_checks if c.verdict == "flat"]
-    assert {c.name for c in flat} == {"Q", "K"} and result.gradient_checks[2].verdict == "pass"
+    assert flat, [c.reason for c in result.gradient_checks]
     m = message(result, "backward_loses_digits")
-    assert f"{max(c.resolution for c in flat):.1e} of the size of dQ and dK" in m.what
+    assert f"{max(c.resolution for c in flat):.1e} of the size of" in m.what
     share = min(result.own_rounding[c.name] for c in flat)
     assert share >= lab.OWN_ROUNDING_SHARE and f"{int(100 * share)}% or more" in m.what
     measured = max(result.backward_error[c.name] for c in flat)
-    assert f"{measured:.1e}" in m.why
-    assert "backward_loses_digits" not in codes(lab.run(lab.Settings()).diagnosis)
+    assert f"{measured:.1e}" in m.why and "not from digits actually lost" in m.why
 
 
 @pytest.mark.parametrize("seed", range(5))

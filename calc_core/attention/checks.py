@@ -15,17 +15,18 @@ itself, which keeps its digits however small it is (dtype-generic: run on np.lon
     ΔO   = O′ − O = ΔP V′ + P ΔV
     ΔL   = Σ ΔO ⊙ (O − Y) + ½ ‖ΔO‖²
 
-Why an analytic error bar. The backward pass loses digits where the softmax saturates:
-dS = P ⊙ (dP − rowsum(dP ⊙ P)) subtracts two numbers of size |dP| to get one of size ~P_second·|dP|
-for the dominant key, so the float64 dQ of a nearly one-hot row can be wrong by far more than
-ε relative to itself. The same backward (calc_core.attention.core, dtype-generic) is run on
-np.longdouble, and the error bar of the analytic gradient is
+Why an analytic error bar. The float64 backward pass rounds too, and in a saturated row the plain
+softmax rule dS = P ⊙ (dP − rowsum(dP ⊙ P)) would subtract two numbers of size |dP| to get one of
+size ~P_second·|dP| for the dominant key, losing most of its digits. ``softmax_backward`` shifts
+dP by its entry at the row's top key first (exact, since Σ P = 1), which removes that cancellation;
+what rounding is left is measured and bounded: the same backward (calc_core.attention.core,
+dtype-generic) is run on np.longdouble, and the error bar of the analytic gradient is
 
     |g_float64 − g_extended| + 2 B_extended,
 
 where B_extended is a first-order rounding bound of the extended computation (``rounding_bound``,
-ε ≈ 1.1·10⁻¹⁹): once for the extended backward, once for the extended reference's own P. A wrong
-formula is wrong in both precisions alike, so the bar never hides it.
+ε ≈ 1.1·10⁻¹⁹, following the shifted form): once for the extended backward, once for the extended
+reference's own P. A wrong formula is wrong in both precisions alike, so the bar never hides it.
 
 The coordinates checked one by one reach every structurally different part (``structural_groups``):
 queries that see one key only, saturated queries and the rest; keys that dominate a saturated row,
@@ -146,10 +147,18 @@ def rounding_bound(state: ForwardState, eps: float) -> dict[str, np.ndarray]:
     # dP = dO Vᵀ
     dP = dO @ V.T
     d_dP = d_out @ np.abs(V).T + d_v * eps * (np.abs(dO) @ np.abs(V).T)
-    # r = dP − rowsum(dP ⊙ P): the subtraction cancels for a saturated row's dominant key
-    r = dP - np.sum(dP * P, axis=1, keepdims=True)
-    size = np.abs(dP) + np.sum(P * np.abs(dP), axis=1, keepdims=True)
-    d_r = _centered(P, d_dP) + np.sum(P * rho * np.abs(dP), axis=1, keepdims=True) + (n_k + 2) * eps * size
+    # g′ = dP − dP_t (t the row's top key, g′_t = 0), r = g′ − rowsum(g′ ⊙ P): softmax_backward's
+    # shifted form, in which nothing cancels for a saturated row's dominant key
+    rows = np.arange(P.shape[0])
+    top = np.argmax(P, axis=1)
+    shifted = dP - dP[rows, top][:, None]
+    d_shifted = d_dP + d_dP[rows, top][:, None] + eps * np.abs(shifted)
+    d_shifted[rows, top] = 0.0
+    m = np.sum(shifted * P, axis=1, keepdims=True)
+    d_m = (np.sum(P * (d_shifted + rho * np.abs(shifted)), axis=1, keepdims=True)
+           + n_k * eps * np.sum(P * np.abs(shifted), axis=1, keepdims=True))
+    r = shifted - m
+    d_r = d_shifted + d_m + eps * (np.abs(shifted) + np.abs(m))
     # dS = P ⊙ r
     dS = P * (np.abs(r) + d_r)
     d_dS = P * (d_r + (rho + eps) * (np.abs(r) + d_r))

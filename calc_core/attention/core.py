@@ -26,7 +26,8 @@ Backward pass, given dO = ∂L/∂O (every d· is ∂L/∂·):
 
     dV = Pᵀ dO
     dP = dO Vᵀ
-    dS = P ⊙ (dP − rowsum(dP ⊙ P))        the softmax rule above, one row at a time
+    dS = P ⊙ (dP − rowsum(dP ⊙ P))        the softmax rule above, one row at a time (dP shifted by
+                                          its entry at the row's largest weight, see softmax_backward)
     dQ = c · dS K
     dK = c · dSᵀ Q
 
@@ -83,13 +84,22 @@ def softmax_backward(s, grad_s, axis: int = -1) -> np.ndarray:
     """∂L/∂z from the softmax output s and ∂L/∂s, without forming the Jacobian.
 
     ∂L/∂z = Jᵀ g = s ⊙ (g − Σ_j g_j s_j) along ``axis``. A zero row of s gives a zero row.
+
+    Computed so that it keeps its digits where the softmax saturates: for the largest entry t of a
+    row with s_t ≈ 1, g_t − Σ_j g_j s_j subtracts two numbers ≈ g_t to get one of size ≈ (1 − s_t)|g|,
+    and in float64 loses most of its digits. Since Σ_j s_j = 1, g may be shifted by any constant
+    without changing the result; shifted by g_t, the sum holds only the small entries' terms and
+    nothing cancels.
     """
     s, g = _real(s), _real(grad_s)
     if s.shape != g.shape:
         raise ValueError(f"the softmax output has shape {s.shape} but its gradient has shape "
                          f"{g.shape}; they must match")
-    # ∂L/∂z = s ⊙ (g − (g · s))
-    return s * (g - np.sum(g * s, axis=axis, keepdims=True))
+    top = np.expand_dims(np.argmax(s, axis=axis), axis)
+    # g′ = g − g_t, t = argmax_j s_j
+    shifted = g - np.take_along_axis(g, top, axis)
+    # ∂L/∂z = s ⊙ (g′ − (g′ · s))   (= s ⊙ (g − (g · s)))
+    return s * (shifted - np.sum(shifted * s, axis=axis, keepdims=True))
 
 
 def softmax_jacobian(s) -> np.ndarray:

@@ -384,12 +384,12 @@ def diagnose(result: Result) -> tuple[Message, ...]:
             f"The check's error bars are {resolution:.1e} of the size of {names} (a pass needs "
             f"{RESOLUTION_NEEDED:.0e}), and {int(100 * share)}% or more of them is the rounding of the float64 backward pass "
             "itself: nothing disagrees, so the check says too flat to check rather than fail a correct gradient.",
-            "In a saturated row the softmax backward dS = P ⊙ (dP − rowsum(dP ⊙ P)) subtracts two numbers of the "
-            "size of dP to get one of about (1 − the largest weight) times that, and keeps only the difference's "
-            "leading digits" + (f" (here the float64 {names} differ from the same code run in extended precision by "
-                                f"{measured:.1e} relative)." if measured > RESOLUTION_NEEDED else
-                                f"; the same code run in extended precision agrees with it to {measured:.1e}, so the "
-                                "error bars here come from the bound on what the backward pass can lose."),
+            "The float64 backward pass rounds at each of its products and sums, and the check's bound on that "
+            "rounding is larger here than a pass allows" + (
+                f" (the float64 {names} differ from the same code run in extended precision by {measured:.1e} "
+                "relative)." if measured > RESOLUTION_NEEDED else
+                f"; the same code run in extended precision agrees with it to {measured:.1e}, so the error bars "
+                "come from the bound, not from digits actually lost."),
             numbers={"resolution": resolution, "own_rounding": share, "backward_error": measured}))
     if s.causal:
         dq0 = float(result.backprop.query_grad_norms[0])
