@@ -228,3 +228,19 @@ def test_a_few_rows_without_a_rating_are_left_out_and_counted_many_refuse_the_fi
     with pytest.raises(ValueError, match=r"Line 2: the rating 'x' is not a number\. 3 more rows cannot be read either "
                                          r"\(line 3, …\)"):
         parse_ratings_text(("user,item,rating\n1,2,x\n1,2,nan\n1,,3\n2,3,\n" + "".join(rows[:100])).encode())
+
+
+@pytest.mark.parametrize("text", [
+    "user\titem\trating\n" + "".join(f"{k}\t{k % 3}\t{k % 4 + 1},5\n" for k in range(12)),  # tab-separated
+    "user,item,rating\n" + "".join(f'{k},{k % 3},"{k % 4 + 1},5"\n' for k in range(12)),  # quoted in a CSV
+    "".join(f"{k};{k % 3};{k % 4 + 1},5\n" for k in range(12)),  # semicolons, no header
+])
+def test_a_decimal_comma_is_read_wherever_it_cannot_be_a_separator(text):
+    table = parse_ratings_text(text.encode())
+    assert table.decimal_comma and list(table.ratings) == [k % 4 + 1.5 for k in range(12)]
+
+
+def test_a_comma_before_three_digits_is_not_taken_for_a_decimal_point():
+    text = "user,item,rating\n" + "".join(f'{k},{k % 3},"1,000"\n' for k in range(12))  # a thousand, or 1.000?
+    with pytest.raises(ValueError, match=r"the rating '1,000' is not a number"):
+        parse_ratings_text(text.encode())

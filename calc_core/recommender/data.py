@@ -136,7 +136,7 @@ class RatingsTable:
     delimiter: str
     skipped_header: bool
     duplicate_pairs: int = 0  # (user, item) pairs rated more than once: each rating is kept
-    decimal_comma: bool = False  # numbers were written 3,5 (a semicolon-separated file)
+    decimal_comma: bool = False  # some rating was written 3,5
     repeat_ratings: int = 0  # the ratings of those pairs beyond each pair's first
     skipped_rows: int = 0  # rows left out: no number for a rating, or an empty id (at most SKIP_SHARE of them)
     first_skipped: str = ""  # "line 7: the rating 'n/a' is not a number"
@@ -217,9 +217,21 @@ HEADER_NAMES = {
 }
 
 
-def _is_number(text: str, decimal_comma: bool) -> bool:
+def _number(text: str) -> float:
+    """A rating as written: 3.5, or with a decimal comma, 3,5 — in a ';'- or tab-separated file, or
+    quoted in a ','-separated one ("3,5"). Not 1,000: three digits after the comma may be thousands."""
     try:
-        float(text.replace(",", ".") if decimal_comma else text)
+        return float(text)
+    except ValueError:
+        whole, comma, fraction = text.partition(",")
+        if comma and "." not in text and "," not in fraction and len(fraction.strip()) != 3:
+            return float(f"{whole}.{fraction}")
+        raise
+
+
+def _is_number(text: str) -> bool:
+    try:
+        _number(text)
         return True
     except ValueError:
         return False
@@ -280,8 +292,7 @@ def parse_ratings_text(data: bytes | str, max_rows: int = MAX_UPLOAD_ROWS) -> Ra
     if first is None:
         raise ValueError("The file is empty. It needs rows of user, item, rating.")
     delimiter = _guess_delimiter(first[:MAX_LINE_CHARS])
-    # "1;2;3,5": the semicolon is the separator where the comma is the decimal mark
-    decimal_comma = delimiter == ";"
+    decimal_comma = False  # any rating written 3,5
     skipped_header = False
     user_col, item_col, rating_col = 0, 1, 2  # by position, unless a header names them
     users, items, values = [], [], []
@@ -294,13 +305,14 @@ def parse_ratings_text(data: bytes | str, max_rows: int = MAX_UPLOAD_ROWS) -> Ra
                 f"Line {number} has {len(fields)} column(s) when split on {shown}; each row needs "
                 f"at least {'three' if needed == 3 else needed}: user, item, rating. (Line {number} reads: {line[:60]!r})"
             )
-        if row == 1 and not _is_number(fields[2], decimal_comma):
+        if row == 1 and not _is_number(fields[2]):
             skipped_header = True
             user_col, item_col, rating_col = _header_columns(fields)
             continue
         user, item, text_rating = fields[user_col], fields[item_col], fields[rating_col]
         try:
-            value = float(text_rating.replace(",", ".") if decimal_comma else text_rating)
+            value = _number(text_rating)
+            decimal_comma = decimal_comma or "," in text_rating
             problem = (None if np.isfinite(value) and user and item else
                        f"the rating {text_rating[:30]!r} is not a finite number" if not np.isfinite(value) else
                        "the user or item id is empty")
