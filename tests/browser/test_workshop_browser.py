@@ -129,10 +129,21 @@ def test_a_lesson_moved_away_from_says_so_and_the_way_back_restores_it(page, ser
     page.get_by_role("radio", name="Learning rate too high: divergence").click()
     expect(page).to_have_url(re.compile(r"[?&]lesson=divergence"))
     wait_idle(page)
-    open_page(page, f"{server_url}/Recommendations?lesson=divergence")  # the lesson named, η left at its default
+    open_page(page, f"{server_url}/Recommendations?lesson=divergence&lr=0.03")  # the lesson named, η at its default
     expect(page.get_by_text("The controls have moved from this lesson")).to_be_visible(timeout=30_000)
+    expect(page).to_have_url(re.compile(r"[?&]lr=0\.03"))  # kept: a copy of this link shows the same
     page.get_by_role("button", name="Back to the lesson").click()
     expect(page).to_have_url(re.compile(r"[?&]lr=0\.5"))
     wait_idle(page)
     expect(page.get_by_text("The controls have moved from this lesson")).to_have_count(0)
+    assert_no_exception(page)
+
+
+def test_a_link_naming_only_a_lesson_opens_it_and_a_foreign_key_leaves_the_link(page, server_url):
+    open_page(page, f"{server_url}/Recommendations?lesson=divergence&dk=3")
+    expect(page).to_have_url(re.compile(r"[?&]lr=0\.5"), timeout=30_000)
+    wait_idle(page)
+    expect(page.get_by_text("Training diverged")).to_be_visible()
+    expect(page.get_by_text("The controls have moved from this lesson")).to_have_count(0)
+    assert "dk=" not in page.url
     assert_no_exception(page)
