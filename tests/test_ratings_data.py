@@ -114,7 +114,8 @@ def test_memory_follows_the_text_not_the_longest_id_times_the_rows():
 
 @pytest.mark.parametrize("text, said", [
     ("x" * 2000 + ",1,3\n" + "1,2,3\n" * 20, "an id is 2,000 characters long"),
-    ("a" * 200_000 + ",b,3\n" + "1,2,3\n" * 20, "Line 1 is 200,004 characters long"),
+    ("a" * 200_000 + ",b,3\n" + "1,2,3\n" * 20, "Line 1: an id is 200,000 characters long"),
+    ("a" * 200_000 + "::b::3\n" + "1::2::3\n" * 20, "Line 1 is 200,006 characters long"),  # no quotes: a line cap
 ])
 def test_absurdly_long_ids_and_lines_are_refused_with_their_length(text, said):
     with pytest.raises(ValueError, match=said):
@@ -244,3 +245,18 @@ def test_a_comma_before_three_digits_is_not_taken_for_a_decimal_point():
     text = "user,item,rating\n" + "".join(f'{k},{k % 3},"1,000"\n' for k in range(12))  # a thousand, or 1.000?
     with pytest.raises(ValueError, match=r"the rating '1,000' is not a number"):
         parse_ratings_text(text.encode())
+
+
+def test_a_quote_inside_a_field_is_kept_and_a_quote_that_swallows_rows_is_refused():
+    table = parse_ratings_text(("".join(f'u{k}\t"Weird Al" Yankovic {k % 3}\t{k % 5 + 1}\n' for k in range(12))).encode())
+    assert table.ratings.size == 12 and any("Weird Al" in name for name in table.item_ids)
+    swallowing = "1,2,3\n" * 10 + '5,"abc,3\n6,7,4\n8,9",5\n' + "1,2,3\n" * 10
+    with pytest.raises(ValueError, match=r"Line 11: a quote opened in the user, item or rating runs on past"):
+        parse_ratings_text(swallowing.encode())
+
+
+def test_a_headerless_file_whose_first_row_holds_a_long_quoted_review_is_read():
+    review = '"' + "word, " * 3000 + '\nmore"'
+    rows = [f"u{k},i{k % 4},{k % 5 + 1},{review}" for k in range(12)]
+    table = parse_ratings_text("\n".join(rows).encode())
+    assert table.delimiter == "," and table.ratings.size == 12 and not table.skipped_header

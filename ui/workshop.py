@@ -255,17 +255,30 @@ def sidebar_tools() -> None:
     st.sidebar.divider()
     controls.draw(PRESENT, container=st.sidebar)
     st.session_state[PRESENTING] = presenting()  # the next page the session opens starts in the same view
-    copy_link(st.sidebar)
+    # the Copy link box comes last, from app.py: after the page's run has drawn every control and
+    # controls.tidy_url has left out the keys that are not theirs
 
 
 def copy_link(container) -> None:
-    """The link to these exact settings, in a box with a copy button."""
-    url = (st.context.url or "").split("?")[0]
-    # percent-encoded (a space as %20, "&", "#" and "+" escaped): a typed sentence or kernel comes back as typed
-    query = urllib.parse.urlencode(st.query_params.to_dict(), quote_via=urllib.parse.quote)
-    with container.popover("Copy link", icon=":material/link:", width="stretch"):
-        st.caption("Every setting is in the address bar; this link reproduces what you see, seed included.")
-        st.code(url + (f"?{query}" if query else ""), language=None, wrap_lines=True)
+    """The link to these exact settings, in a box with a copy button: drawn after the page's run (and
+    controls.tidy_url), in its own fragment that reruns when the box opens, so that it holds what the
+    address bar holds then — a step moved in another fragment since included. Lab pages only."""
+    page = controls.current_page()
+    if page == "Home":
+        return
+
+    @st.fragment
+    def link():
+        with st.popover("Copy link", icon=":material/link:", width="stretch", key=f"{page}:copy_link",
+                        on_change="rerun"):
+            url = (st.context.url or "").split("?")[0]
+            # percent-encoded (a space as %20, "&", "#" and "+" escaped): a typed sentence or kernel comes back as typed
+            query = urllib.parse.urlencode(st.query_params.to_dict(), quote_via=urllib.parse.quote)
+            st.caption("Every setting is in the address bar; this link reproduces what you see, seed included.")
+            st.code(url + (f"?{query}" if query else ""), language=None, wrap_lines=True)
+
+    with container:
+        link()
 
 
 # ----------------------------------------------------------------------------- scrubbing

@@ -192,7 +192,8 @@ def _rows(text: str, delimiter: str):
             yield number, _split(line, delimiter), line
         return
     lines = _LINE_BREAK.split(text)
-    reader = csv.reader((line + "\n" for line in lines), delimiter=delimiter, strict=True)
+    # not strict: a quote inside a field ("Weird Al" Yankovic) is kept, as a spreadsheet writes it
+    reader = csv.reader((line + "\n" for line in lines), delimiter=delimiter)
     start = 1
     while True:
         try:
@@ -291,7 +292,7 @@ def parse_ratings_text(data: bytes | str, max_rows: int = MAX_UPLOAD_ROWS) -> Ra
     first = next((m.group(0) for m in re.finditer(r"[^\r\n]+", text) if m.group(0).strip()), None)
     if first is None:
         raise ValueError("The file is empty. It needs rows of user, item, rating.")
-    delimiter = _guess_delimiter(first[:MAX_LINE_CHARS])
+    delimiter = _guess_delimiter(first)
     decimal_comma = False  # any rating written 3,5
     skipped_header = False
     user_col, item_col, rating_col = 0, 1, 2  # by position, unless a header names them
@@ -310,6 +311,10 @@ def parse_ratings_text(data: bytes | str, max_rows: int = MAX_UPLOAD_ROWS) -> Ra
             user_col, item_col, rating_col = _header_columns(fields)
             continue
         user, item, text_rating = fields[user_col], fields[item_col], fields[rating_col]
+        if "\n" in user + item + text_rating:  # only an extra column (a review's text) may span lines
+            raise ValueError(f"Line {number}: a quote opened in the user, item or rating runs on past the end of "
+                             f"the line, and those cannot span lines. Check the quotes there. (Line {number} reads: "
+                             f"{line[:60]!r})")
         try:
             value = _number(text_rating)
             decimal_comma = decimal_comma or "," in text_rating

@@ -41,7 +41,9 @@ MAX_UPLOAD_MB = 25
 OVERFIT_MARGIN = 0.02  # test RMSE this far above its best, while train RMSE still falls: overfitting
 LEVEL_EPOCHS = 4  # "levelled off" / "still learning": test RMSE now against LEVEL_EPOCHS epochs before
 WORK_BUDGET = 1_500_000_000  # training ratings × epochs × (k + 2): the synthetic maxima, 270,000 × 100 × 52, fit
-MAX_PARAMETERS = 2_000_000  # (users + items) × (k + 1): 16 MB a copy; MovieLens 1M at k = 50 needs 497,046
+# (users + items) × (k + 1): 4 MB a copy, so a cached run holds at most ≈ 12 MB (the model and its first
+# and last snapshots); MovieLens 1M at k = 50 needs 497,046
+MAX_PARAMETERS = 500_000
 COLD_START_SHARE = 0.1  # test ratings of a user or item never trained on: said from this share up
 FACTORS_GREW = 1.5  # the factors' RMS this many times its start: they left the start (not stalled)
 # the page's learning-rate choices: down to 1e-5, since the step that is stable shrinks as the ratings spread wider
@@ -189,7 +191,8 @@ def run(settings: Settings) -> Result:
         settings=s, model=model, train_rmse=np.asarray(history.train_rmse), test_rmse=np.asarray(history.test_rmse),
         n_train=int(train.size), n_test=int(test.size),
         global_mean_rmse=rmse(np.full(test.size, mu), ratings[test]),
-        rating_spread=rmse(np.full(train.size, mu), ratings[train]),
+        # exactly 0 when every training rating is the same (their mean need not round back to it)
+        rating_spread=0.0 if np.ptp(ratings[train]) == 0 else rmse(np.full(train.size, mu), ratings[train]),
         noise_floor_rmse=None if clean is None or not test.size else rmse(clean[test], ratings[test]),
         test_users=users[test], test_items=items[test], test_ratings=ratings[test], test_predictions=model.predict(users[test], items[test]),
         user_labels=labels_u, item_labels=labels_i, snapshots=snapshots, gradient_checks=checks,
@@ -343,12 +346,13 @@ def _lower_rate_hint(spread: float, low: float, high: float) -> str:
 def diagnose(result: Result) -> tuple[Message, ...]:
     """What the page says about a run: diverged, overfitting, still learning, duplicates in a file."""
     s, messages = result.settings, []
+    file_notes = _file_messages(result)
     if result.rating_spread == 0:
-        value = float(result.model.mu)
+        value = float(result.model.rating_range[0])
         return (Message(
             "constant", "info", f"Every training rating is {value:g}.",
-            f"There is nothing to learn: μ = {value:g} predicts each training rating exactly, so the biases and "
-            "factors get no gradient and the train RMSE is 0. Upload ratings that differ."),)
+            f"There is nothing to learn: μ = {value:g} predicts each training rating, so the biases and factors "
+            "get no gradient to speak of and the train RMSE is 0 (up to rounding). Upload ratings that differ."),) + file_notes
     d = result.divergence
     if d is not None:
         low, high = stable_rates(result.rating_spread)
@@ -374,7 +378,7 @@ def diagnose(result: Result) -> tuple[Message, ...]:
             {"epoch": d.epoch, "first_factor": d.first_factor,
              "overshoot_rating": -1 if d.overshoot_rating is None else d.overshoot_rating,
              "stable_low": low, "stable_high": high}))
-        return tuple(messages)
+        return tuple(messages) + file_notes
     test, train = result.test_rmse, result.train_rmse
     if test.size > 5 and test[-1] > test.min() + OVERFIT_MARGIN and train[-1] < train[int(np.argmin(test))]:
         best = int(np.argmin(test))
@@ -449,6 +453,12 @@ def diagnose(result: Result) -> tuple[Message, ...]:
             "with no rating in the training set: for those the model has only μ and the bias of whichever side it "
             "has seen, so no step size, λ or k improves them. A smaller test fraction leaves fewer of them.",
             numbers={"unseen_test": result.unseen_test, "share": share}))
+    return tuple(messages) + file_notes
+
+
+def _file_messages(result: Result) -> tuple[Message, ...]:
+    """What the page says about an uploaded file itself, whatever the training did."""
+    messages = []
     if result.skipped_rows:
         n = result.skipped_rows
         messages.append(Message(

@@ -310,6 +310,10 @@ class MatrixFactorization:
                 self.b_u, self.b_i, self.P, self.Q = (saved[n] for n in PARAMETER_NAMES)
                 history.diverged_epoch = epoch
                 history.diverged_rating = int(stopped_at) if stopped_at >= 0 else None
+                if keep and (not history.snapshot_epochs or history.snapshot_epochs[-1] != epoch - 1):
+                    # the last finished epoch, which the model now holds, is the run's last snapshot
+                    history.snapshot_epochs.append(epoch - 1)
+                    history.snapshots.append({name: value.copy() for name, value in self.params.items()})
                 break
             if epoch in keep:
                 history.snapshot_epochs.append(epoch)

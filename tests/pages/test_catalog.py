@@ -286,6 +286,8 @@ def test_a_link_keeps_only_this_pages_keys_each_once(app):
     assert_clean(at)
     assert state_value(at, app, key) == value  # the last of two values is read …
     assert dict(at.query_params) == {key: control.serialize(value)}  # … and the link keeps only it
+    links = [c.value for c in at.code if "?" in c.value and c.value.split("?")[-1].startswith(key + "=")]
+    assert links and links[-1].endswith(f"?{key}={control.serialize(value)}"), links  # Copy link says the same
     assert any("does not have" in t.value and foreign in t.value for t in at.toast), [t.value for t in at.toast]
 
 
