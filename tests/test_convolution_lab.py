@@ -336,7 +336,7 @@ def test_a_blank_picture_is_said_to_be_one_shade_and_the_layer_sees_only_the_noi
     result = lab.run(upload(), image=WHITE)
     np.testing.assert_array_equal(result.layer.image, add_noise(np.zeros((64, 96)), 0.1, 0))  # not a speckle
     warning = message(result.diagnosis, "single_colour")
-    assert warning.kind == "warning" and "single shade of gray" in warning.title
+    assert warning.kind == "warning" and "one flat shade" in warning.title
     assert "noise alone (σ = 0.1)" in warning.what
     assert result.single_colour and message(result.layer_messages, "single_colour") == warning
     picture = lab.run(upload(), image=np.linspace(0, 1, 120 * 160).reshape(120, 160))
@@ -350,7 +350,7 @@ def test_without_noise_a_blank_picture_gives_l_0_and_a_zero_kernel_gradient_for_
     warning = message(result.diagnosis, "single_colour")
     assert "y = 0, L = 0 and ∂L/∂w = 0 whatever the kernel" in warning.what  # each claim, checked:
     assert not np.any(result.layer.output) and result.layer.loss_value == 0 and not np.any(result.layer.grad_kernel)
-    with pytest.raises(ValueError, match="single shade of gray .* Choose a picture with some contrast, or add noise"):
+    with pytest.raises(ValueError, match="one flat shade .* Choose a picture with some contrast, or add noise"):
         lab.learn(upload(noise=0.0, loss=loss), image=np.full((50, 50), 0.3))
 
 
@@ -485,3 +485,16 @@ def test_resizing_keeps_the_mean_and_the_picture():
     ramp = np.tile(np.linspace(0, 1, 1000), (10, 1))
     np.testing.assert_allclose(resize_image(ramp, (10, 50))[0], np.linspace(0, 1, 1000).reshape(50, 20).mean(axis=1),
                                atol=0.002)
+
+
+def test_a_remedy_is_offered_only_where_it_can_add_equations():
+    """The panel shrinks a picture to 128 a side, so a larger one adds no window at its cap; padding
+    beyond k − 1 adds only windows that lie wholly in the padding."""
+    capped = lab.learn(upload(stride=64, padding=0, size=128), image=np.random.default_rng(1).random((128, 128)))
+    found = message(capped.diagnosis, "too_few_equations")
+    assert capped.equations == 4 and "a larger image" not in found.why and "a smaller stride" in found.why
+    small = lab.learn(upload(stride=8, padding=2), image=np.random.default_rng(1).random((10, 10)))
+    found = message(small.diagnosis, "too_few_equations")
+    assert "a larger image" in found.why and "more padding" not in found.why  # p = 2 = k − 1 already
+    padded = lab.learn(upload(stride=8, padding=1), image=np.random.default_rng(1).random((10, 10)))
+    assert "more padding" in message(padded.diagnosis, "too_few_equations").why

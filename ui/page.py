@@ -40,7 +40,7 @@ def begin(page_file: str, page_controls, settings_type, *, fragment_controls=())
                                + tuple(fragment_controls))
     lesson, banner = workshop.lesson_bar(app.presets)
     settings = controls.panel(page_controls, settings_type, at_hand=workshop.at_hand(lesson), main=st.container())
-    workshop.show_lesson(lesson, banner)
+    workshop.show_lesson(lesson, banner, fragment_controls)
     controls.reset_button()
     workshop.sidebar_tools()
     return app, settings, lesson

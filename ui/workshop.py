@@ -173,17 +173,20 @@ def lesson_bar(presets: Sequence[Preset]):
     return lesson, st.container()
 
 
-def moved_from(lesson: Preset, page: str | None = None) -> list[tuple[str, object, object]]:
+def moved_from(lesson: Preset, page: str | None = None, fragment_controls=()) -> list[tuple[str, object, object]]:
     """The controls the lesson sets that are elsewhere now: (label, value now, the lesson's value),
     each value as the control's widget shows it."""
     return [(control.label, _shown(now, control), _shown(wanted, control))
-            for control, now, wanted in _moved(lesson, page or controls.current_page())]
+            for control, now, wanted in _moved(lesson, page or controls.current_page(), fragment_controls)]
 
 
-def _moved(lesson: Preset, page: str) -> list[tuple[controls.Control, object, object]]:
+def _moved(lesson: Preset, page: str, fragment_controls=()) -> list[tuple[controls.Control, object, object]]:
+    """… of the controls drawn so far this run and those drawn further down, in fragments (their
+    values are in the session from their last draw)."""
     moved = []
+    known = [*controls.registry(page).values(), *fragment_controls]
     for name, wanted in {**lesson.settings, **lesson.extras}.items():
-        control = next((c for c in controls.registry(page).values() if name in (c.name, c.key)), None)
+        control = next((c for c in known if name in (c.name, c.key)), None)
         if control is None or controls.state_key(control, page) not in st.session_state:
             continue  # not on the page now (hidden by another control's value): it has not moved
         now = st.session_state[controls.state_key(control, page)]
@@ -197,14 +200,15 @@ def _moved(lesson: Preset, page: str) -> list[tuple[controls.Control, object, ob
     return moved
 
 
-def show_lesson(lesson: Preset | None, where) -> None:
+def show_lesson(lesson: Preset | None, where, fragment_controls=()) -> None:
     """What the current lesson shows — and, when its controls have been moved since, which ones and a
     way back, so that the words never describe settings the page is not at."""
     if lesson is None or where is None:
         return
     page = controls.current_page()
-    moved = [(c.label, _shown(now, c), _shown(wanted, c)) for c, now, wanted in _moved(lesson, page)]
-    for control, now, _ in _moved(lesson, page):
+    found = _moved(lesson, page, fragment_controls)
+    moved = [(c.label, _shown(now, c), _shown(wanted, c)) for c, now, wanted in found]
+    for control, now, _ in found:
         if control.url and now == control.default:  # said in the link, which would otherwise read as the lesson's
             st.query_params[control.key] = control.serialize(now)  # (open_named_lesson fills a bare ?lesson=)
     with where:

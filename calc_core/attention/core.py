@@ -83,7 +83,8 @@ def softmax(x, axis: int = -1, mask=None) -> np.ndarray:
 def softmax_backward(s, grad_s, axis: int = -1) -> np.ndarray:
     """∂L/∂z from the softmax output s and ∂L/∂s, without forming the Jacobian.
 
-    ∂L/∂z = Jᵀ g = s ⊙ (g − Σ_j g_j s_j) along ``axis``. A zero row of s gives a zero row.
+    ∂L/∂z = Jᵀ g = s ⊙ (g − Σ_j g_j s_j) along ``axis``, for s a softmax output: each row sums to 1
+    (or is all zero, a fully masked row, which gives a zero row).
 
     Computed so that it keeps its digits where the softmax saturates: for the largest entry t of a
     row with s_t ≈ 1, g_t − Σ_j g_j s_j subtracts two numbers ≈ g_t to get one of size ≈ (1 − s_t)|g|,

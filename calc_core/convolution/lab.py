@@ -256,7 +256,7 @@ def diagnose(result: Result) -> tuple[Message, ...]:
 
 def _single_colour(consequence: str) -> Message:
     """The picture has no contrast (``kernels.is_constant``), so scaling it to [0, 1] made it 0."""
-    return Message("single_colour", "warning", "The image is a single shade of gray: nothing for the kernel to see.",
+    return Message("single_colour", "warning", "In grayscale the image is one flat shade: nothing for the kernel to see.",
                    "Every pixel of its grayscale version has the same value (to rounding), and scaling to [0, 1] "
                    f"made that 0. {consequence}",
                    "Scaling stretches the range max − min to 1, and a single shade has no range to stretch. "
@@ -308,7 +308,7 @@ def learn(settings: Settings, lr_fraction: float = LEARN_LR_FRACTION, steps: int
     clean = clean_image(s, image, side)
     single_colour = is_constant(clean)
     if single_colour and s.noise == 0:
-        raise ValueError("The image is a single shade of gray (nothing for the kernel to see), and with no noise "
+        raise ValueError("In grayscale the image is one flat shade (nothing for the kernel to see), and with no noise "
                          "x̃ is 0 everywhere: every output is 0 whatever the kernel, so there is nothing to learn it "
                          "from. Choose a picture with some contrast, or add noise.")
     x = add_noise(clean, s.noise, s.seed)
@@ -407,9 +407,13 @@ def _underdetermined(fit: Learning) -> Message:
     stuck = (f"some direction of w changes no output (κ = ∞), so gradient descent never moves along it; "
              f"max |w − w_true| ends at {fit.final_error:.1e}.")
     layout = f"a {H}×{W} image at stride {s.stride} and padding {s.padding}"
-    options = ["a larger image", *(["a smaller stride"] if s.stride > 1 else []),
-               *(["more padding"] if s.padding < MAX_PADDING else [])]
-    more = options[0] if len(options) == 1 else f"{', '.join(options[:-1])} or {options[-1]}"
+    # a larger picture helps only below the panel's cap (it is shrunk to LEARN_MAX_SIDE a side), more padding
+    # only up to k − 1 (past that the new windows lie wholly in the padding)
+    options = [*(["a larger image"] if max(H, W) < LEARN_MAX_SIDE else []),
+               *(["a smaller stride"] if s.stride > 1 else []),
+               *(["more padding"] if s.padding < min(MAX_PADDING, min(kh, kw) - 1) else [])]
+    more = ("another layer shape" if not options else options[0] if len(options) == 1 else
+            f"{', '.join(options[:-1])} or {options[-1]}")
     if n < k:
         return Message("too_few_equations", "info", "The data have fewer equations than the kernel has unknowns.",
                        f"The {kh}×{kw} kernel has {k} entries, but {layout} gives {n} output "

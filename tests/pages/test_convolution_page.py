@@ -327,3 +327,12 @@ def test_a_file_of_another_kind_gets_a_message_not_an_exception():
     at = upload(buffer.getvalue(), "picture.gif")
     assert not at.exception
     assert any("GIF" in e.value for e in at.error), [e.value for e in at.error]
+
+
+def test_the_lesson_banner_sees_a_lesson_control_drawn_in_a_fragment_move():
+    at = run_page(PAGE, {"lesson": "lr_too_high"})
+    assert at.query_params.get("lr") == "1.1"  # the link naming only the lesson opened it, fragment control included
+    assert not [c.value for c in at.caption if c.value.startswith("The controls have moved")]
+    at.select_slider(key="Convolution:lr").set_value(0.9).run()
+    moved = [c.value for c in at.caption if c.value.startswith("The controls have moved")]
+    assert moved and "is 0.9 (the lesson's: 1.1)" in moved[0]
