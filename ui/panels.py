@@ -65,26 +65,25 @@ def source_of(function: Callable) -> str:
 
 
 def formula_and_code(formulas: Sequence[str], functions: Sequence[Callable], *, notes: str | None = None) -> None:
-    """The math on the left (``st.latex``), the calc_core code that computed this page on the right.
+    """The math (``st.latex``), then the calc_core code that computed this page, each the page's full
+    width: side by side, a column held half a long formula (cut at its right edge) and wrapped the
+    code so that its indentation broke.
 
     The code is read from the running module, so what is shown is what ran.
     """
-    math, code = st.columns([5, 6], gap="large")
-    with math:
-        st.markdown("##### The formula")
-        for formula in formulas:
-            st.latex(formula)
-        if notes:
-            workshop.explain(notes, caption=True)
-    with code:
-        st.markdown("##### The code that ran")
-        for function in functions:
-            function = python_source_of(function)
-            st.caption(f"`{function.__module__}.{function.__qualname__}`")
-            source = source_of(function)
-            long = source.count("\n") > CODE_LINES_SHOWN
-            st.code(source, language="python", line_numbers=True, wrap_lines=True,
-                    height=CODE_BOX_HEIGHT if long else "content")
+    st.markdown("##### The formula")
+    for formula in formulas:
+        st.latex(formula)
+    if notes:
+        workshop.explain(notes, caption=True)
+    st.markdown("##### The code that ran")
+    for function in functions:
+        function = python_source_of(function)
+        st.caption(f"`{function.__module__}.{function.__qualname__}`")
+        source = source_of(function)
+        long = source.count("\n") > CODE_LINES_SHOWN
+        st.code(source, language="python", line_numbers=True, wrap_lines=False,
+                height=CODE_BOX_HEIGHT if long else "content")
 
 
 def gradient_check(checks: Sequence[GradientCheck], *, what: str, symbols: dict[str, str] | None = None) -> None:

@@ -158,7 +158,9 @@ def lesson_bar(presets: Sequence[Preset]):
         st.session_state[key] = named
         st.session_state[f"{page}:lesson_choice"] = named
     lesson = current_lesson(presets)
-    row = st.columns([8, 2, 2], vertical_alignment="bottom") if presenting() else [st.container()]
+    # the lessons' full titles get the page's width; the presenter's buttons go below them (beside
+    # them, at 1280 pixels the pills and "Previous lesson" were cut off)
+    row = [st.container(), *st.columns([2, 2, 6])[:2]] if presenting() else [st.container()]
     row[0].pills("Lessons", [p.name for p in presets], format_func=lambda n: _title(presets, n),
                  key=f"{page}:lesson_choice", on_change=_on_choice, args=(page, presets),
                  help="Each puts the page's controls where one lesson shows; move them freely afterwards.")

@@ -58,3 +58,46 @@ def test_a_chart_whose_axes_alone_follow_a_slider_keeps_its_spec(app):
                 assert changed(sent[title], sent_after[title]) == set(), (key, middle, title)
     if app.slug in ("Sensor_Fusion", "GANs", "Diffusion"):  # pages whose view boxes follow the run
         assert lifted, "no chart's axes followed a slider: the test checked nothing"
+
+
+def _every(node, key):
+    """Every value stored under ``key`` anywhere in a spec."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == key:
+                yield v
+            yield from _every(v, key)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _every(v, key)
+
+
+@pytest.mark.parametrize("app", PAGES, ids=page_ids(PAGES))
+def test_the_pages_charts_read_on_a_projector(app):
+    """What a visual review at 1280 × 720 found: legends below a chart a third of the page wide, cut
+    off past two entries; the y = x line drawn over the check's points, hiding them on a pass; a
+    second colour scale for the cells' ink, drawn as a stray legend."""
+    at = run_page(app.page)
+    assert_clean(at)
+    specs = chart_specs(at)
+    assert specs
+    for spec in specs:
+        for legend in _every(spec, "legend"):
+            if isinstance(legend, dict) and legend.get("orient") == "bottom":
+                assert legend.get("columns", 99) <= 2, (spec.get("title"), legend)
+        layers = spec.get("layer", [])
+        names = [layer.get("data", {}).get("name") for layer in layers]
+        if "identity" in names and "points" in names:
+            assert names.index("identity") < names.index("points"), spec.get("title")  # the line under the points
+        for layer in layers:
+            color = layer.get("encoding", {}).get("color", {})
+            assert not (isinstance(color, dict) and color.get("field") == "ink"), spec.get("title")
+
+
+@pytest.mark.parametrize("app", PAGES, ids=page_ids(PAGES))
+def test_the_code_that_ran_keeps_its_indentation_and_the_formulas_the_full_width(app):
+    at = run_page(app.page)
+    python = [c for c in at.code if c.language == "python"]
+    assert python and all(not c.proto.wrap_lines for c in python)  # a wrapped line restarted at column 0
+    columns = [latex for column in at.columns for latex in column.get("latex")]
+    assert at.latex and not columns  # in a column of 5/11 a long formula was cut at its right edge

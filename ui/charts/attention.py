@@ -58,6 +58,8 @@ def sqrt_dk_sweep(s, current_d_k: int, top_label: str) -> list[tuple[str, dict |
 
 
 def gradient(grad: np.ndarray, labels: Sequence[str], name: str) -> dict | None:
-    """∂L/∂name over tokens (rows) and features (the first GRADIENT_COLUMNS), red–blue about 0."""
+    """∂L/∂name over tokens (rows) and features (the first GRADIENT_COLUMNS), red–blue about 0. No
+    numbers on the cells: three of these share a row, where eight numbers a row ran into each other
+    (the pointer shows each value)."""
     return heatmap(grad[:, :GRADIENT_COLUMNS], y_labels=labels, x_title="feature", y_title="token", diverging=True,
-                   value_title=f"∂L/∂{name}", title=f"dL/d{name}")
+                   value_title=f"∂L/∂{name}", title=f"dL/d{name}", show_values=False)

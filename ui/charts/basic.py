@@ -15,8 +15,10 @@ from ui.charts.core import PALETTE, Rule, chart, field, layer, table
 
 
 def _legend_color(names: list[str], colors: list[str], **legend) -> dict:
+    """The series' colours, named in a legend below the chart: at most two to a row, since a row of
+    three was cut off at the right of a chart a third of the page wide ("valu", "noise")."""
     return field("series", "nominal", title=None, scale={"domain": names, "range": colors},
-                 legend={"orient": "bottom", **legend})
+                 legend={"orient": "bottom", "columns": min(2, max(len(names), 1)), "labelLimit": 260, **legend})
 
 
 def rule_layer(rules: Sequence[Rule], y: dict, color: dict) -> tuple[dict, pd.DataFrame] | None:
@@ -85,10 +87,13 @@ def scatter_against_identity(x, y, *, x_title: str, y_title: str, title: str | N
         lo, hi = lo - 1, hi + 1
     x_enc = field("x", title=x_title, scale={"zero": False})
     y_enc = field("y", title=y_title, scale={"zero": False})
-    points = layer("points", {"type": "circle", "size": 18, "opacity": 0.35}, x=x_enc, y=y_enc,
+    points = layer("points", {"type": "circle", "size": 36, "opacity": 0.8, "stroke": "white", "strokeWidth": 0.5},
+                   x=x_enc, y=y_enc,
                    tooltip=[field("x", format=".4g", title=x_title), field("y", format=".4g", title=y_title)])
-    identity = layer("identity", {"type": "line", "color": "#d62728", "strokeDash": [6, 4]}, x=x_enc, y=y_enc)
-    return chart(points, identity, data={"points": table(x=x, y=y), "identity": table(x=[lo, hi], y=[lo, hi])},
+    # the line under the points: on a pass every point lies on it, and drawn over them it hid them
+    identity = layer("identity", {"type": "line", "color": "#d62728", "strokeDash": [6, 4], "strokeWidth": 1,
+                                  "opacity": 0.7}, x=x_enc, y=y_enc)
+    return chart(identity, points, data={"points": table(x=x, y=y), "identity": table(x=[lo, hi], y=[lo, hi])},
                  title=title, height=height)
 
 
@@ -160,8 +165,9 @@ def heatmap(matrix, *, x_labels: Sequence[str] | None = None, y_labels: Sequence
     if show_values if show_values is not None else max(n_rows, n_cols) <= 16:
         layers.append(layer("cells", {"type": "text", "fontSize": 10 if max(n_rows, n_cols) <= 12 else 8},
                             x=x, y=y, text=field("value", format=value_format),
-                            color=field("ink", "nominal", legend=None,
-                                        scale={"domain": ["black", "white"], "range": ["black", "white"]})))
+                            # a condition, not a second scale on the colour channel (which drew a stray legend)
+                            color={"condition": {"test": "datum.ink === 'white'", "value": "white"},
+                                   "value": "black"}))
     side = cell or cell_size(n_rows, n_cols)
     size = {"height": height or side * n_rows + (110 if n_cols > 12 else 75)}
     if cell:
@@ -180,7 +186,7 @@ def stacked_contributions(categories: Sequence[str], parts: dict[str, Sequence[f
     values = [np.asarray(v, float) for v in parts.values()]
     y = field("category", "nominal", title=category_title, sort=categories, axis={"labelOverlap": False})
     bars = layer("parts", "bar", y=y, x=field("value", title=value_title, stack="zero"),
-                 color=field("part", "nominal", title=None, sort=list(parts), legend={"orient": "bottom"},
+                 color=field("part", "nominal", title=None, sort=list(parts), legend={"orient": "bottom", "columns": 2, "labelLimit": 260},
                              scale={"domain": list(parts), "range": PALETTE[1: len(parts) + 1]}),
                  tooltip=[field("category", "nominal"), field("part", "nominal"), field("value", format=".3f")])
     ticks = layer("totals", {"type": "tick", "color": "black", "thickness": 3}, y=y, x=field("total"),
@@ -217,8 +223,7 @@ def matrix(values, *, domain: tuple[float, float] | None = None, value_format: s
     limits = layer("_limits", {"type": "rect", "opacity": 0}, x=x, y=y, color=color)
     text = layer("cells", {"type": "text", "fontSize": 12 if cell >= 40 else 10 if cell >= 28 else 8, "limit": cell},
                  x=x, y=y, text=field("label", "nominal"),
-                 color=field("ink", "nominal", legend=None, scale={"domain": ["black", "white"],
-                                                                   "range": ["black", "white"]}))
+                 color={"condition": {"test": "datum.ink === 'white'", "value": "white"}, "value": "black"})
     flat = values.reshape(-1)
     labels = [format(v + 0.0, value_format) for v in flat]  # + 0.0: no "-0"; the digits suit the largest value
     data = {"cells": table(m=r, n=c, value=flat, label=labels, ink=np.where(np.abs(flat) > 0.6 * limit, "white",

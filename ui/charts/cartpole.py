@@ -93,7 +93,7 @@ def trajectory(states, step: int, *, title: str | None = None, height: int = 300
                    series=np.repeat(TRAJECTORY_NAMES, t.size))
     x = field("t", title="step t", scale={"domain": [0, int(t[-1])], "nice": False})
     y = field("v", title="value ÷ limit", scale={"domain": [-1.05, 1.05]})
-    color = field("series", "nominal", title=None, legend={"orient": "bottom"},
+    color = field("series", "nominal", title=None, legend={"orient": "bottom", "columns": 2, "labelLimit": 260},
                   scale={"domain": list(TRAJECTORY_NAMES), "range": [POLE_COLOR, CART]})
     return chart(
         layer("series", "line", x=x, y=y, color=color,

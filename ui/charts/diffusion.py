@@ -70,7 +70,7 @@ def arrow_table(points, vectors: Mapping[str, np.ndarray], spacing: float) -> pd
 
 
 def _arrow_layers(x: dict, y: dict, colors: Mapping[str, str]) -> list[dict]:
-    color = field("series", "nominal", title=None, legend={"orient": "bottom"},
+    color = field("series", "nominal", title=None, legend={"orient": "bottom", "columns": 2, "labelLimit": 260},
                   scale={"domain": list(colors), "range": list(colors.values())})
     tip = [field("series", "nominal", title="field"), field("x", format=".3g"), field("y", format=".3g"),
            field("strength", title="|score|", format=".3g")]
@@ -272,7 +272,7 @@ def paths(processes: Mapping[str, tuple[np.ndarray, np.ndarray]], *, colors: Map
         return None
     x = field("t", title="time t", scale={"domain": [0, 1], "reverse": reverse_time})
     y = field("x", title="x₁", scale=_axis_scale(*box) if box else {"zero": False})
-    color = field("series", "nominal", title=None, legend={"orient": "bottom"},
+    color = field("series", "nominal", title=None, legend={"orient": "bottom", "columns": 2, "labelLimit": 260},
                   scale={"domain": list(processes), "range": [colors[n] for n in processes]})
     return chart(layer("paths", {"type": "line", "strokeWidth": 1, "opacity": 0.7, "clip": True}, x=x, y=y,
                        color=color, detail=field("particle", "nominal"), order=field("t"),
@@ -315,7 +315,7 @@ def tweedie(clean, noisy, denoised, learned, *, box: Sequence[tuple[float, float
     arrows = table(x=noisy[keep, 0], y=noisy[keep, 1], x2=denoised[keep, 0], y2=denoised[keep, 1],
                    angle=90.0 - np.degrees(np.arctan2(unit[:, 1], unit[:, 0])))
     names = ["learned E[x | x̃]", "clean x"]
-    color = field("series", "nominal", title=None, legend={"orient": "bottom"},
+    color = field("series", "nominal", title=None, legend={"orient": "bottom", "columns": 2, "labelLimit": 260},
                   scale={"domain": names, "range": [LEARNED, TARGET]})
     points = pd.concat([table(x=learned[:, 0], y=learned[:, 1], series=names[0]),
                         table(x=clean[:, 0], y=clean[:, 1], series=names[1])], ignore_index=True)

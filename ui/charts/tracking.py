@@ -80,7 +80,7 @@ def plane(*, paths: dict[str, np.ndarray] | None = None, points: dict[str, np.nd
         "x": field("x", title=x_title, scale={"domain": domains[0], "nice": False, "zero": False}),
         "y": field("y", title=y_title, scale={"domain": domains[1], "nice": False, "zero": False}),
         "color": field("series", "nominal", title=None, scale={"domain": names, "range": [colors[n] for n in names]},
-                        legend={"orient": "bottom", "columns": min(3, len(names))}),
+                        legend={"orient": "bottom", "columns": min(2, len(names)), "labelLimit": 260}),
         "tooltip": [field("series", "nominal"), field("x", format=".3f"), field("y", format=".3f")],
     }
     encoding["x"], encoding["y"], size_settings = equal_axes(encoding["x"], encoding["y"], height=size)
