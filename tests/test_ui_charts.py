@@ -264,3 +264,11 @@ def test_only_decimal_numbers_of_x_and_y_domains_are_lifted():
     assert drawn["datasets"][core.LIFTED].to_dict("records") == [{"v0": 2.5e-3}]
     plain = charts.lines(np.arange(3), {"a": [1.0, 2.0, 3.0]}, x_title="t", y_title="a")
     assert core.stable(plain) is plain  # nothing to lift: the spec as it was
+
+
+def test_a_matrix_writes_a_tiny_negative_as_zero_without_a_sign():
+    from ui.charts.basic import matrix
+
+    spec = valid(matrix(np.array([[-0.001, 0.5], [-0.25, -4e-7]]), value_format=".2f"))
+    labels = [r["label"] for r in rows(spec, "cells")]
+    assert labels == ["0.00", "0.50", "-0.25", "0.00"]  # "-0.00" read as a sign that means nothing

@@ -97,6 +97,11 @@ def scatter_against_identity(x, y, *, x_title: str, y_title: str, title: str | N
                  title=title, height=height)
 
 
+def _unsigned_zero(text: str) -> str:
+    """"-0.00" (a tiny negative rounded away) written as "0.00"."""
+    return text[1:] if text.startswith("-") and not any(ch in "123456789" for ch in text) else text
+
+
 def _unique(labels: list[str]) -> list[str]:
     """Make repeated labels distinct (two tokens "the" must be two rows)."""
     seen: dict[str, int] = {}
@@ -225,7 +230,7 @@ def matrix(values, *, domain: tuple[float, float] | None = None, value_format: s
                  x=x, y=y, text=field("label", "nominal"),
                  color={"condition": {"test": "datum.ink === 'white'", "value": "white"}, "value": "black"})
     flat = values.reshape(-1)
-    labels = [format(v + 0.0, value_format) for v in flat]  # + 0.0: no "-0"; the digits suit the largest value
+    labels = [_unsigned_zero(format(v, value_format)) for v in flat]  # the digits suit the largest value
     data = {"cells": table(m=r, n=c, value=flat, label=labels, ink=np.where(np.abs(flat) > 0.6 * limit, "white",
                                                                              "black")),
             "_limits": table(m=[0, 0], n=[0, 0], value=[-limit, limit])}
