@@ -175,16 +175,10 @@ def lesson_bar(presets: Sequence[Preset]):
     return lesson, st.container()
 
 
-def moved_from(lesson: Preset, page: str | None = None, fragment_controls=()) -> list[tuple[str, object, object]]:
-    """The controls the lesson sets that are elsewhere now: (label, value now, the lesson's value),
-    each value as the control's widget shows it."""
-    return [(control.label, _shown(now, control), _shown(wanted, control))
-            for control, now, wanted in _moved(lesson, page or controls.current_page(), fragment_controls)]
-
-
 def _moved(lesson: Preset, page: str, fragment_controls=()) -> list[tuple[controls.Control, object, object]]:
-    """… of the controls drawn so far this run and those drawn further down, in fragments (their
-    values are in the session from their last draw)."""
+    """The controls the lesson sets that are elsewhere now: (control, value now, the lesson's value),
+    among those drawn so far this run and those drawn further down, in fragments (their values are in
+    the session from their last draw)."""
     moved = []
     known = [*controls.registry(page).values(), *fragment_controls]
     for name, wanted in {**lesson.settings, **lesson.extras}.items():

@@ -171,14 +171,6 @@ def _guess_delimiter(line: str) -> str:
     return " "
 
 
-def _split(line: str, delimiter: str) -> list[str]:
-    if delimiter == " ":
-        return line.split()
-    if delimiter == "::":
-        return [field.strip() for field in line.split("::")]
-    return [field.strip() for field in next(csv.reader([line], delimiter=delimiter))]
-
-
 def _rows(text: str, delimiter: str):
     """(line number, fields, the row's text) of every non-blank row. A CSV's quoted field may hold
     the separator or line breaks (a review's text); rows end at \n, \r\n or \r only."""
@@ -189,7 +181,7 @@ def _rows(text: str, delimiter: str):
             if len(line) > MAX_LINE_CHARS:
                 raise ValueError(f"Line {number} is {len(line):,} characters long; a row of user, item, rating (and "
                                  f"a timestamp) needs far fewer, so the file is read up to {MAX_LINE_CHARS:,} per line.")
-            yield number, _split(line, delimiter), line
+            yield number, line.split() if delimiter == " " else [f.strip() for f in line.split("::")], line
         return
     lines = _LINE_BREAK.split(text)
     # not strict: a quote inside a field ("Weird Al" Yankovic) is kept, as a spreadsheet writes it

@@ -352,7 +352,8 @@ def diagnose(result: Result) -> tuple[Message, ...]:
         return (Message(
             "constant", "info", f"Every training rating is {value:g}.",
             f"There is nothing to learn: μ = {value:g} predicts each training rating, so the biases and factors "
-            "get no gradient to speak of and the train RMSE is 0 (up to rounding). Upload ratings that differ."),) + file_notes
+            "get no gradient to speak of and the train RMSE is 0 (up to rounding). Upload ratings that differ."),
+        ) + file_notes
     d = result.divergence
     if d is not None:
         low, high = stable_rates(result.rating_spread)
@@ -364,9 +365,9 @@ def diagnose(result: Result) -> tuple[Message, ...]:
         messages.append(Message(
             "diverged", "problem", f"Training diverged in epoch {d.epoch}",
             f"After {d.rating or 0:,} ratings of that epoch a prediction error passed {blowup:,.0f}"
-            + (" (a thousand times the largest rating)" if largest >= 1 else "") + ", so training stopped; " + (f"the charts show epoch {d.epoch - 1}, the last one finished."
-                                                       if d.epoch > 1 else
-                                                       "no epoch finished, so the charts show the model before training."),
+            + (" (a thousand times the largest rating)" if largest >= 1 else "") + ", so training stopped; "
+            + (f"the charts show epoch {d.epoch - 1}, the last one finished." if d.epoch > 1 else
+               "no epoch finished, so the charts show the model before training."),
             f"One update changes that rating's error e by about −η(2 + ‖p_u‖² + ‖q_i‖²)·e: when that factor "
             f"passes 2 the step overshoots and |e| grows. At η = {s.learning_rate:g} it starts at "
             f"{d.first_factor:.2f} (the factors start small), but the update is bilinear — p_u grows by η e q_i "
@@ -451,7 +452,7 @@ def diagnose(result: Result) -> tuple[Message, ...]:
             "cold_start", "info", "Test ratings of strangers.",
             f"{result.unseen_test:,} of the {result.n_test:,} test ratings ({share:.0%}) are of a user or an item "
             "with no rating in the training set: for those the model has only μ and the bias of whichever side it "
-            "has seen, so no step size, λ or k improves them. A smaller test fraction leaves fewer of them.",
+            "has seen, never p_uᵀq_i, so more factors cannot help them. A smaller test fraction leaves fewer of them.",
             numbers={"unseen_test": result.unseen_test, "share": share}))
     return tuple(messages) + file_notes
 
