@@ -91,6 +91,7 @@ def render_step(fit: lab.Learning, index: int) -> None:
 def render_learning_panel(settings: lab.Settings, image) -> None:
     left, right, _ = st.columns([3, 3, 2])
     fraction, steps = ui.controls.draw(LR, container=left), ui.controls.draw(STEPS, container=right)
+    ui.workshop.banner_follows()  # η is a lesson's: its banner, above this fragment, says whether η moved
     with ui.guard("learn the kernel", stop=False):
         fit = learning_run(settings, fraction, steps, image)
         ui.panels.metrics(

@@ -200,9 +200,11 @@ def show_lesson(lesson: Preset | None, where, fragment_controls=()) -> None:
     """What the current lesson shows — and, when its controls have been moved since, which ones and a
     way back, so that the words never describe settings the page is not at."""
     if lesson is None or where is None:
+        st.session_state.pop(_BANNER, None)
         return
     page = controls.current_page()
     found = _moved(lesson, page, fragment_controls)
+    st.session_state[_BANNER] = (page, lesson, tuple(fragment_controls), _keys(found))
     moved = [(c.label, _shown(now, c), _shown(wanted, c)) for c, now, wanted in found]
     for control, now, _ in found:
         if control.url and now == control.default:  # said in the link, which would otherwise read as the lesson's
@@ -216,6 +218,37 @@ def show_lesson(lesson: Preset | None, where, fragment_controls=()) -> None:
             text.caption(f"The controls have moved from this lesson, so the page no longer shows what it says: {said}.")
             button.button("Back to the lesson", key=f"{page}:lesson_back", on_click=apply_preset, args=(page, lesson),
                           icon=":material/undo:", width="stretch")
+
+
+_BANNER = "workshop:banner"  # what show_lesson last said: (page, lesson, fragment controls, moved keys)
+
+
+def _keys(found) -> tuple[str, ...]:
+    return tuple(sorted(control.key for control, _, _ in found))
+
+
+def banner_follows() -> None:
+    """Called in a fragment once it has drawn its controls. The lesson's banner sits above the fragment,
+    so a move of a lesson's control in the fragment (Convolution's η) reruns only the fragment and
+    would leave the banner saying the page shows the lesson (or that the control has moved, once it
+    is back): when the move changes which of the lesson's controls have moved, the whole page reruns,
+    once. Other moves in the fragment stay fragment reruns."""
+    said = st.session_state.get(_BANNER)
+    if said is None or not _in_fragment_run():
+        return
+    page, lesson, fragment_controls, keys = said
+    if page != controls.current_page() or not fragment_controls:
+        return
+    if _keys(_moved(lesson, page, fragment_controls)) != keys:
+        st.rerun(scope="app")
+
+
+def _in_fragment_run() -> bool:
+    """True while a fragment reruns on its own (not as part of the page's full run)."""
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return bool(ctx is not None and ctx.fragment_ids_this_run)
 
 
 def _shown(value, control=None) -> str:

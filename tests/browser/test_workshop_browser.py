@@ -147,3 +147,27 @@ def test_a_link_naming_only_a_lesson_opens_it_and_a_foreign_key_leaves_the_link(
     expect(page.get_by_text("The controls have moved from this lesson")).to_have_count(0)
     assert "dk=" not in page.url
     assert_no_exception(page)
+
+
+def test_a_lesson_control_moved_inside_a_fragment_updates_the_lesson_banner_at_once(page, server_url):
+    # Convolution's η is drawn in the learning panel's fragment, below the lesson's banner: a move
+    # there reruns only the fragment, which cannot redraw the banner, so the page reruns whole when
+    # the move changes what the banner says
+    open_page(page, f"{server_url}/Convolution?lesson=lr_too_high")
+    expect(page).to_have_url(re.compile(r"[?&]lr=1\.1"), timeout=30_000)
+    wait_idle(page)
+    moved = page.get_by_text("The controls have moved from this lesson")
+    expect(moved).to_have_count(0)
+    slider = page.get_by_test_id("stSlider").filter(has_text="Learning rate η").locator('input[type="range"]')
+    slider.focus()
+    slider.press("ArrowLeft")  # 1.1 → 1.05
+    expect(page).to_have_url(re.compile(r"[?&]lr=1\.05"), timeout=30_000)
+    wait_idle(page)
+    expect(moved).to_be_visible(timeout=30_000)
+    expect(moved).to_contain_text("1.05")
+    slider.focus()
+    slider.press("ArrowRight")  # back to the lesson's 1.1: the banner no longer says it moved
+    expect(page).to_have_url(re.compile(r"[?&]lr=1\.1(&|$)"), timeout=30_000)
+    wait_idle(page)
+    expect(moved).to_have_count(0, timeout=30_000)
+    assert_no_exception(page)
