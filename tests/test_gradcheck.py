@@ -257,3 +257,47 @@ def test_a_gradient_that_is_zero_everywhere_is_said_to_be_zero_not_given_a_meani
     assert wrong.verdict == "fail" and wrong.zero_by_hand
     nearly = check_gradient(f, np.zeros(40), np.r_[np.zeros(39), 1e-9], name="x")  # one entry not 0: judged as before
     assert not nearly.zero_by_hand and nearly.verdict in ("fail", "flat")
+
+
+@pytest.mark.parametrize("size", [1e-187, 1e-200, 1e-300])
+def test_a_gradient_too_small_for_float64_norms_is_never_passed_right_or_wrong(size):
+    """Recommendations at η = 0.3, λ = 1 shrinks the factors to 6·10⁻¹⁸⁷: np.linalg.norm of such a
+    gradient is 0 (its squares underflow), so the relative error and the resolution were 0 and any
+    estimate passed; the steps, a tenth of an RMS that was also 0 (then 1), were 10¹⁸⁶ times too big."""
+    x = size * np.random.default_rng(0).uniform(0.5, 1.5, 12)
+
+    def change(v):  # f(v) − f(x) for f = ½‖v‖², from the perturbation: below 10⁻³⁰⁸ it underflows to 0
+        d = v - x
+        return float(np.sum(d * (x + 0.5 * d)))
+    for f in (change, lambda v: 0.5 * float(v @ v)):
+        right = check_gradient(f, x, x.copy())
+        assert right.verdict == "flat", right.reason
+        assert "own rounding" in right.reason  # the differences of f underflow: rounding, not curvature
+        for wrong in (2 * x, x * (1 + 1e-4), -x, np.r_[-x[:1], x[1:]]):
+            assert check_gradient(f, x, wrong).verdict != "pass"
+
+
+def test_relative_error_of_tiny_and_huge_arrays_is_the_ratio_not_an_underflow():
+    a = np.array([3e-200, 4e-200])  # squares underflow to 0
+    assert relative_error(a, 2 * a, tiny=1e-300) == pytest.approx(1 / 3)
+    b = np.array([3e160, 4e160])  # squares overflow to inf
+    assert relative_error(b, 2 * b) == pytest.approx(1 / 3)
+
+
+def test_a_flat_check_from_curvature_is_not_blamed_on_rounding_and_the_score_check_steps_within_a_width():
+    """Diffusion with six modes 9 apart, the first of width 0.05 at x = −22.5: from a first step of a
+    tenth of |x| (45 widths) the estimates never settle. The check said 'f changes by less than its own
+    rounding' — false: the estimates at different steps disagree. The page's score check starts at a
+    tenth of the narrowest width instead, and passes (a wrong score still fails)."""
+    from calc_core.diffusion import checks, lab
+
+    mixture = lab.build_mixture(lab.check_settings(lab.Settings(dimension=1, n_modes=6, separation=9.0,
+                                                                 first_width=0.05, width=0.5)))
+    x = checks.check_points(mixture)["near the modes"]
+    f = lambda p: np.sum(mixture.log_density(p["x"]))  # noqa: E731
+    coarse = check_gradients(lambda p: float(f(p)), {"x": x}, {"x": mixture.score(x)}, max_coords=12,
+                             f_scale=float(np.sum(np.abs(mixture.log_density(x)))), extended=f)[0]
+    assert coarse.verdict == "flat"
+    assert "own rounding" not in coarse.reason and "disagree" in coarse.reason, coarse.reason
+    assert all(c.verdict == "pass" for c in checks.score_checks(mixture, "∇ₓ log p")), \
+        [c.reason for c in checks.score_checks(mixture, "∇ₓ log p")]

@@ -63,6 +63,22 @@ TINY = 1e-12
 VERDICTS = ("pass", "fail", "flat")
 
 
+def scaled_norm(v) -> float:
+    """‖v‖ without underflow or overflow: max|v| · ‖v / max|v|‖. np.linalg.norm squares the entries, so
+    a gradient of 10⁻¹⁸⁰ has norm 0 there (and one of 10¹⁶⁰ norm inf)."""
+    v = np.abs(np.asarray(v, dtype=float).reshape(-1))
+    top = float(np.max(v)) if v.size else 0.0
+    if top == 0.0 or not np.isfinite(top):
+        return top
+    return top * float(np.linalg.norm(v / top))
+
+
+def rms(v) -> float:
+    """The root mean square of v, without underflow or overflow (as :func:`scaled_norm`)."""
+    v = np.asarray(v, dtype=float).reshape(-1)
+    return scaled_norm(v) / np.sqrt(v.size) if v.size else 0.0
+
+
 def relative_error(a, b, tiny: float = TINY) -> float:
     """Relative error ‖a − b‖ / max(‖a‖ + ‖b‖, tiny) of two arrays of the same shape."""
     a = np.asarray(a, dtype=float)
@@ -70,7 +86,7 @@ def relative_error(a, b, tiny: float = TINY) -> float:
     if a.shape != b.shape:
         raise ValueError(f"cannot compare gradients of shapes {a.shape} and {b.shape}")
     # rel_err = ‖a − b‖ / max(‖a‖ + ‖b‖, tiny)
-    return float(np.linalg.norm(a - b) / max(np.linalg.norm(a) + np.linalg.norm(b), tiny))
+    return float(scaled_norm(a - b) / max(scaled_norm(a) + scaled_norm(b), tiny))
 
 
 def numerical_gradient(f: Callable[[np.ndarray], float], x, step: float = DEFAULT_STEP,
@@ -106,7 +122,8 @@ def ridders_derivative(g: Callable[[float], float], h0: float, f_scale: float, e
 
     Returns (estimate, error bar, smallest step used, rounding floor). The error bar is the
     tableau's own error estimate, never below the rounding floor δ_g / h of the step the estimate
-    came from, where δ_g = max(ROUNDING_ULPS · ε · max(|g|, f_scale), noise).
+    came from, where δ_g = max(ROUNDING_ULPS · ε · max(|g|, f_scale), noise, ROUNDING_ULPS · the
+    smallest normal float64).
     """
     table = np.zeros((RIDDERS_STEPS, RIDDERS_STEPS), dtype=np.longdouble)
     best, error, best_h = np.nan, np.inf, h0
@@ -134,7 +151,9 @@ def ridders_derivative(g: Callable[[float], float], h0: float, f_scale: float, e
         elif abs(table[i, i] - table[i - 1, i - 1]) >= RIDDERS_SAFE * error:
             break  # higher orders only get worse: rounding has taken over
         h /= RIDDERS_SHRINK
-    rounding = max(ROUNDING_ULPS * eps * largest, noise) / best_h
+    # (never below the smallest normal number: a value of f, or a change of f, below it has lost its digits
+    # to underflow, as f(x + h) − f(x) does for a slope of 10⁻¹⁸⁷ and a step of 10⁻¹⁸⁸)
+    rounding = max(ROUNDING_ULPS * eps * largest, noise, ROUNDING_ULPS * np.finfo(float).tiny) / best_h
     return float(best), float(max(error, rounding)), float(best_h), float(rounding)
 
 
@@ -149,6 +168,7 @@ class DirectionCheck:
     numeric: float
     error_bound: float
     analytic_part: float = 0.0  # of the error bound: the analytic gradient's own rounding
+    rounding_part: float = 0.0  # of the error bound: the rounding of the values of f (δ_f / h)
 
 
 @dataclass(frozen=True)
@@ -227,9 +247,9 @@ def choose_indices(analytic: np.ndarray, max_coords: int | None, seed: int = 0,
 def coordinate_scales(x: np.ndarray) -> np.ndarray:
     """The size s_k of each coordinate that its first step is a tenth of: |x_k|, but at least a
     hundredth of the parameter's RMS (and 1 for an all-zero parameter)."""
-    rms = float(np.sqrt(np.mean(x * x))) if x.size else 0.0
-    rms = rms if np.isfinite(rms) and rms > 0 else 1.0
-    return np.maximum(np.abs(x), 0.01 * rms)
+    size = rms(x)  # not sqrt(mean(x²)): that is 0 for entries below 10⁻¹⁵⁴, and the steps were then 10⁻³
+    size = size if np.isfinite(size) and size > 0 else 1.0
+    return np.maximum(np.abs(x), 0.01 * size)
 
 
 def check_gradient(
@@ -327,7 +347,7 @@ def check_gradient(
         a_max = max(a_max, float(analytic_scale))
     # the analytic gradient's own rounding: ε times the sizes the backward pass combined — the
     # whole gradient's largest entry, and the terms f adds up per unit of this coordinate
-    unit = float(np.sqrt(np.mean(flat_x * flat_x))) if flat_x.size else 1.0
+    unit = rms(flat_x) if flat_x.size else 1.0
     unit = unit if np.isfinite(unit) and unit > 0 else 1.0
     a_floor = ANALYTIC_ULPS * eps64 * max(a_max, float(f_scale) / unit)
     a_err = np.full(indices.size, a_floor)
@@ -365,14 +385,18 @@ def check_gradient(
 
         def pair(h):
             """(estimate, error bar, whether a smaller step could help: a run sees a slope beyond its own
-            error bar, the two disagree beyond the better one's, and rounding alone does not set both bars)"""
+            error bar, the two disagree beyond the better one's, and rounding alone does not set both bars;
+            the part of the error bar that is rounding: the kept run's floor δ_f / h where that sets its bar)"""
             (a, a_err, a_round), (b, b_err, b_round) = run(h), run(h / 8)
-            value, own = (a, a_err) if a_err <= b_err else (b, b_err)
+            value, own, own_round = (a, a_err, a_round) if a_err <= b_err else (b, b_err, b_round)
             spread = abs(a - b)
             if not np.isfinite(spread):
-                return value, np.inf, False
+                return value, np.inf, False, own_round
             resolved = abs(a) > a_err or abs(b) > b_err
-            return value, max(own, spread), resolved and spread > own and not (a_err <= a_round and b_err <= b_round)
+            bar = max(own, spread)
+            # rounding's part of the bar: the kept run's floor, and the runs' disagreement where their floors explain it
+            rounding = min(bar, max(own_round, spread) if spread <= a_round + b_round else own_round)
+            return value, bar, resolved and spread > own and not (a_err <= a_round and b_err <= b_round), rounding
 
         best = latest = pair(h0)
         h = h0
@@ -386,17 +410,21 @@ def check_gradient(
             latest = pair(h)
             if latest[1] < best[1]:
                 best = latest
-        return best[0], best[1], "extended" if extended is not None else "float64"
+        return best[0], best[1], "extended" if extended is not None else "float64", best[3]
 
-    numeric, error, precisions = np.empty(indices.size), np.empty(indices.size), set()
+    numeric, error, rounded, precisions = (np.empty(indices.size), np.empty(indices.size), np.empty(indices.size),
+                                           set())
     for n, k in enumerate(indices):
-        numeric[n], error[n], used = derivative(int(k), float(first[k]), flat_a[k])
+        numeric[n], error[n], used, rounded[n] = derivative(int(k), float(first[k]), flat_a[k])
         precisions.add(used)
 
     # Two directions through every coordinate, each coordinate moved in proportion to its scale:
     # d = s ⊙ u, and the analytic slope along d is g_a · d.
     directions = []
-    weighted = scales * flat_a
+    # s ⊙ g_a with s and g_a each divided by its largest entry first: the product itself underflows to 0
+    # for entries of 10⁻¹⁸⁰, which would drop the direction along g_a
+    a_top = float(np.max(np.abs(flat_a))) if flat_a.size else 0.0
+    weighted = (scales / float(np.max(scales))) * (flat_a / a_top) if a_top > 0 else np.zeros_like(flat_a)
     rng = np.random.default_rng([seed, 17])
     random_unit = rng.standard_normal(flat_x.size)
     candidates = [("a random direction", random_unit / np.linalg.norm(random_unit))]
@@ -405,38 +433,43 @@ def check_gradient(
     for label, unit in candidates:
         d = scales * unit
         slope = float(flat_a @ d)
-        value, err, used = derivative(d, START_FRACTION if step is None else float(np.max(first)) / max(
+        value, err, used, rounding = derivative(d, START_FRACTION if step is None else float(np.max(first)) / max(
             float(np.max(scales)), TINY), slope)
         precisions.add(used)
         analytic_part = a_floor * float(np.sum(np.abs(d))) + float(declared @ np.abs(d))
         directions.append(DirectionCheck(label, slope, float(value), float(err + analytic_part),
-                                         float(analytic_part)))
+                                         float(analytic_part), float(rounding)))
 
     analytic = flat_a[indices]
     bounds = error + a_err
     verdict, reason, rel, resolution, worst = _verdict(name, indices, analytic, numeric, bounds, directions,
-                                                       tolerance, a_err)
+                                                       tolerance, a_err, rounded)
     return GradientCheck(name, flat_x.size, indices, analytic, numeric, bounds, tuple(directions), rel, resolution,
                          verdict, reason, "extended" if "extended" in precisions else "float64",
                          float(np.max(first)) if flat_x.size else 0.0, tolerance, worst, counter[0])
 
 
-def _verdict(name, indices, analytic, numeric, bounds, directions, tolerance, analytic_bounds=None):
-    """(verdict, reason, relative error, resolution, worst index) — see the module docstring."""
+def _verdict(name, indices, analytic, numeric, bounds, directions, tolerance, analytic_bounds=None,
+             rounding_bounds=None):
+    """(verdict, reason, relative error, resolution, worst index) — see the module docstring. Norms are
+    taken without underflow (:func:`scaled_norm`): with np.linalg.norm a gradient of 10⁻¹⁸⁰ had size 0,
+    hence a relative error and a resolution of 0, and any estimate passed it."""
     allowed = FAIL_MARGIN * bounds + tolerance * np.maximum(np.abs(analytic), np.abs(numeric))
     gaps = np.abs(analytic - numeric)
     over = gaps > allowed
-    total = float(np.linalg.norm(analytic) + np.linalg.norm(numeric))
-    rel = float(np.linalg.norm(analytic - numeric) / total) if total > 0 else 0.0
+    total = scaled_norm(analytic) + scaled_norm(numeric)
+    rel = scaled_norm(analytic - numeric) / total if total > 0 else 0.0
     # resolution: the relative error the estimates themselves are uncertain by
-    resolution = float(np.linalg.norm(bounds) / total) if total > 0 else (0.0 if np.all(bounds <= TINY) else np.inf)
+    resolution = scaled_norm(bounds) / total if total > 0 else (0.0 if np.all(bounds <= TINY) else np.inf)
     ratio = gaps / np.maximum(allowed, 1e-300)
     worst = int(indices[np.argmax(ratio)]) if indices.size else None
     direction_over = [d for d in directions
                       if abs(d.analytic - d.numeric) > FAIL_MARGIN * d.error_bound
                       + tolerance * max(abs(d.analytic), abs(d.numeric))]
+    # (against the slope's own size, however small: a floor such as 10⁻¹² would let a bar of 10⁻¹⁹ on a
+    # slope of 10⁻³⁰⁰ read as resolved)
     direction_blurred = [d for d in directions
-                         if d.error_bound > RESOLUTION_NEEDED * max(abs(d.analytic), abs(d.numeric), TINY)]
+                         if d.error_bound > RESOLUTION_NEEDED * max(abs(d.analytic), abs(d.numeric))]
     checked = f"{indices.size} coordinate{'s' * (indices.size != 1)}"
     if over.any():
         k = int(np.argmax(ratio))
@@ -460,14 +493,23 @@ def _verdict(name, indices, analytic, numeric, bounds, directions, tolerance, an
     if resolution <= RESOLUTION_NEEDED and not direction_blurred:
         return ("pass", f"{name}: agrees to a relative error of {rel:.1e}; the check would have seen "
                 f"{max(tolerance, FAIL_MARGIN * resolution):.0e}.", rel, resolution, worst)
-    blur = max([resolution] + [d.error_bound / max(abs(d.analytic), abs(d.numeric), TINY) for d in direction_blurred])
-    analytic_share = 0.0 if analytic_bounds is None else float(np.linalg.norm(analytic_bounds)) / max(
-        float(np.linalg.norm(bounds)), 1e-300)
-    analytic_share = max([analytic_share] + [d.analytic_part / max(d.error_bound, 1e-300) for d in direction_blurred])
-    why = ("the hand-derived gradient itself is computed with less precision than that here (its own rounding, "
-           "which grows with the sizes it is computed from, dominates the error bars)" if analytic_share > 0.5 else
-           "f changes by less than its own rounding along this parameter, so the estimate from values of f is "
-           "that uncertain")
+    blur = max([resolution] + [d.error_bound / max(abs(d.analytic), abs(d.numeric), np.finfo(float).tiny)
+                               for d in direction_blurred])
+
+    def share(parts, direction_part):
+        """Of the error bars that blur the check, the share that ``parts`` (per coordinate) make up."""
+        whole = 0.0 if parts is None else scaled_norm(parts) / max(scaled_norm(bounds), 1e-300)
+        return max([whole] + [direction_part(d) / max(d.error_bound, 1e-300) for d in direction_blurred])
+
+    if share(analytic_bounds, lambda d: d.analytic_part) > 0.5:
+        why = ("the hand-derived gradient itself is computed with less precision than that here (its own rounding, "
+               "which grows with the sizes it is computed from, dominates the error bars)")
+    elif rounding_bounds is None or share(rounding_bounds, lambda d: d.rounding_part) > 0.5:
+        why = ("f changes by less than its own rounding along this parameter, so the estimate from values of f is "
+               "that uncertain")
+    else:
+        why = ("the estimates from values of f at different steps disagree by that much: f curves too sharply "
+               "on the scale of the steps taken for the differences to settle")
     return ("flat", f"{name}: too flat to check at this precision — uncertain by {blur:.1e} relative (a pass needs "
             f"{RESOLUTION_NEEDED:.0e}): {why}; nothing disagrees.", rel, resolution, worst)
 
