@@ -31,6 +31,8 @@ from typing import Any, Callable, Mapping, Sequence
 
 import streamlit as st
 
+from ui.markdown import plain
+
 class _Unset:
     def __repr__(self):
         return "UNSET"
@@ -316,14 +318,21 @@ class Text(Control):
     def bounds(self, values):
         return {}
 
+    @staticmethod
+    def clean(text: str) -> str:
+        """The text as both the box and the link keep it: a tab, a no-break space or any other space
+        is a plain space, and other characters that do not print are left out. (The link used to drop a
+        tab the box kept: "the⇥cat" was six words on the page and "thecat …", five, from its link.)"""
+        return "".join(" " if ch.isspace() else ch for ch in str(text) if ch.isprintable() or ch.isspace())
+
     def parse(self, text, bounds):
-        text = "".join(ch for ch in str(text) if ch.isprintable())
+        text = self.clean(text)
         if len(text) > self.max_chars:
             raise ValueError(f"longer than {self.max_chars} characters")
         return text
 
     def fit(self, value, bounds):
-        return value[: self.max_chars] if isinstance(value, str) else self.default
+        return self.clean(value)[: self.max_chars] if isinstance(value, str) else self.default
 
     def widget(self, where, label, key, bounds, disabled, help):
         return where.text_input(label, max_chars=self.max_chars, key=key, help=help, placeholder=self.placeholder,
@@ -395,8 +404,12 @@ class SnapshotStep(Control):
         steps = list(bounds["steps"])
         if len(steps) < 2:
             return -1
+        # the last step is written "end", the same whatever the run's length: the browser sends a select
+        # slider's value back as its label, and a label that changed with the length ("29 (end)" in a run
+        # of 28 epochs, sent by a key held down on Epochs before the new widget arrived) matched no option,
+        # so Streamlit fell back to the first: the scrubber jumped to step 0 and step=0 entered the link
         return where.select_slider(label, options=steps[:-1] + [-1], key=key, help=help, disabled=disabled,
-                                   format_func=lambda s: f"{steps[-1]:,} (end)" if s == -1 else f"{s:,}")
+                                   format_func=lambda s: "end" if s == -1 else f"{s:,}")
 
     def domain(self):
         return {"kind": "snapshot", "dynamic": True, "samples": [-1]}
@@ -483,8 +496,9 @@ def tidy_url() -> None:
         elif len(st.query_params.get_all(key)) > 1:
             st.query_params[key] = st.query_params[key]
     if foreign:
-        shown = ", ".join(f"“{str(key)[:30]}”" for key in foreign[:4]) + (f" and {len(foreign) - 4} more"
-                                                                        if len(foreign) > 4 else "")
+        # a link's own text, escaped: no Markdown link or formula made of it in the lab's toast
+        shown = ", ".join(f"“{plain(str(key)[:30])}”" for key in foreign[:4]) + (f" and {len(foreign) - 4} more"
+                                                                               if len(foreign) > 4 else "")
         st.toast(f"This link names {'a setting' if len(foreign) == 1 else 'settings'} this page does not have "
                  f"({shown}), so {'it is' if len(foreign) == 1 else 'they are'} left out.",
                  icon=":material/link_off:")

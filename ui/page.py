@@ -60,7 +60,17 @@ def _leave_pages_directory_mode() -> None:
 
 
 def _presenting_from_url() -> bool:
-    return str(st.query_params.get(workshop.PRESENT.key, "")).lower() in ("1", "true", "yes", "on")
+    """The link's ``present=``, read as every switch is (true/false, 1/0, yes/no, on/off); any other
+    value is off, and named in the toast of the link's unusable values, as any control's would be."""
+    if workshop.PRESENT.key not in st.query_params:
+        return False
+    try:
+        return workshop.PRESENT.parse(st.query_params[workshop.PRESENT.key], {})
+    except ValueError:
+        rejected = st.session_state.setdefault(controls._REJECTED, [])
+        if workshop.PRESENT.label not in rejected:
+            rejected.append(workshop.PRESENT.label)
+        return False
 
 
 def navigation():

@@ -4,7 +4,6 @@ diagnosis placed as calc_core wrote it."""
 from __future__ import annotations
 
 import functools
-import re
 import inspect
 import textwrap
 from typing import Callable, Sequence
@@ -16,18 +15,10 @@ from calc_core.common.gradcheck import FAIL_MARGIN, RESOLUTION_NEEDED, GradientC
 from calc_core.common.jit import python_source_of
 from calc_core.common.messages import Message
 from ui import charts, workshop
+from ui.markdown import plain  # noqa: F401 - the pages call it as ui.panels.plain
 
 #: ``st.metric(..., delta=..., **REFERENCE_DELTA)``: a delta that names a reference value, not a change
 REFERENCE_DELTA = {"delta_color": "off", "delta_arrow": "off"}
-
-
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|:$~<>&])")
-
-
-def plain(text) -> str:
-    """``text`` (an id from an uploaded file, a typed word) escaped so that Markdown shows it as
-    written: no emphasis, link, colour directive or formula made of it."""
-    return _MARKDOWN.sub(r"\\\1", str(text))
 
 
 def figure(value, spec: str = ".3f", *, missing: str = "—") -> str:

@@ -27,6 +27,7 @@ import streamlit as st
 from calc_core.common.presets import Preset
 from calc_core.common.snapshots import Snapshots
 from ui import controls
+from ui.markdown import plain
 
 PRESENT = controls.Toggle("present", "Presenter view", default=False,
                           help="Larger type, explanations folded to one line, the lesson's controls at hand. "
@@ -152,7 +153,7 @@ def lesson_bar(presets: Sequence[Preset]):
     named = name if any(p.name == name for p in presets) else None
     if name is not None and named is None:
         st.query_params.pop("lesson", None)
-        st.toast(f"This link's lesson “{str(name)[:40]}” is not one of this page's lessons, so none is on.",
+        st.toast(f"This link's lesson “{plain(str(name)[:40])}” is not one of this page's lessons, so none is on.",
                  icon=":material/link_off:")
     if st.session_state.get(key) != named or f"{page}:lesson_choice" not in st.session_state:
         st.session_state[key] = named

@@ -99,3 +99,25 @@ def test_the_user_picker_keeps_working_after_a_message_appears_above_it(page, se
     expect(page.get_by_text(re.compile(r"User 17 after epoch"))).to_be_visible(timeout=30_000)
     expect(page).to_have_url(re.compile(r"[?&]user=17"))
     assert_no_exception(page)
+
+
+def test_a_held_down_key_on_a_slider_leaves_the_step_shown_at_the_end(page, server_url):
+    """Epochs pressed 12 times, 30 ms apart (a key held down), twice: the second time every run is a
+    cache hit, so the presses outrun the redraws. The browser sends the step scrubber's value back as
+    its label; the last step's label said the run's length ("29 (end)"), which a shorter run's options
+    did not have, so Streamlit fell back to the first option: step 0, and ``step=0`` in the link."""
+    for _ in range(2):
+        open_page(page, f"{server_url}/Recommendations")
+        handle = page.get_by_test_id("stSlider").filter(has_text="Epochs").locator('input[type="range"]')
+        handle.focus()
+        for _ in range(12):
+            page.keyboard.press("ArrowLeft")
+            page.wait_for_timeout(30)
+        expect(page).to_have_url(re.compile(r"[?&]epochs=28"), timeout=30_000)
+        wait_idle(page)
+        page.wait_for_timeout(1500)
+        wait_idle(page)
+        assert "step=" not in page.url, page.url
+        shown = page.get_by_test_id("stSlider").filter(has_text="Epoch shown").get_by_test_id("stSliderThumbValue")
+        expect(shown).to_contain_text("end")
+        assert_no_exception(page)

@@ -311,3 +311,41 @@ def test_the_presenter_view_carries_over_to_the_next_page_and_into_its_link(app)
     at.query_params.clear()
     run_page(app.page, at=at)
     assert state_value(at, app, "present") is False and "present" not in at.query_params
+
+
+def test_a_links_markdown_is_shown_as_written_in_the_toasts_never_as_a_link():
+    """A link is anyone's text: its lesson and its unknown keys are quoted in the lab's toasts, and
+    Markdown in them made clickable links there ("Sign in" → https://ev.il/) under the lab's icon."""
+    app = next(a for a in PAGES if a.presets)
+    at = run_page(app.page, {"lesson": "[Sign in](https://ev.il)", "[Help](https://ev.il)": "1"})
+    assert_clean(at)
+    toasts = [t.value for t in at.toast]
+    assert any("not one of this page's lessons" in t for t in toasts) and any("does not have" in t for t in toasts)
+    for text in toasts:
+        assert "](" not in text and "https://" not in text, text  # every bracket and colon escaped
+    assert any(r"\[Sign in\]\(https\:" in t for t in toasts), toasts
+
+
+def test_a_presenter_switch_in_a_link_that_is_no_switch_value_is_named_not_dropped_silently():
+    app = PAGES[0]
+    at = run_page(app.page, {"present": "💥"})
+    assert_clean(at)
+    assert "present" not in at.query_params
+    assert any("Presenter view" in t.value and "not one this page can use" in t.value for t in at.toast), \
+        [t.value for t in at.toast]
+    assert not run_page(app.page, {"present": "yes"}).toast  # a switch's words are read without a word
+
+
+@pytest.mark.parametrize("typed", ["the\tcat sat on the mat", "the\u00a0cat sat on the mat", "the\u2003cat sat on the mat"])
+def test_a_typed_text_with_a_tab_or_no_break_space_gives_a_link_that_opens_the_same_page(typed):
+    """Pasted text often holds a tab or a no-break space: the box kept it (six words) and the link
+    dropped it ("thecat …", five words), so a copied link opened another page."""
+    app = next(a for a in PAGES if a.url_path == "Attention")
+    at = run_page(app.page)
+    box = next(t for t in at.text_input if t.label.startswith("Sentence"))
+    box.input(typed).run()
+    assert_clean(at)
+    assert at.query_params["text"] == "the cat sat on the mat"
+    again = run_page(app.page, {"text": at.query_params["text"]})
+    shown = lambda page: [(m.label, m.value) for m in page.metric]  # noqa: E731
+    assert shown(again) == shown(at)
