@@ -41,7 +41,7 @@ run = ui.cached(lab.run, spinner="Training…")
 
 
 def render_summary(r: lab.Result) -> None:
-    cols = st.columns(4)
+    cols = ui.panels.metric_row(4)
     gain = r.test_final - r.global_mean_rmse
     cols[0].metric("Test RMSE", ui.panels.figure(r.test_final),
                    delta=f"{gain:+.3f} vs global mean" if np.isfinite(gain) else None,

@@ -32,7 +32,7 @@ row_of = ui.cached(lab.query_row)
 
 
 def render_summary(r: lab.Result) -> None:
-    cols = st.columns(4)
+    cols = ui.panels.metric_row(4)
     cols[0].metric("Logit factor c", f"{r.view.logit_factor:.4g}", help="S = c·QKᵀ, c = 1/(√d_k·T), or 1/T unscaled.")
     cols[1].metric("Mean row entropy", f"{r.mean_entropy:.2f} nats",
                    help="H = −Σ s log s: log n for equal weights, 0 for one-hot.")
@@ -76,7 +76,7 @@ def render_sweep(r: lab.Result) -> None:
 
 def render_backprop(r: lab.Result) -> None:
     b = r.backprop
-    cols = st.columns(4)
+    cols = ui.panels.metric_row(4)
     cols[0].metric("Loss L = ½‖O − Y‖²", f"{b.loss:.4g}")
     for col, name in zip(cols[1:], "QKV"):
         col.metric(f"‖d{name}‖", f"{b.norms[name]:.3g}", help=f"Frobenius norm of ∂L/∂{name}.")

@@ -54,7 +54,7 @@ run = cached_with_progress(lab.run, text="Training… {percent}% of the episode 
 
 
 def render_summary(r: lab.Result) -> None:
-    m, cols = r.milestones, st.columns(4)
+    m, cols = r.milestones, ui.panels.metric_row(4)
     for col, target, episode in ((cols[0], reinforce.CLASSIC_AVERAGE, m.classic_episode),
                                  (cols[1], reinforce.SOLVED_AVERAGE, m.solved_episode)):
         col.metric(f"Average ≥ {target:.0f} at episode", "—" if episode is None else f"{episode:,}",

@@ -42,7 +42,7 @@ def number(value: float, fmt: str = ".3f", unit: str = "") -> str:
 
 
 def render_summary(r: lab.Result) -> None:
-    cols = st.columns([5, 5, 4, 4, 6])
+    cols = ui.panels.metric_row(5)
     cols[0].metric("Mean position error", number(r.mean_position_error, unit=" m"), delta_color="inverse",
                    delta=f"{r.error_against_sensor:+.3f} m vs the sensor" if r.completed else None,
                    help="Mean distance between the EKF's position and the true one.")

@@ -16,14 +16,17 @@ def home() -> None:
         "Every model here learns, tracks or attends by following a derivative. Each page takes one real "
         "application, lets you move its settings and recomputes it on the spot, so you can see what the "
         "gradient does when the learning rate is too large, when nothing regularizes, or when the softmax "
-        "saturates.\n\nThree things sit side by side on every page: **the formula**, **the code that ran** to "
+        "saturates.\n\nThree things come together on every page, one below the other: **the formula**, **the code that ran** to "
         "produce the charts, and **a live gradient check** that compares the hand-derived gradient with "
         "estimates from values of the function alone, at your settings. Each page has **lessons** — one click "
         "sets up a scenario — and a **presenter view** for a projector. Every setting lives in the address "
         "bar, so a copied link shows someone else exactly what you see.")
-    columns = st.columns(4)
-    for n, app in enumerate(a for a in APPLICATIONS if a.available):
-        with columns[n % 4].container(border=True):
+    available = [a for a in APPLICATIONS if a.available]
+    # one row of columns per four cards: on a phone the columns stack, and a single row of four columns
+    # filled in turn stacked them column by column (Recommendations, Sensor Fusion, NLP, …)
+    slots = [column for start in range(0, len(available), 4) for column in st.columns(4)]
+    for slot, app in zip(slots, available):
+        with slot.container(border=True):
             if app.thumbnail and (ROOT / app.thumbnail).is_file():
                 st.image(str(ROOT / app.thumbnail), width="stretch")
             st.page_link(app.page, label=app.name, icon=app.icon)

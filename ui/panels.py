@@ -30,10 +30,19 @@ def figure(value, spec: str = ".3f", *, missing: str = "—") -> str:
         return missing
 
 
+def metric_row(n: int) -> list:
+    """Where a row of ``n`` metrics goes: ``n`` times one horizontal container that wraps (``row[i].metric``
+    as with ``st.columns(n)``). Columns cut a metric that does not fit to "0.26…" (five of them in the 724
+    pixels a 1024-pixel projector leaves beside the sidebar); here a metric keeps its full width, and the
+    row breaks in two where they do not fit side by side."""
+    return [st.container(horizontal=True, gap="medium")] * n
+
+
 def metrics(*items, widths: Sequence[int] | None = None) -> None:
-    """A row of ``st.metric``s, one column each: an item is ``(label, value, help)`` or a dict of
-    st.metric's arguments; ``reference=…`` in a dict is a delta that names a reference value."""
-    for column, item in zip(st.columns(list(widths) if widths else len(items)), items):
+    """A row of ``st.metric``s (:func:`metric_row`; in columns of these ``widths`` when given): an item is
+    ``(label, value, help)`` or a dict of st.metric's arguments; ``reference=…`` in a dict is a delta that
+    names a reference value."""
+    for column, item in zip(st.columns(list(widths)) if widths else metric_row(len(items)), items):
         if isinstance(item, dict):
             item = dict(item)
             if "reference" in item:
@@ -108,7 +117,7 @@ def gradient_check(checks: Sequence[GradientCheck], *, what: str, symbols: dict[
         st.error(f"**Fail:** {worst.reason}", icon=ICONS["fail"])
     else:
         st.warning(f"**Too flat to check at this precision:** {worst.reason}", icon=ICONS["flat"])
-    left, plot = st.columns([4, 5], gap="large")
+    left, plot = st.columns([3, 2], gap="medium")  # the table first: at 1024 pixels a 4/9 column hid its verdicts
     with left:
         table({
             "parameter": [symbols.get(c.name, c.name) for c in checks],

@@ -43,6 +43,7 @@ h1, h2, h3 { overflow-wrap: normal; word-break: normal; hyphens: manual; }
 </style>"""
 _PRESENTER_CSS = """<style>
 [data-testid="stMain"] p, [data-testid="stMain"] li, [data-testid="stMarkdownContainer"] { font-size: 1.22rem; }
+/* (not a metric's value: the rules for text reached the paragraph inside it and halved it, 36 → 19.5 px) */
 [data-testid="stMain"] h1 { font-size: 3rem; }
 [data-testid="stMain"] h3 { font-size: 2rem; }
 [data-testid="stMetricValue"] { font-size: 2.4rem; }
@@ -52,6 +53,8 @@ _PRESENTER_CSS = """<style>
   [data-testid="stMain"] h1 { font-size: 2rem; }
   [data-testid="stMain"] p, [data-testid="stMarkdownContainer"] { font-size: 1.05rem; }
 }
+[data-testid="stMain"] [data-testid="stMetricValue"] p, [data-testid="stMain"] [data-testid="stMetricValue"] div,
+[data-testid="stMain"] [data-testid="stMetricValue"] [data-testid="stMarkdownContainer"] { font-size: inherit; }
 </style>"""
 
 
@@ -161,16 +164,17 @@ def lesson_bar(presets: Sequence[Preset]):
     lesson = current_lesson(presets)
     # the lessons' full titles get the page's width; the presenter's buttons go below them (beside
     # them, at 1280 pixels the pills and "Previous lesson" were cut off)
-    row = [st.container(), *st.columns([2, 2, 6])[:2]] if presenting() else [st.container()]
+    # (the buttons in a row that wraps, each as wide as its words: in columns, 1024 pixels cut "Previous le…")
+    row = [st.container(), *[st.container(horizontal=True, gap="small")] * 2] if presenting() else [st.container()]
     row[0].pills("Lessons", [p.name for p in presets], format_func=lambda n: _title(presets, n),
                  key=f"{page}:lesson_choice", on_change=_on_choice, args=(page, presets),
                  help="Each puts the page's controls where one lesson shows; move them freely afterwards.")
     if presenting():
         names = [p.name for p in presets]
         at = names.index(lesson.name) if lesson else -1
-        row[1].button("Previous lesson", icon=":material/navigate_before:", key=f"{page}:prev", width="stretch",
+        row[1].button("Previous lesson", icon=":material/navigate_before:", key=f"{page}:prev", width="content",
                       disabled=at <= 0, on_click=apply_preset, args=(page, presets[max(at - 1, 0)]))
-        row[2].button("Next lesson", icon=":material/navigate_next:", key=f"{page}:next", width="stretch",
+        row[2].button("Next lesson", icon=":material/navigate_next:", key=f"{page}:next", width="content",
                       disabled=at >= len(presets) - 1,
                       on_click=apply_preset, args=(page, presets[min(at + 1, len(presets) - 1)]))
     return lesson, st.container()
