@@ -31,6 +31,7 @@ from calc_core.gan import (
     match,
     train_gan_1d,
 )
+from calc_core.gan.checks import game_checks
 from calc_core.gan.linear import eigenvalues, update_eigenvalues, update_matrix
 
 ETAS = (0.01, 0.1, 0.3, 0.5, 0.9, 1.5)
@@ -502,3 +503,38 @@ def test_bad_start_gamma_and_data_raise():
         train_gan_1d(d_steps=0)
     with pytest.raises(ValueError, match="seed"):
         train_gan_1d(seed=-1)
+
+
+def test_the_dirac_gradient_check_resolves_a_start_next_to_the_equilibrium(monkeypatch):
+    """At (−0.0117, −9.9·10⁻¹⁰) the logit ψθ is 10⁻¹¹: f(ψθ) ≈ −log 2 + ψθ/2, and the rounding of −log 2 hid
+    the slope. The check differences f(t) − f(t₀) computed from the move itself."""
+    from calc_core.gan import checks as checks_module
+    for start, gamma in (((-0.0117, -9.9e-10), 0.0), ((1e-8, 1e-8), 0.3), ((3e-6, -2e-7), 1.0)):
+        assert [c.verdict for c in game_checks("dirac", start, gamma)] == ["pass", "pass"], start
+    honest = checks_module.dirac_gan_field
+    for factor in (1 + 1e-4, -1.0):  # a field wrong by 10⁻⁴, or of the wrong sign, fails there
+        monkeypatch.setattr(checks_module, "dirac_gan_field",
+                            lambda theta, psi, gamma=0.0, k=factor: tuple(v * k for v in honest(theta, psi, gamma)))
+        assert [c.verdict for c in game_checks("dirac", (-0.0117, -9.9e-10), 0.2)] == ["fail", "fail"]
+
+
+def test_f_change_is_the_change_of_f_to_its_own_rounding():
+    from calc_core.gan.dirac import f_change
+    # f(t) − f(0) = t/2 − t²/8 + … near 0
+    assert f_change(0.0, 1e-12) == pytest.approx(5e-13 * (1 - 2.5e-13), rel=1e-14)
+    assert f_change(242.0, 0.5) == pytest.approx(math.exp(-242) * (1 - math.exp(-0.5)), rel=1e-13)
+    wide = np.longdouble
+    for t0, dt in ((0.3, -0.2), (-40.0, 0.7), (5.0, 3.0), (-2.0, -300.0)):
+        exact = -np.logaddexp(wide(0), -(wide(t0) + wide(dt))) + np.logaddexp(wide(0), -wide(t0))
+        assert float(f_change(t0, dt)) == pytest.approx(float(exact), rel=1e-13, abs=1e-300)
+        assert f_change(wide(t0), wide(dt)).dtype == np.longdouble
+
+
+def test_over_a_sweep_of_starts_the_dirac_check_never_fails_and_is_rarely_too_flat():
+    rng = np.random.default_rng(3)
+    verdicts = []
+    for _ in range(150):
+        start = tuple(float(rng.normal() * 10 ** rng.uniform(-10, 4)) for _ in range(2))
+        verdicts += [c.verdict for c in game_checks("dirac", start, float(rng.choice([0.0, rng.uniform(0, 5)])))]
+    assert "fail" not in verdicts
+    assert verdicts.count("flat") <= 0.1 * len(verdicts), verdicts.count("flat")

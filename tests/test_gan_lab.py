@@ -413,3 +413,191 @@ def test_a_start_that_is_not_a_point_is_refused_with_its_count_in_words(start, c
     from calc_core.gan.play import check_start
     with pytest.raises(ValueError, match=rf"got {count}$"):
         check_start(start)
+
+
+# ----------------------------------------------------------------------------- the linear verdict against this run
+
+def linear_distances(result) -> np.ndarray:
+    """‖z_t‖ of the chosen method's linearized step M from the run's start, by powers of M (independent of the
+    diagnosis, which runs the method on the field J z): optimistic GDA's state is (z_t, z_{t−1}), z₋₁ = z₀."""
+    s, view = result.settings, result.game
+    M, z0 = view.update_matrix, view.runs[s.method].trajectory[0]
+    state = np.concatenate([z0, z0]) if M.shape[0] == 4 else np.array(z0)
+    out = [float(np.hypot(*state[:2]))]
+    for _ in range(view.runs[s.method].trajectory.shape[0] - 1):
+        state = M @ state
+        out.append(float(np.hypot(*state[:2])))
+    return np.array(out)
+
+
+def test_a_dirac_run_that_stayed_bounded_is_not_said_to_spiral_out_though_rho_is_above_one():
+    """ρ = 1.0488 > 1, but from (−1.4, 0.1) the Dirac-GAN settles on a bounded cycle, ending 4× closer."""
+    result = run(Settings(game="dirac", method="simultaneous", lr=2.0, steps=2000, start_x=-1.4, start_y=0.1,
+                          gamma=0.45))
+    d = result.game.runs["simultaneous"].distance
+    assert result.game.spectral_radius > 1 and not result.game.runs["simultaneous"].diverged
+    assert d[-1] < d[0] / 2 and d.max() < 3  # the outcome: bounded, and ends closer
+    assert {"spirals_out", "not_near_equilibrium"} <= codes(result.diagnosis)
+    verdict = next(m for m in result.diagnosis if m.code == "spirals_out")
+    assert "near the equilibrium" in verdict.title and "start close to (0, 0)" in verdict.what
+    assert "this run went from" not in verdict.what and "lands farther out" not in message_text(verdict)
+    caveat = next(m for m in result.diagnosis if m.code == "not_near_equilibrium")
+    assert f"went from {d[0]:.3g} to {d[-1]:.3g} and never exceeded {d.max():.3g}" in caveat.what
+    assert f"to {linear_distances(result)[-1]:.3g} in 2,000 steps" in caveat.what  # what ρ promised this start
+
+
+@pytest.mark.parametrize("options", [
+    dict(method="simultaneous", lr=2.0, start_x=-1.4, start_y=0.1, gamma=0.45),
+    dict(method="optimistic", lr=1.69, start_x=1.9, start_y=-2.1, gamma=0.15),  # chaotic: ends near 1–3
+    dict(method="simultaneous", lr=0.6, start_x=10.19, start_y=15.59),  # far out, where the field all but vanishes
+    dict(method="simultaneous", lr=0.2, start_x=0.3, start_y=0.2),  # spirals out to the cycle
+    dict(method="optimistic", lr=1.43, start_x=-3.8, start_y=-0.08, gamma=0.13),
+])
+def test_on_the_dirac_gan_rho_above_one_says_moving_away_only_of_a_run_that_grew(options):
+    result = run(Settings(game="dirac", steps=2000, **options))
+    path = result.game.runs[result.settings.method]
+    d = path.distance
+    said = " ".join(message_text(m) for m in result.diagnosis)
+    assert result.game.spectral_radius > 1 and "spirals_out" in codes(result.diagnosis)
+    if path.diverged or d[-1] > d[0]:
+        assert "not_near_equilibrium" not in codes(result.diagnosis)
+    else:
+        assert "not_near_equilibrium" in codes(result.diagnosis) and "lands farther out" not in said
+        assert f"never exceeded {d.max():.3g}" in said
+
+
+def test_on_x_y_a_short_run_that_has_not_grown_keeps_its_verdict_for_the_long_run():
+    """x·y is linear, so ρ > 1 is exact — in the long run: 36 steps from near the shrinking eigenvector end closer."""
+    result = run(Settings(method="simultaneous", lr=0.59, gamma=3.74, steps=36, start_x=-0.9719, start_y=-0.2557))
+    d = result.game.runs["simultaneous"].distance
+    assert result.game.spectral_radius > 1 and d[-1] < d[0] / 2
+    assert codes(result.diagnosis) == {"spirals_out"}
+    verdict = result.diagnosis[0]
+    assert "in the long run" in verdict.title and "too few for that growth to show" in verdict.what
+    assert "ρ^36" not in verdict.what and f"from {d[0]:.3g} to {d[-1]:.3g}" in verdict.what
+    assert "lands farther out" not in message_text(verdict)
+    assert "2.47e+41" not in message_text(verdict)
+    longer = run(replace(result.settings, steps=2000)).game.runs["simultaneous"]
+    assert longer.diverged or longer.distance[-1] > d[0]  # the verdict: more steps do move away
+
+
+@pytest.mark.parametrize("options", [
+    dict(game="bilinear", method="extragradient", lr=1.5, gamma=4.0, steps=30),  # λ = 26.7 > 1
+    dict(game="dirac", method="simultaneous", lr=2.0, gamma=3.0, steps=50, start_x=0.01, start_y=0.01),  # λ = −4.83
+])
+def test_a_real_eigenvalue_outside_the_circle_moves_away_without_a_spiral_or_a_rotating_field(options):
+    result = run(Settings(**options))
+    lam = result.game.eigenvalues[0]
+    assert lam.imag == 0 and abs(lam) > 1
+    verdict = next(m for m in result.diagnosis if m.code == "spirals_out")
+    assert verdict.title.startswith("Moves away") and "Spirals" not in verdict.title
+    assert "rotates" not in verdict.why and "every turn" not in verdict.why
+    assert f"|λ| = {abs(lam.real):.4f}" in verdict.why
+    assert ("other side" in verdict.why) == (lam.real < 0)
+    complex_case = run(Settings(method="simultaneous", lr=0.2))
+    assert next(m for m in complex_case.diagnosis if m.code == "spirals_out").title.startswith("Spirals out")
+
+
+def test_at_rho_one_a_dirac_run_pushed_far_out_by_its_nonlinear_terms_says_so():
+    result = run(Settings(game="dirac", method="extragradient", lr=2.0, steps=2000, start_x=0.6, start_y=0.4))
+    d, linear = result.game.runs["extragradient"].distance, linear_distances(result)
+    assert result.game.spectral_radius == pytest.approx(1, abs=1e-12)
+    assert np.ptp(linear) < 1e-9 and d[-1] > 3 * d[0]  # the linearized step is a rotation; this run went out
+    assert codes(result.diagnosis) == {"orbits", "not_near_equilibrium"}
+    note = next(m for m in result.diagnosis if m.code == "not_near_equilibrium")
+    assert note.kind == "warning" and "pushed it out" in note.title
+    assert f"keep it at {d[0]:.3g} over 2,000 steps" in note.what and f"to {d[-1]:.3g}" in note.what
+
+
+@pytest.mark.parametrize("options", [
+    dict(method="alternating", lr=1.0, steps=2000),  # 1.41 → about 4 (chaotic)
+    dict(method="extragradient", lr=2.0, steps=2000, start_x=0.6, start_y=0.4),
+    dict(method="extragradient", lr=2.0, steps=222, start_x=-0.4053, start_y=-0.02497),  # pulled in
+    dict(method="alternating", lr=0.2, steps=300),  # the lesson: 1.41 → 1.35
+    dict(method="alternating", lr=1.47, steps=2000, start_x=0.05272, start_y=0.9839),
+    dict(method="alternating", lr=0.59, steps=2000, start_x=0.01844, start_y=0.01767),
+    dict(method="extragradient", lr=2.0, gamma=1.0, steps=10),  # a double eigenvalue 1: the Jordan block
+])
+def test_at_rho_one_the_dirac_gan_notes_a_distance_far_outside_the_linearized_steps_range(options):
+    from calc_core.gan.diagnosis import FAR_FACTOR
+    result = run(Settings(game="dirac", **options))
+    path = result.game.runs[result.settings.method]
+    assert abs(result.game.spectral_radius - 1) < 1e-9 and not path.diverged
+    d, linear = path.distance[-1], linear_distances(result)
+    low, high = linear.min(), linear.max()
+    noted = "not_near_equilibrium" in codes(result.diagnosis)
+    assert noted == (d > FAR_FACTOR * high or d * FAR_FACTOR < low), (d, low, high)
+    if noted:
+        note = next(m for m in result.diagnosis if m.code == "not_near_equilibrium")
+        assert ("pushed it out" in note.title) == (d > high) and ("pushed it in" in note.title) == (d < low)
+        assert f"{low:.3g}" in note.what and f"{high:.3g}" in note.what
+
+
+def test_the_dirac_gan_lesson_still_circles_without_a_note():
+    result = run(preset("dirac-gan-circles").apply(Settings()))
+    assert codes(result.diagnosis) == {"orbits"}
+    assert result.diagnosis[0].title == "Orbits: ρ = 1, it never converges"
+
+
+@pytest.mark.parametrize("options", [
+    dict(game="bilinear", method="optimistic", lr=0.001, steps=1),
+    dict(game="dirac", method="optimistic", lr=0.001, steps=1),
+    dict(game="dirac", method="extragradient", lr=0.89, steps=18, start_x=0.04, start_y=17.144),  # far out: stuck
+])
+def test_rho_below_one_and_a_run_not_closer_is_said_to_be_nonlinear_only_where_the_linear_step_got_closer(options):
+    result = run(Settings(**options))
+    d, linear = result.game.runs[result.settings.method].distance, linear_distances(result)
+    assert result.game.spectral_radius < 1 and d[-1] >= d[0]
+    note = next(m for m in result.diagnosis if m.code == "not_near_equilibrium")
+    nonlinear = result.settings.game == "dirac" and linear[-1] < d[0]
+    assert ("only near the equilibrium" in note.title) == nonlinear
+    assert ("linear only near (0, 0)" in note.what) == nonlinear
+    if result.settings.game == "bilinear":
+        assert "x·y is linear" in note.what and "not linear" not in note.what
+
+
+# ----------------------------------------------------------------------------- where the 1-D GAN is checked
+
+BLOWN_UP = [dict(game="gan_1d", optimizer="sgd", gan_lr=1.0, data_mean=-10.0, data_std=0.1, gan_steps=200,
+                 batch_size=64, seed=seed) for seed in range(6)] + [
+    dict(game="gan_1d", gan_lr=1.0, gan_steps=5000, optimizer="sgd"),
+    dict(game="gan_1d", optimizer="sgd", gan_lr=0.3, gamma=3.0, d_steps=10, gan_steps=400)]  # at step 1
+
+
+def test_a_blown_up_gan_names_the_step_its_gradients_were_checked_at():
+    from calc_core.gan import formulas
+    from calc_core.gan.views import CHECK_LIMIT
+    earlier = 0
+    for options in BLOWN_UP:
+        result = run(Settings(**options))
+        gan = result.gan.run
+        assert gan.diverged
+        history = np.column_stack([gan.a, gan.b, gan.w2, gan.w1, gan.c])
+        step = int(np.flatnonzero(np.max(np.abs(history), axis=1) <= CHECK_LIMIT)[-1])  # the last within ±10³
+        assert result.gan.checked_params == dict(zip(("a", "b", "w2", "w1", "c"), history[step]))
+        lines, _, what = formulas.for_result(result)
+        if gan.completed_steps == 0:
+            assert what.endswith("at the start, before any step")
+        elif step == gan.completed_steps:
+            assert what.endswith("at the last step")
+        else:
+            earlier += 1
+            assert "last step" not in what
+            assert f"at step {step:,}, the last before a parameter passed ±10³ (training blew up at step " \
+                   f"{gan.diverged_step:,})" in what or (step == 0 and "at the start (step 0)" in what)
+        assert rf"\text{{checked at step {step:,}: }}" in lines[-2] and result.gan.checked_step == step
+    assert earlier >= 3  # most blow-ups pass 10³ some steps before they pass 10⁶
+
+
+def test_the_ticks_of_the_gradient_chart_are_the_batch_at_the_last_state_the_charts_show():
+    from calc_core.gan.gan_1d import logit, sigmoid
+    from calc_core.gan.views import _check_batch
+    for options in BLOWN_UP[:3] + [dict(game="gan_1d", gan_steps=50)]:
+        result = run(Settings(**options))
+        gan = result.gan.run
+        _, z = _check_batch(result.settings)
+        last = sigmoid(logit(gan.a[-1] * z + gan.b[-1], gan.w2[-1], gan.w1[-1], gan.c[-1]))
+        np.testing.assert_array_equal(result.gan.batch_d, last)
+        assert result.snapshots.steps[-1] == gan.completed_steps  # the charts end at that state
+    said = captions.saturation_why(32)
+    assert "at the last state the charts show" in said and "at the last step" not in said

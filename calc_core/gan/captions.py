@@ -59,7 +59,8 @@ def saturation_why(batch_size: int) -> str:
     return ("The generator learns only through D: each fake's push is ∂L_G/∂h. With the saturating loss it is "
             "D(G(z)) itself, so when D confidently rejects the fakes (D → 0, on the left) the push vanishes — just "
             "when the generator is worst. The non-saturating loss's 1/D factor makes up for it: its push is 1 − D ≈ 1 "
-            f"there. The ticks at the bottom are the D(G(z)) of a batch of {batch_size} fakes at the last step.")
+            f"there. The ticks at the bottom are the D(G(z)) of a batch of {batch_size} fakes at the last state "
+            "the charts show.")
 
 
 # ----------------------------------------------------------------------------- the metrics above the charts

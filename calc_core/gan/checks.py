@@ -12,7 +12,8 @@ h: it is about ε·Σ |∂L/∂h| (|w₂|x² + |w₁||x| + |c|), which is passed
 the discriminator is saturated, so that even a vanishing saturating gradient (~1e-13) is checked.
 
 For the bilinear game and the Dirac-GAN, the field is checked against the value of the game: the first
-player's −∂f/∂x and the second's ∂f/∂y (with the penalty) at the start point.
+player's −∂f/∂x and the second's ∂f/∂y (with the penalty) at the start point. On the Dirac-GAN the value
+is taken as its change from the start (calc_core.gan.dirac.f_change), exact to rounding of its own size.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import numpy as np
 
 from calc_core.common.gradcheck import START_FRACTION, GradientCheck, check_gradient, coordinate_scales
 from calc_core.gan.bilinear import bilinear_field, bilinear_value
-from calc_core.gan.dirac import dirac_gan_field, f
+from calc_core.gan.dirac import dirac_gan_field, f_change
 from calc_core.gan.gan_1d import DISCRIMINATOR, GENERATOR, gan_1d_gradients, gan_1d_losses, logit, sigmoid
 
 
@@ -85,7 +86,8 @@ def gan_1d_checks(params, x_real, z, gamma=0.0) -> tuple[GradientCheck, ...]:
 
 def game_checks(game: str, point, gamma=0.0) -> tuple[GradientCheck, ...]:
     """The field of the bilinear game or the Dirac-GAN at ``point`` = (x, y) against its value:
-    −v_x = ∂f/∂x for the first player, v_y = ∂f_y/∂y for the second (f_y with the penalty)."""
+    −v_x = ∂f/∂x for the first player, v_y = ∂f_y/∂y for the second (f_y with the penalty); on the
+    Dirac-GAN the value's change from ``point``."""
     x, y = (float(v) for v in point)
     if game == "bilinear":
         vx, vy = bilinear_field(x, y, gamma)
@@ -93,9 +95,10 @@ def game_checks(game: str, point, gamma=0.0) -> tuple[GradientCheck, ...]:
         second = lambda v: bilinear_value(x, v[0], gamma)  # noqa: E731
     else:
         vx, vy = dirac_gan_field(x, y, gamma)
-        # L without its constant f(0) = −log 2, whose rounding would hide a slope like ψ·e^{−242}
-        first = lambda v: f(v[0] * y)  # noqa: E731
-        second = lambda v: f(x * v[0]) - gamma / 2 * v[0] ** 2  # noqa: E731
+        # each value's change from the start, computed from the move itself: L's constant f(0) = −log 2 and
+        # f(ψθ) ≈ −log 2 near ψθ = 0 would hide, in their rounding, a slope like ψ·e^{−242} or 10⁻¹⁰
+        first = lambda v: f_change(x * y, (v[0] - x) * y)  # noqa: E731
+        second = lambda v: f_change(x * y, x * (v[0] - y)) - gamma / 2 * (v[0] - y) * (v[0] + y)  # noqa: E731
     names = {"bilinear": ("∂f/∂x", "∂f/∂y"), "dirac": ("∂L/∂θ", "∂(L − γψ²/2)/∂ψ")}[game]
     # on the Dirac-GAN the first step moves the logit ψθ by at most LOGIT_STEP
     steps = (None, None) if game == "bilinear" else (first_steps(np.array([x]), np.array([abs(y)])),

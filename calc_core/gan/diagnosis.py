@@ -2,10 +2,18 @@ r"""The GAN page's verdicts as data: the rule, the sentences and the numbers beh
 
 The games in the plane (the chosen method's linearized step at the equilibrium, ρ = max |λ|):
 
-* ``spirals_out`` — ρ > 1: near the equilibrium the distance grows like ρᵗ;
+* ``spirals_out`` — ρ > 1: near the equilibrium the distance grows like ρᵗ ("Moves away" where the
+  largest λ is real: no spiral);
 * ``orbits`` — ρ = 1 (to 1e-9): the iterates neither approach nor leave, a conserved quantity;
 * ``converges`` — ρ < 1: near the equilibrium the distance shrinks like ρᵗ;
-* ``not_near_equilibrium`` — ρ < 1, but from this start the run did not get closer (a nonlinear game);
+* ``not_near_equilibrium`` — a warning: this run is not what ρ says of starts near the equilibrium.
+  ρ < 1 but the run did not get closer: on the Dirac-GAN, where the linearized step from the same start
+  (the method on v = J z) would have got closer, its nonlinear terms held it; otherwise the run is too
+  short to show it. ρ > 1 but the Dirac-GAN's run stayed bounded and ended no farther out, where the
+  linearized step would have moved away. ρ = 1 and the Dirac-GAN's distance ended more than FAR_FACTOR
+  outside the range the linearized step keeps from this start. (A ρ > 1 run that has not grown and
+  whose linearized step has not either — on x·y, linear, the run itself — is ``spirals_out`` "in the
+  long run".)
 * ``diverged`` — the iterates blew up (beyond 1e100) at a step, and the run stopped there;
 * ``at_equilibrium`` — the start is the equilibrium (0, 0) itself: the field is zero there, nothing moves,
   and ρ speaks only of starts near it (instead of the verdicts above).
@@ -32,13 +40,14 @@ import numpy as np
 
 from calc_core.common.messages import Message
 from calc_core.gan.linear import spectral_radius
-from calc_core.gan.play import BLOW_UP
+from calc_core.gan.play import BLOW_UP, GameRun, play
 from calc_core.gan.training import BLOW_UP as GAN_BLOW_UP, LEARNED_TOLERANCE
 
 ORBIT_TOLERANCE = 1e-9  # |ρ − 1| below this counts as ρ = 1
 STALL_D = 0.05  # mean D(G(z)) at or below this: the discriminator confidently rejects the fakes
 COLLAPSE_SPREAD = 0.2  # mean |a| at or below this many data standard deviations: collapsed
 SWING_LIMIT = 0.5  # a smoothed swing beyond this many data standard deviations: oscillates
+FAR_FACTOR = 1.5  # at ρ = 1: a distance this many times beyond the linearized step's range is told
 
 METHOD_NAMES = {"simultaneous": "Simultaneous gradient descent–ascent", "alternating": "Alternating gradient "
                 "descent–ascent", "extragradient": "Extragradient", "optimistic": "Optimistic gradient descent–ascent"}
@@ -86,7 +95,7 @@ def _game_messages(result) -> list[Message]:
     distance = run.distance
     d0, d_end = float(distance[0]), float(distance[-1])
     numbers = {"spectral_radius": rho, "lr": s.lr, "gamma": s.gamma, "distance_start": d0, "distance_end": d_end,
-               "steps": float(run.trajectory.shape[0] - 1)}
+               "distance_max": float(np.max(distance)), "steps": float(run.trajectory.shape[0] - 1)}
     if d0 == 0:  # the start is the equilibrium: the field is zero there, so no run moves
         return [_at_equilibrium(s, view, numbers)]
     messages = []
@@ -109,21 +118,85 @@ def _game_messages(result) -> list[Message]:
                 "A start closer to the equilibrium, where the linearized step describes the game."),
             numbers={**numbers, "diverged_step": float(run.diverged_step)}))
     if rho > 1 + ORBIT_TOLERANCE:
-        messages.append(_spirals_out(s, view, numbers))
+        if run.diverged or d_end > d0:
+            messages.append(_spirals_out(s, view, numbers))
+        else:  # ρ > 1, and yet the run ended no farther out than it started
+            linear = _linearized(s, view, run)
+            lin = _linear_numbers(linear)
+            if float(linear.distance[-1]) > d0:  # the linearized step would have moved away: nonlinear terms held it
+                messages.append(_spirals_out(s, view, numbers, near_only=True))
+                messages.append(Message(
+                    "not_near_equilibrium", "warning", "The promise holds only near the equilibrium",
+                    what=f"ρ = {rho_text(rho)} > 1 says the iterates move away from (0, 0) when they start close "
+                         f"to it, and from this start the linearized step would {_linear_went(linear)}. But "
+                         f"{game}'s field is linear only near (0, 0), and this run stayed bounded: the distance "
+                         f"went from {d0:.3g} to {d_end:.3g} and never exceeded {numbers['distance_max']:.3g}.",
+                    numbers={**numbers, **lin}))
+            else:
+                messages.append(_spirals_out(s, view, {**numbers, **lin}, too_short=linear))
     elif run.diverged:
         pass  # the blow-up says what ρ ≤ 1 does and does not promise here
     elif rho >= 1 - ORBIT_TOLERANCE:
         messages.append(_orbits(s, view, numbers))
+        if s.game != "bilinear":  # x·y is its own linearization: its distance stays in the linear range
+            linear = _linearized(s, view, run)
+            low, high = float(np.min(linear.distance)), float(np.max(linear.distance))
+            if d_end > FAR_FACTOR * high or d_end * FAR_FACTOR < low:
+                out = d_end > high
+                kept = f"at {low:.3g}" if f"{low:.3g}" == f"{high:.3g}" else f"between {low:.3g} and {high:.3g}"
+                messages.append(Message(
+                    "not_near_equilibrium", "warning", f"The nonlinear terms pushed it {'out' if out else 'in'}",
+                    what=f"At ρ = 1 the linearized step neither shrinks nor grows the distance geometrically: from "
+                         f"this start it would keep it {kept} over {counted(numbers['steps'])}. This run's went "
+                         f"from {d0:.3g} to {d_end:.3g} (×{d_end / d0:.3g}): {game}'s field is linear only near "
+                         f"(0, 0), and the terms beyond the linear ones pushed the iterates "
+                         f"{'out, away from' if out else 'in, towards'} the equilibrium.",
+                    numbers={**numbers, "linear_low": low, "linear_high": high}))
     else:
         messages.append(_converges(s, view, numbers))
         if d0 > 0 and d_end >= d0:
+            linear = _linearized(s, view, run)
+            said = (f"ρ = {rho_text(rho)} < 1 says the iterates converge once they are close to (0, 0), but from "
+                    f"this start the distance went from {d0:.3g} to {d_end:.3g} in {counted(numbers['steps'])}")
+            nonlinear = s.game != "bilinear" and float(linear.distance[-1]) < d0
+            if s.game == "bilinear":
+                said += (": x·y is linear, so ρ holds from every start, but only in the long run — the run is too "
+                         "short to show it.")
+            elif nonlinear:
+                said += (f", where the linearized step would {_linear_went(linear)}: {game}'s field is linear only "
+                         "near (0, 0), and the terms beyond the linear ones kept this run from getting closer.")
+            else:
+                said += (f" — and even the linearized step would have ended at {float(linear.distance[-1]):.3g}: the "
+                         "run is too short for the linear picture to show.")
             messages.append(Message(
-                "not_near_equilibrium", "warning", "The promise holds only near the equilibrium",
-                what=f"ρ = {rho_text(rho)} < 1 says the iterates converge once they are close to (0, 0), but from this "
-                     f"start the distance went from {d0:.3g} to {d_end:.3g} in {counted(numbers['steps'])}: "
-                     "the game is not linear this far out, or the run is too short to show it.",
-                numbers=numbers))
+                "not_near_equilibrium", "warning",
+                "The promise holds only near the equilibrium" if nonlinear else
+                "Not closer yet: ρ acts in the long run",
+                what=said, numbers={**numbers, **_linear_numbers(linear)}))
     return messages
+
+
+def _linearized(s, view, run: GameRun) -> GameRun:
+    """The chosen method on the linearized field v(z) = J z, from this start for as many steps: what ρ's
+    picture says of this very start. On x·y the field is J z itself, so that is the run."""
+    if s.game == "bilinear":
+        return run
+    (a, b), (c, d) = (float(v) for v in view.jacobian[0]), (float(v) for v in view.jacobian[1])
+    start = (float(run.trajectory[0, 0]), float(run.trajectory[0, 1]))
+    return play(lambda x, y: (a * x + b * y, c * x + d * y), s.method, s.lr, run.trajectory.shape[0] - 1, start)
+
+
+def _linear_numbers(linear: GameRun) -> dict[str, float]:
+    return {"linear_distance_end": float(linear.distance[-1])}
+
+
+def _linear_went(linear: GameRun) -> str:
+    """What the linearized run did, after "would": "have taken the distance from 1.4 to 4.1e+41 in 2,000
+    steps", or "have carried the distance past 1e+100 by step 544"."""
+    if linear.diverged:
+        return f"have carried the distance past {BLOW_UP:.0e} by step {linear.diverged_step}"
+    return (f"have taken the distance from {float(linear.distance[0]):.3g} to {float(linear.distance[-1]):.3g} in "
+            f"{counted(linear.trajectory.shape[0] - 1)}")
 
 
 def rho_text(rho: float) -> str:
@@ -160,22 +233,50 @@ def _at_equilibrium(s, view, numbers) -> Message:
         numbers=numbers)
 
 
-def _spirals_out(s, view, numbers) -> Message:
+def _spirals_out(s, view, numbers, *, near_only: bool = False, too_short: GameRun | None = None) -> Message:
+    """ρ > 1. ``near_only``: the Dirac-GAN's run stayed bounded, so only what ρ says of starts near the
+    equilibrium is said here (the run is the ``not_near_equilibrium`` warning's); ``too_short``: the
+    linearized run from this start, which has not grown yet either."""
     rho = view.spectral_radius
     lam = view.eigenvalues[0]
+    turning = abs(lam.imag) > 1e-12
+    near = s.game != "bilinear"  # the Dirac-GAN's field is linear only near the equilibrium
     exact = ""
     if s.game == "bilinear" and s.method == "simultaneous" and s.gamma == 0.0:
         exact = f" On x·y this factor is exactly √(1 + η²) = {math.sqrt(1 + s.lr ** 2):.6f}."
-    return Message(
-        "spirals_out", "problem", f"Spirals out: ρ = {rho_text(rho)} > 1",
-        what=f"{METHOD_NAMES[s.method]} with η = {s.lr:g} multiplies the distance to the equilibrium by "
-             f"ρ = {rho_text(rho)} per step near it (ρ^{numbers['steps']:.0f} = {_power(rho, numbers['steps'])}); "
-             f"this run went from {numbers['distance_start']:.3g} to {numbers['distance_end']:.3g}.{exact}",
-        why=f"The largest eigenvalue of the step, λ = {lam.real:.4f} {'−' if lam.imag < 0 else '+'} {abs(lam.imag):.4f}i, "
-            f"lies outside the unit circle; the eigenvalues are {_rotation_words(view.eigenvalues)}. In a "
-            "min–max game the field rotates around the equilibrium, and a step along the field's tangent "
-            "lands farther out on every turn.",
-        try_instead=_remedies(s, view), numbers=numbers)
+    steps = numbers["steps"]
+    promise = (f"{METHOD_NAMES[s.method]} with η = {s.lr:g} multiplies the distance to the equilibrium by "
+               f"ρ = {rho_text(rho)} per step near it")
+    power = f" (ρ^{steps:.0f} = {_power(rho, steps)})"
+    went = f"this run went from {numbers['distance_start']:.3g} to {numbers['distance_end']:.3g}"
+    if near_only:
+        what = f"{promise}{power}: from almost every start close to (0, 0) the iterates move away."
+    elif too_short is not None:
+        linear = ("x·y is linear, so this is the step's own behaviour" if s.game == "bilinear" else
+                  f"from this start even the linearized step would {_linear_went(too_short)}")
+        what = (f"{promise} in the long run, from almost every start; {went}, and {linear}: "
+                f"{counted(steps)} {'is' if steps == 1 else 'are'} too few for that growth to show.{exact}")
+    else:
+        what = f"{promise}{power}; {went}.{exact}"
+    lam_words = f"{lam.real:.4f} {'−' if lam.imag < 0 else '+'} {abs(lam.imag):.4f}i" if turning else f"{lam.real:.4f}"
+    why = (f"The largest eigenvalue of the step, λ = {lam_words}, lies outside the unit circle; the eigenvalues are "
+           f"{_rotation_words(view.eigenvalues)}.")
+    if not near_only and too_short is None:  # the run moved away: how
+        field_turns = bool(np.any(np.abs(view.jacobian_eigenvalues.imag) > 1e-12))
+        where = "Near the equilibrium the field rotates around it" if near else \
+            "In a min–max game the field rotates around the equilibrium"
+        if not turning:
+            why += (f" {'Near the equilibrium, along' if near else 'Along'} λ's eigenvector each step "
+                    f"multiplies the distance by |λ| = {abs(lam.real):.4f}"
+                    + (", jumping to the other side of the equilibrium." if lam.real < 0 else "."))
+        elif field_turns and s.method == "simultaneous":
+            why += f" {where}, and a step along the field's tangent lands farther out on every turn."
+        elif field_turns:
+            why += f" {where}, and at η = {s.lr:g} this method's steps still land farther out on every turn."
+    title = "Spirals out" if turning else "Moves away"
+    title += " near the equilibrium" if near_only else " in the long run" if too_short is not None else ""
+    return Message("spirals_out", "problem", f"{title}: ρ = {rho_text(rho)} > 1", what=what, why=why,
+                   try_instead=_remedies(s, view), numbers=numbers)
 
 
 def _power(rho: float, steps: float) -> str:
@@ -189,7 +290,8 @@ def _orbits(s, view, numbers) -> Message:
         return Message(
             "orbits", "warning", "On the edge: ρ = 1 with a double eigenvalue",
             what=f"{METHOD_NAMES[s.method]} with η = {s.lr:g} has the double eigenvalue λ = {lam[0].real:.4f}"
-                 f"{lam[0].imag:+.4f}i on the unit circle: nothing grows geometrically, but from any start off its "
+                 f"{lam[0].imag:+.4f}i on the unit circle: nothing grows geometrically, but "
+                 f"{'near the equilibrium, ' if s.game != 'bilinear' else ''}from any start off its "
                  f"one eigenvector the distance grows linearly with the step; this run went from {numbers['distance_start']:.3g} to "
                  f"{numbers['distance_end']:.3g}. A slightly larger η spirals out.",
             numbers=numbers)

@@ -42,6 +42,18 @@ def f(t):
     return -np.logaddexp(0.0, -np.asarray(t))
 
 
+def f_change(t0, dt):
+    """f(t₀ + Δt) − f(t₀) = −log1p(σ(−t₀)·expm1(−Δt)), exact to rounding of its own size however small:
+    f(t) itself is −log 2 + t/2 + … near t = 0, and the rounding of that constant hides a change of 10⁻¹².
+    In the dtype of ``dt`` (np.longdouble for extended precision); beyond |Δt| = 1 the plain difference."""
+    dt = np.asarray(dt)
+    t0 = np.asarray(t0, dtype=np.result_type(dt, np.float64))
+    with np.errstate(over="ignore", invalid="ignore"):
+        # f(t₀ + Δt) − f(t₀) = −log((1 + e^{−t₀−Δt}) / (1 + e^{−t₀})) = −log(1 + σ(−t₀)(e^{−Δt} − 1))
+        small = -np.log1p(f_prime(t0) * np.expm1(-np.clip(dt, -1.0, 1.0)))
+        return np.where(np.abs(dt) <= 1.0, small, f(t0 + dt) - f(t0))[()]
+
+
 def f_prime(t):
     """f′(t) = σ(−t) = e^{−softplus(t)}, exact for |t| in the hundreds."""
     return np.exp(-np.logaddexp(0.0, np.asarray(t)))

@@ -3,9 +3,11 @@ ran: the formula panel's content, next to the code it describes."""
 
 from __future__ import annotations
 
+import math
+
 from calc_core.gan import bilinear, dirac, gan_1d, linear, training
 from calc_core.gan.play import stepper
-from calc_core.gan.views import CHECK_BATCH
+from calc_core.gan.views import CHECK_BATCH, CHECK_LIMIT
 
 PLANE = {"bilinear": [r"\min_x \max_y\ f(x, y) = x\,y - \tfrac{\gamma}{2}\, y^2",
                       r"v(z) = (-\partial_x f,\ \partial_y f) = (-y,\ x - \gamma y)",
@@ -57,8 +59,26 @@ def for_result(r) -> tuple[list[str], list, str]:
         return ([*PLANE[s.game], *METHOD[s.method], *NEAR, *now], [field, stepper(s.method), linear.update_matrix],
                 f"the game's value at the start ({s.start_x:g}, {s.start_y:g}): each player's gradient as the field "
                 "uses it")
-    p = r.gan.checked_params
-    now = [rf"\text{{checked at: }} a = {p['a']:.4g},\ b = {p['b']:.4g}",
+    p, step = r.gan.checked_params, r.gan.checked_step
+    now = [rf"\text{{checked at step {step:,}: }} a = {p['a']:.4g},\ b = {p['b']:.4g}",
            rf"w_2 = {p['w2']:.3g},\ w_1 = {p['w1']:.3g},\ c = {p['c']:.3g}"]
     return ([*GAN, *STEP[s.optimizer], *now], [gan_1d.gradients, training.optimizer_step(s.optimizer)],
-            f"L_D and both generator losses on a batch of {CHECK_BATCH} at the last step")
+            f"L_D and both generator losses on a batch of {CHECK_BATCH} {checked_when(r.gan.run, step)}")
+
+
+def checked_when(run, step: int) -> str:
+    """When the gradient checks ran: "at the last step", or for a run that blew up "at step 17, the last
+    before a parameter passed ±10³ (training blew up at step 20)" (see views.checked_step)."""
+    if step == 0 and run.completed_steps == 0:
+        return "at the start, before any step"
+    if step == run.completed_steps:
+        return "at the last step"
+    place = "at the start (step 0)" if step == 0 else f"at step {step:,}"
+    return (f"{place}, the last before a parameter passed ±{power_of_ten(CHECK_LIMIT)} (training blew up at step "
+            f"{run.diverged_step:,})")
+
+
+def power_of_ten(value: float) -> str:
+    """10³ for 1e3: a power of ten with its exponent as a superscript."""
+    exponent = int(round(math.log10(value)))
+    return "10" + str(exponent).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))

@@ -81,6 +81,7 @@ class GanView:
     gradient_non_saturating: np.ndarray  # |∂ℓ/∂h| = 1 − D, non-saturating loss
     batch_d: np.ndarray  # D(G(z)) of a batch at the last state
     checked_params: Mapping[str, float]  # where the gradient checks ran (see checked_state)
+    checked_step: int  # the step of checked_params: the last, or for a blown-up run maybe an earlier one
 
 
 # ----------------------------------------------------------------------------- the plane games
@@ -163,16 +164,24 @@ def gan_snapshots(run: GanRun, grid: np.ndarray) -> Snapshots:
     return Snapshots(run.snapshots.steps, run.snapshots.unit, states)
 
 
+def _history(run: GanRun) -> np.ndarray:
+    return np.column_stack([run.a, run.b, run.w2, run.w1, run.c])
+
+
+def checked_step(run: GanRun) -> int:
+    """The step the gradient checks run at: the last, or for a run that blew up the last with every
+    |parameter| ≤ CHECK_LIMIT (the states just before a blow-up have logits of 10⁸, where no finite
+    difference resolves anything; the start, |a| = 1 and the rest 0, always qualifies)."""
+    history = _history(run)
+    if not run.diverged:
+        return history.shape[0] - 1
+    sane = np.flatnonzero(np.max(np.abs(history), axis=1) <= CHECK_LIMIT)
+    return int(sane[-1]) if sane.size else 0
+
+
 def checked_state(run: GanRun) -> dict[str, float]:
-    """Where the gradient checks run: the last state, or for a run that blew up the last state with
-    every |parameter| ≤ CHECK_LIMIT (the states just before a blow-up have logits of 10⁸, where no
-    finite difference resolves anything)."""
-    history = np.column_stack([run.a, run.b, run.w2, run.w1, run.c])
-    row = history.shape[0] - 1
-    if run.diverged:
-        sane = np.flatnonzero(np.max(np.abs(history), axis=1) <= CHECK_LIMIT)
-        row = int(sane[-1]) if sane.size else 0
-    return dict(zip(("a", "b", "w2", "w1", "c"), (float(v) for v in history[row])))
+    """a, b, w₂, w₁, c at :func:`checked_step`, where the gradient checks run."""
+    return dict(zip(("a", "b", "w2", "w1", "c"), (float(v) for v in _history(run)[checked_step(run)])))
 
 
 def _check_batch(s: Settings) -> tuple[np.ndarray, np.ndarray]:
@@ -187,8 +196,11 @@ def gan_view(s: Settings) -> tuple[GanView, Snapshots, tuple[GradientCheck, ...]
     grid = x_grid(run)
     params = checked_state(run)
     x_real, z = _check_batch(s)
-    batch_d = sigmoid(logit(params["a"] * z + params["b"], params["w2"], params["w1"], params["c"]))
+    # the gradient chart's ticks: this batch's fakes at the last state the charts show (for a blown-up run
+    # that can be later than the checked one)
+    last = dict(zip(("a", "b", "w2", "w1", "c"), (float(v) for v in _history(run)[-1])))
+    batch_d = sigmoid(logit(last["a"] * z + last["b"], last["w2"], last["w1"], last["c"]))
     d_grid = sigmoid(LOGIT_GRID)
     view = GanView(run, match(run), swing(run), grid, normal_density(grid, s.data_mean, s.data_std), d_grid,
-                   d_grid, 1 - d_grid, batch_d, params)
+                   d_grid, 1 - d_grid, batch_d, params, checked_step(run))
     return view, gan_snapshots(run, grid), gan_1d_checks(params, x_real, z, s.gamma)
