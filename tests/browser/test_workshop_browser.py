@@ -171,3 +171,26 @@ def test_a_lesson_control_moved_inside_a_fragment_updates_the_lesson_banner_at_o
     wait_idle(page)
     expect(moved).to_have_count(0, timeout=30_000)
     assert_no_exception(page)
+
+
+def test_every_metric_is_shown_whole_on_a_1024_projector_and_larger_in_the_presenter_view(browser, server_url):
+    """Beside the sidebar a 1024-pixel screen leaves a page 724 pixels: in equal columns five metrics
+    were cut to "0.26…", and the presenter view's rule for text halved a metric's value (36 → 19.5 px)."""
+    context = browser.new_context(viewport={"width": 1024, "height": 768})
+    screen = context.new_page()
+    try:
+        for app in PAGES:
+            sizes = {}
+            for link in (app.url_path, f"{app.url_path}?present=1"):
+                open_page(screen, f"{server_url}/{link}")
+                values = screen.get_by_test_id("stMetricValue")
+                assert values.count() >= 1, link
+                cut = screen.evaluate("""() => [...document.querySelectorAll(
+                    '[data-testid=stMetricValue], [data-testid=stMetricLabel]')].filter(e => [e, ...e.querySelectorAll('*')]
+                    .some(x => x.scrollWidth > x.clientWidth + 1)).map(e => e.innerText)""")
+                assert not cut, (link, cut)
+                sizes[link] = values.first.evaluate(
+                    "e => parseFloat(getComputedStyle(e.querySelector('p') || e).fontSize)")
+            assert sizes[f"{app.url_path}?present=1"] >= sizes[app.url_path], sizes
+    finally:
+        context.close()
