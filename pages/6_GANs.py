@@ -23,7 +23,7 @@ CONTROLS = (
                 "discriminator's logit h (D = σ(h)) at the real data."),
     Choice("method", "Method (its eigenvalues are shown)", options=linear.METHODS, labels=captions.METHOD_LABELS,
            widget_kind="selectbox", section="Steps in the plane", when=plane,
-           help="Gradient descent–ascent (GDA) and two fixes. All four run from the same start; this one is drawn "
+           help="Simultaneous gradient descent–ascent (GDA) and three variants of it. All four run from the same start; this one is drawn "
                 "thicker and taken apart below."),
     Slider("lr", "Step size η", min_value=0.01, max_value=2.0, step=0.01, fmt="%.2f", when=plane),
     Slider("steps", "Steps", min_value=10, max_value=2000, step=10, when=plane),

@@ -61,7 +61,7 @@ def test_an_integer_kernel_truncates_the_kernel_gradient_and_a_fractional_one_do
 
 def test_findings_name_each_defect_with_the_measured_numbers():
     sobel = compare_with_tutorial(run_convolution(X, KERNELS["sobel_x"], 1, 1)).findings()
-    assert sobel["∂L/∂x, cropped by p"] == "relative error 1.00, cosine -1.00 — exactly −∂L/∂x"
+    assert sobel["∂L/∂x, cropped by p"] == "relative error 1.00 (of at most 1), cosine −1.00 — exactly −∂L/∂x"
     assert sobel["∂L/∂x shape"] == "22×26 = x̃'s shape, for a 20×24 x"
     assert sobel["∂L/∂w truncation"].startswith("up to 0.")
     blur = compare_with_tutorial(run_convolution(X, KERNELS["gaussian"], 2, 1)).findings()

@@ -289,9 +289,9 @@ def _tutorial_messages(t: TutorialComparison, s: Settings, w: np.ndarray) -> lis
                         if np.array_equal(turned, w) else "The tutorial flips w once more than the rule does, but on "
                         "these numbers the extra flip happens to change nothing.",
                         numbers={"input_error": t.input_error})]
-    cosine = "" if t.input_cosine is None else f", cosine {t.input_cosine:+.2f}"
+    cosine = "" if t.input_cosine is None else f", cosine {t.input_cosine:+.2f}".replace("-", "−")
     return [Message("tutorial_partly_wrong", "info", "The tutorial's input gradient is wrong here.",
-                    f"Cropped to x it differs from ∂L/∂x by a relative error of {t.input_error:.2f}{cosine}: its "
+                    f"Cropped to x it differs from ∂L/∂x by a relative error of {t.input_error:.2f} (of at most 1){cosine}: its "
                     "extra flip of w turns the kernel around.", numbers={"input_error": t.input_error})]
 
 

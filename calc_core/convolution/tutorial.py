@@ -95,9 +95,10 @@ class TutorialComparison:
         if self.input_error is None:
             sign = "cannot be compared: its shape is wrong"
         else:
-            sign = f"relative error {self.input_error:.2f}"
+            # the symmetric relative error ‖a − b‖/(‖a‖ + ‖b‖) of the gradient check: 1 at most, for −∂L/∂x
+            sign = f"relative error {self.input_error:.2f} (of at most 1)"
             if self.input_cosine is not None:
-                sign += f", cosine {self.input_cosine:+.2f}"
+                sign += f", cosine {self.input_cosine:+.2f}".replace("-", "−")
                 if self.negated:
                     sign += " — exactly −∂L/∂x"
             if self.right:

@@ -354,7 +354,7 @@ def _remedies(s, view) -> tuple[str, ...]:
     if s.method != "extragradient" and radii["extragradient"] < 1:
         options.append(f"Extragradient (a look-ahead step first): ρ = {rho_text(radii['extragradient'])} at this η.")
     if s.method != "optimistic" and radii["optimistic"] < 1:
-        options.append(f"Optimistic GDA (z − 2ηF(z_t) + ηF(z_(t−1))): ρ = {rho_text(radii['optimistic'])} at this η.")
+        options.append(f"Optimistic GDA (z_t + 2η v(z_t) − η v(z_(t−1)), v the field above): ρ = {rho_text(radii['optimistic'])} at this η.")
     if radii[s.method] > 1 - ORBIT_TOLERANCE:
         options.append(_smaller_lr(s, view))
     if s.gamma == 0.0:
