@@ -6,6 +6,7 @@ import ui
 from calc_core.gan import captions, formulas, gan_1d, lab, linear, training
 from ui.charts import games as view
 from ui.controls import Choice, Number, Slider, Steps
+from ui.progress import cached_with_progress
 
 
 def plane(values):
@@ -46,7 +47,7 @@ CONTROLS = (
     Slider("std", "Data spread s", field="data_std", min_value=0.1, max_value=5.0, step=0.1, fmt="%.1f", when=gan),
     Number("seed", "Random seed", when=gan, help="Of the batches: same seed, same run."),
 )
-run = ui.cached(lab.run, spinner="Training…")
+run = cached_with_progress(lab.run, text="Training… {percent}% of the steps")
 
 
 def render_plane_step(r: lab.Result, index: int) -> None:

@@ -538,3 +538,13 @@ def test_over_a_sweep_of_starts_the_dirac_check_never_fails_and_is_rarely_too_fl
         verdicts += [c.verdict for c in game_checks("dirac", start, float(rng.choice([0.0, rng.uniform(0, 5)])))]
     assert "fail" not in verdicts
     assert verdicts.count("flat") <= 0.1 * len(verdicts), verdicts.count("flat")
+
+
+def test_the_1d_gan_training_reports_its_progress_in_order_and_trains_the_same_with_it():
+    from calc_core.gan.training import train_gan_1d
+
+    seen = []
+    with_bar = train_gan_1d(steps=400, batch_size=16, seed=3, progress=seen.append)
+    without = train_gan_1d(steps=400, batch_size=16, seed=3)
+    assert 15 <= len(seen) <= 25 and seen[0] == 0.0 and seen == sorted(seen) and seen[-1] < 1.0
+    np.testing.assert_array_equal(with_bar.a, without.a)  # the same arithmetic, in the same order

@@ -16,6 +16,7 @@ Both carry the gradient checks and the diagnosis (calc_core.gan.diagnosis).
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
+from typing import Callable
 
 from calc_core.common.gradcheck import GradientCheck
 from calc_core.common.messages import Message
@@ -98,11 +99,13 @@ class Result:
 
 # ----------------------------------------------------------------------------- the page's entry
 
-def run(settings: Settings) -> Result:
-    """Everything the GAN page draws for ``settings``, with its diagnosis."""
+def run(settings: Settings, progress: Callable[[float], None] | None = None) -> Result:
+    """Everything the GAN page draws for ``settings``, with its diagnosis. ``progress`` is told the
+    fraction of the 1-D GAN's training done (a long run: 5,000 steps of 1,024 samples and 10
+    discriminator steps take seconds)."""
     s = check_settings(settings)
     if s.game == "gan_1d":
-        view, snapshots, checks = gan_view(s)
+        view, snapshots, checks = gan_view(s, progress)
         result = Result(s, None, view, snapshots, checks)
     else:
         view = game_view(s)

@@ -172,7 +172,7 @@ def optimizer_step(optimizer: str) -> Callable:
 
 def train_gan_1d(data_mean=4.0, data_std=2.0, *, steps=800, batch_size=128, lr_d=0.03, lr_g=0.03,
                  optimizer="adam", d_steps=1, order="simultaneous", loss="non_saturating", gamma=0.0,
-                 seed=0) -> GanRun:
+                 seed=0, progress: Callable[[float], None] | None = None) -> GanRun:
     """Train G(z) = a z + b against D(x) = σ(w₂x² + w₁x + c) on data N(``data_mean``, ``data_std``²).
 
     Parameters
@@ -196,6 +196,8 @@ def train_gan_1d(data_mean=4.0, data_std=2.0, *, steps=800, batch_size=128, lr_d
         γ ≥ 0 of the R1 penalty on the discriminator.
     seed : int
         Of the batches (NumPy's default_rng).
+    progress : callable, optional
+        Called with the fraction of the steps done, about twenty times in a run.
 
     Returns
     -------
@@ -224,7 +226,10 @@ def train_gan_1d(data_mean=4.0, data_std=2.0, *, steps=800, batch_size=128, lr_d
     losses = np.empty((steps, 3))
     diverged = None
     kernel = gan_1d.gradients  # the kernel gan_1d_gradients wraps: the gradient check checks what trains
+    report_every = max(1, steps // 20)
     for t in range(steps):
+        if progress is not None and t % report_every == 0:
+            progress(t / steps)
         g_grad = None
         for j in range(d_steps):
             out = kernel(*g_theta, *d_theta, x_real[t, j], z_d[t, j], saturating, gamma)

@@ -189,10 +189,10 @@ def _check_batch(s: Settings) -> tuple[np.ndarray, np.ndarray]:
     return s.data_mean + s.data_std * rng.standard_normal(CHECK_BATCH), rng.standard_normal(CHECK_BATCH)
 
 
-def gan_view(s: Settings) -> tuple[GanView, Snapshots, tuple[GradientCheck, ...]]:
+def gan_view(s: Settings, progress=None) -> tuple[GanView, Snapshots, tuple[GradientCheck, ...]]:
     run = train_gan_1d(s.data_mean, s.data_std, steps=s.gan_steps, batch_size=s.batch_size, lr_d=s.gan_lr,
                        lr_g=s.gan_lr, optimizer=s.optimizer, d_steps=s.d_steps, order=s.order, loss=s.loss,
-                       gamma=s.gamma, seed=s.seed)
+                       gamma=s.gamma, seed=s.seed, progress=progress)
     grid = x_grid(run)
     params = checked_state(run)
     x_real, z = _check_batch(s)
