@@ -160,3 +160,94 @@ def test_the_defaults_are_solved_and_kept_for_every_seed_from_0_to_19():
         r = lab.run(lab.Settings(seed=seed))
         assert codes(r.diagnosis) == {"solved"}, (seed, codes(r.diagnosis))
         assert r.last_average >= SOLVED_AVERAGE and not any(c.failed for c in r.gradient_checks)
+
+
+# ----------------------------------------------------------------------------- words true to their numbers
+
+@pytest.mark.parametrize("gamma, weights, conclusion", [
+    (0.99, ("0.37", "0.049"), "late steps barely move θ"),
+    (0.995, ("0.61", "0.22"), "late steps count less than early ones, but still move θ"),
+    (0.999, ("0.9", "0.74"), "late steps count less than early ones, but still move θ"),
+])
+def test_the_gamma_t_forms_conclusion_follows_its_own_weights(gamma, weights, conclusion):
+    """γ = 0.999 weighs step 300 by 0.74: "late steps barely move θ" was false there."""
+    form = by_code(lab.run(lab.Settings(gamma=gamma, gradient_form="discounted", episodes=20)), "discounted_form")
+    assert f"γ¹⁰⁰ = {weights[0]} of a first step" in form.what and f"t = 300 counts {weights[1]}:" in form.what
+    assert form.what.endswith(conclusion + ".")
+    assert ("barely" in form.what) == (gamma ** 300 < lab.BARELY)
+    zero = by_code(lab.run(lab.Settings(gamma=0.0, gradient_form="discounted", episodes=20)), "discounted_form")
+    assert "only each episode's first step moves θ" in zero.what and "barely" not in zero.what
+
+
+def collapsed_runs(seeds=range(4), **settings):
+    runs = [lab.run(lab.Settings(seed=seed, **settings)) for seed in seeds]
+    stuck = [r for r in runs if r.milestones.collapse_episode is not None and r.milestones.recovered_episode is None]
+    assert stuck, settings  # these settings collapse for most seeds: the test would show nothing
+    return stuck
+
+
+@pytest.mark.parametrize("baseline", ["none", "value"])
+def test_a_collapse_at_gamma_zero_says_no_learning_rate_helps_and_what_does(baseline):
+    """At γ = 0 the policy collapses at Adam 0.02–0.05 (inside the range the tip used to quote) and never
+    learns at 0.01: no η helps, so the tips say why and point at γ."""
+    for r in collapsed_runs(baseline=baseline, gamma=0.0, learning_rate=0.2):
+        message = by_code(r, "collapsed")
+        tips = " ".join(message.try_instead)
+        assert message.try_instead[0].startswith("Raise γ") and "no learning rate helps" in tips
+        assert "Lower the learning rate" not in tips and "–" not in tips and "episodes per update" not in tips
+        if baseline == "value":  # A_t = 1 − V(s_t) has either sign: not "made the actions taken more likely"
+            assert "A_t = 1 − V(s_t)" in message.why and "more likely" not in message.why
+        else:
+            assert "made whatever actions were taken more likely" in message.why
+
+
+@pytest.mark.parametrize("settings", [
+    dict(gamma=1.0, baseline="value", hidden_units=49, episodes_per_update=1, learning_rate=0.05),
+    dict(gamma=0.5, baseline="none", hidden_units=3, episodes_per_update=1, learning_rate=0.05),
+], ids=["gamma1-value-h49-M1", "gamma0.5-none-h3-M1"])
+def test_a_collapse_never_quotes_a_learning_rate_range_that_does_not_hold(settings):
+    """Both collapse at Adam 0.05, which "0.01–0.05 works here" offered as a remedy."""
+    for r in collapsed_runs(**settings):
+        tip = by_code(r, "collapsed").try_instead[0]
+        assert tip.startswith("Lower the learning rate below the current 0.05:") and "0.01–0.05" not in tip
+        assert "may not balance" in tip and "solved seeds" not in tip  # not the defaults: nothing measured to quote
+
+
+def test_a_collapse_from_the_defaults_but_eta_points_at_the_default_eta_measured_on_seeds_0_to_19():
+    """The default η solving seeds 0–19 is test_the_defaults_are_solved_and_kept_for_every_seed_from_0_to_19."""
+    assert SEEDS == range(20)
+    for r in collapsed_runs(learning_rate=0.5):
+        tip = by_code(r, "collapsed").try_instead[0]
+        assert tip.startswith("Lower the learning rate below the current 0.5:")
+        assert tip.endswith("with every other setting at its default, η = 0.02 solved seeds 0–19.")
+
+
+def test_the_collapse_message_says_the_entropy_is_a_batch_average_not_a_per_state_bound():
+    for r in collapsed_runs(learning_rate=0.5):
+        what = by_code(r, "collapsed").what
+        assert "in each state" not in what and "averaged over a batch's steps fell below 0.1 nats" in what
+        assert "the entropy of a state that takes one action 98% of the time" in what
+    p = lab._certainty(lab.COLLAPSE_ENTROPY)
+    assert -p * np.log(p) - (1 - p) * np.log(1 - p) == pytest.approx(lab.COLLAPSE_ENTROPY, abs=1e-12)
+
+
+def test_not_balancing_offers_a_larger_eta_with_its_risk_and_more_episodes_only_when_there_can_be_more():
+    """A larger η is not always a remedy (γ = 0.5, 3 units, M = 1: Adam 0.01 never balances, 0.05 collapses)."""
+    short = by_code(lab.run(lab.Settings(episodes=50)), "not_balancing").what
+    assert "Try more episodes (up to 2,000), or an η larger than 0.02" in short
+    assert "too large an η can collapse the policy" in short
+    longest = by_code(lab.run(lab.Settings(learning_rate=1e-4, episodes=lab.MAX_EPISODES)), "not_balancing").what
+    assert "more episodes" not in longest and "an η larger than 0.0001" in longest
+
+
+def test_a_diverged_runs_message_counts_the_episodes_the_charts_show(monkeypatch):
+    """The failed update's batch was run and is charted: "the N episodes before it" counted it too."""
+    real_train = train
+    monkeypatch.setattr(lab, "train", lambda **kw: real_train(**kw, value_learning_rate=1e300))
+    r = lab.run(lab.Settings(baseline="value", episodes=100))
+    m, what = r.milestones, by_code(r, "diverged").what
+    assert r.returns.size == m.episodes_run >= m.diverged_episode
+    assert f"the charts show all {m.episodes_run} episodes run" in what and "before it" not in what
+    batch = (f"episode {m.diverged_episode}" if m.diverged_episode == m.episodes_run else
+             f"episodes {m.diverged_episode}–{m.episodes_run}")
+    assert f"({batch})" in what

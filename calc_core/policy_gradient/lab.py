@@ -261,6 +261,61 @@ def _optimizer(s: Settings) -> str:
     return "Adam" if s.optimizer == "adam" else "SGD"
 
 
+def _certainty(nats: float) -> float:
+    """The larger probability p of two actions whose entropy −p log p − (1 − p) log(1 − p) is ``nats``."""
+    low, high = 0.5, 1.0
+    for _ in range(60):  # the entropy falls from log 2 to 0 as p goes from ½ to 1
+        mid = (low + high) / 2
+        low, high = (mid, high) if -mid * np.log(mid) - (1 - mid) * np.log(1 - mid) > nats else (low, mid)
+    return (low + high) / 2
+
+
+def _episodes_run(m: Milestones) -> str:
+    """The episodes a diverged run's charts show: every one run, the failed update's batch included."""
+    last, first = m.episodes_run, m.diverged_episode
+    batch = f"episode {last}" if first == last else f"episodes {first}–{last}"
+    return f"all {last} episodes run, up to the end of that update's batch ({batch})"
+
+
+def _power(x: float) -> str:
+    return f"{x:.2g}" if x > 0 else "less than 1e-300"  # γ³⁰⁰ underflows to 0 for γ < 0.1
+
+
+BARELY = 0.05  # γ³⁰⁰ below this: a late step "barely" moves θ
+
+
+def _discount_weights(gamma: float) -> str:
+    """What the γᵗ form does to late steps, its conclusion drawn from γ¹⁰⁰ and γ³⁰⁰."""
+    if gamma == 0:
+        return "With the γᵗ form and γ = 0, γᵗ = 0 for every t ≥ 1: only each episode's first step moves θ."
+    w100, w300 = gamma ** 100, gamma ** 300
+    said = (f"With the γᵗ form, a step at t = 100 counts γ¹⁰⁰ = {_power(w100)} of a first step and one at "
+            f"t = 300 counts {_power(w300)}: ")
+    return said + ("late steps barely move θ." if w300 < BARELY else
+                   "late steps count less than early ones, but still move θ.")
+
+
+def _collapse_tips(s: Settings) -> tuple[str, ...]:
+    """What may help a collapsed run: never a learning rate where none helps, nor a range that holds
+    only for some settings."""
+    if s.gamma == 0:
+        return ("Raise γ: with γ = 0 every return is 1 whatever the action, so the true gradient is 0 and no "
+                "learning rate helps (a smaller η only drifts more slowly); with γ > 0 a fall lowers the returns "
+                "of the actions that led to it.",
+                "Normalizing the returns makes every A_t = 0 at γ = 0: θ then stays where it started and cannot "
+                "collapse, but it does not learn either.")
+    defaults = Settings()
+    known = (s.optimizer == "adam" and s.learning_rate > defaults.learning_rate
+             and replace(s, learning_rate=defaults.learning_rate, seed=defaults.seed) == defaults)
+    return (f"Lower the learning rate below the current {s.step_size:g}: each update then moves the logits less, "
+            "leaving the returns more episodes to tell the actions apart (too small an η may not balance "
+            "within these episodes)" + (f"; with every other setting at its default, η = {defaults.learning_rate:g}"
+                                        " solved seeds 0–19." if known else "."),
+            "SGD: ĝ sums over an episode's steps, so its step η‖ĝ‖ grows with the episodes' length; with no "
+            f"baseline A_t = G_t reaches {_largest_return(s.gamma):.0f}, where a normalized A_t has unit spread.",
+            "Use more episodes per update: their mean gradient is less noisy.")
+
+
 def diagnose(result: Result) -> tuple[Message, ...]:
     """What the page says about a run: diverged; collapsed (a problem while stuck, an info once it
     recovered); solved, fell back, nothing to learn from, not balancing or not solved; noisy gradients
@@ -271,32 +326,34 @@ def diagnose(result: Result) -> tuple[Message, ...]:
         messages.append(Message(
             "diverged", "problem", f"Training diverged at episode {m.diverged_episode}",
             f"{m.diverged_reason[0].upper()}{m.diverged_reason[1:]} stopped being finite, so training stopped; the "
-            f"charts show the {m.episodes_run} episodes before it and the last finite θ.",
+            f"charts show {_episodes_run(m)} and the last finite θ.",
             "An update was so large that a weight or a gradient overflowed the largest floating-point number.",
             ("Lower the learning rate.", "Switch to Adam: its steps are about η whatever ‖ĝ‖ is."),
             {"episode": m.diverged_episode}))
     elif collapsed:
-        why = ("With γ = 0 every return G_t is 1, so each update made whatever actions were taken more likely, "
-               "until one action was taken almost always." if s.gamma == 0 else
+        why = (("With γ = 0 every return G_t is 1 whatever the action, so A_t = 1 − V(s_t) says nothing about which "
+                "action was better: the updates pushed the logits apart at random until one action was taken almost "
+                "always." if s.baseline == "value" else
+                "With γ = 0 every return G_t is 1, so each update made whatever actions were taken more likely, "
+                "until one action was taken almost always.") if s.gamma == 0 else
                f"The updates (η = {s.step_size:g} with {_optimizer(s)}) pushed the logits far apart before the "
                "returns had told the two actions apart.")
         messages.append(Message(
             "collapsed", "problem", f"The policy collapsed at episode {m.collapse_episode}",
-            f"Its entropy fell below {COLLAPSE_ENTROPY:g} nats — in each state one action about 98% of the time — "
-            f"while episodes lasted {_batch_return(result, m.collapse_episode):.0f} steps on average, and it never "
-            f"recovered: the last 100 episodes averaged {result.last_average:.0f}.",
+            f"Its entropy averaged over a batch's steps fell below {COLLAPSE_ENTROPY:g} nats — the entropy of a state "
+            f"that takes one action {_certainty(COLLAPSE_ENTROPY):.0%} of the time — while episodes lasted "
+            f"{_batch_return(result, m.collapse_episode):.0f} steps on average, and it never recovered: the last 100 "
+            f"episodes averaged {result.last_average:.0f}.",
             why + " Once π(a|s) ≈ 1, ∇ log π(a|s) ∝ eₐ − π ≈ 0: the gradient vanishes, the other action is almost "
                   "never tried, and there is nothing left to learn from.",
-            ("Lower the learning rate (with Adam 0.01–0.05 works here).",
-             "SGD: ĝ sums over an episode's steps, so its step η‖ĝ‖ grows with the episodes' length; with no "
-             f"baseline A_t = G_t reaches {_largest_return(s.gamma):.0f}, where a normalized A_t has unit spread.",
-             "Use more episodes per update: their mean gradient is less noisy."),
+            _collapse_tips(s),
             {"collapse_episode": m.collapse_episode, "last_average": result.last_average}))
     elif m.collapse_episode is not None:
         messages.append(Message(
             "collapsed", "info", "Collapsed, then recovered.",
             f"The policy went almost deterministic at episode {m.collapse_episode} while the pole still fell "
-            f"(entropy below {COLLAPSE_ENTROPY:g} nats), but the other action was still tried now and then: the "
+            f"(entropy averaged over a batch's steps below {COLLAPSE_ENTROPY:g} nats), but the other action was "
+            "still tried now and then: the "
             f"100-episode average reached 195 at episode {m.recovered_episode}.",
             numbers={"collapse_episode": m.collapse_episode, "recovered_episode": m.recovered_episode}))
     if m.diverged_episode is None and not collapsed:
@@ -317,9 +374,7 @@ def diagnose(result: Result) -> tuple[Message, ...]:
                      "relative_std_value": float(v.relative_std[value])}))
     if s.gradient_form == "discounted" and s.gamma < 1:
         messages.append(Message(
-            "discounted_form", "info", "Estimating ∇E[G₀].",
-            f"With the γᵗ form, a step at t = 100 counts γ¹⁰⁰ = {s.gamma ** 100:.2g} of a first step and one at "
-            f"t = 300 counts {s.gamma ** 300:.2g}: late steps barely move θ.",
+            "discounted_form", "info", "Estimating ∇E[G₀].", _discount_weights(s.gamma),
             "This is an unbiased estimate of ∇J for J = E[G₀]. The usual form counts every step fully — as if each "
             "step began an episode — which for γ < 1 is not the gradient of J.",
             numbers={"weight_100": s.gamma ** 100, "weight_300": s.gamma ** 300}))
@@ -349,9 +404,11 @@ def _outcome(result: Result) -> Message:
                        + (" Normalized, every A_t = 0 and ĝ = 0: θ never moved." if s.baseline == "normalize" else ""),
                        numbers={"best_average": best})
     if m.classic_episode is None:
+        more = f"more episodes (up to {MAX_EPISODES:,}), or " if s.episodes < MAX_EPISODES else ""
         return Message("not_balancing", "info", "Not balancing yet.",
                        f"In {n:,} episodes {window} reached {best:.0f} of the {CLASSIC_AVERAGE:.0f} that "
-                       "counts as balancing. Try more episodes or a larger η.", numbers={"best_average": best})
+                       f"counts as balancing. Try {more}an η larger than {s.step_size:g}: it moves θ further per "
+                       "update, but too large an η can collapse the policy instead.", numbers={"best_average": best})
     return Message("not_solved", "info", "Balancing, not solved.",
                    f"The 100-episode average reached {CLASSIC_AVERAGE:.0f} at episode {m.classic_episode:,} and at most "
                    f"{best:.0f} in {n:,} episodes ({SOLVED_AVERAGE:.0f} counts as solved); the last 100 averaged "
