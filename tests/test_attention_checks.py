@@ -8,7 +8,7 @@ import itertools
 import numpy as np
 import pytest
 
-from calc_core.attention import attention_backward, causal_mask, scaled_dot_product_attention
+from calc_core.attention import attention_backward, causal_mask, lab, scaled_dot_product_attention
 from calc_core.attention.core import logit_factor
 from calc_core.attention.checks import (CHECKED_COORDINATES, attention_gradient_checks, attention_loss_change,
                                         forward_state, rounding_bound, structural_groups)
@@ -246,3 +246,16 @@ def test_saturated_rows_pass_and_a_dropped_or_1e_4_wrong_gradient_fails(args):
             (check,) = attention_gradient_checks(problem, mask, scale, T, analytic={**grads, name: wrong},
                                                  seed=args[-1], names=name)
             assert check.verdict == "fail", (args, name, check.reason)
+
+
+COLDEST = min(lab.TEMPERATURES)  # 0.05: the cold lesson's stop, below the sweep's 0.1
+COLDEST_SWEEP = list(itertools.product((2, 5, 12, 32), (1, 16, 256), (COLDEST,), (True, False), (False, True),
+                                       (0, 1, 2)))
+
+
+@pytest.mark.slow
+def test_at_the_coldest_temperature_a_correct_gradient_passes_and_a_wrong_one_never_does():
+    """The sweep's grid at T = 0.05, the control's lowest stop: 144 settings (measured: 144 pass)."""
+    counts, passed_wrong = sweep_verdicts(COLDEST_SWEEP)
+    assert not passed_wrong, passed_wrong
+    assert counts["fail"] == 0 and counts["flat"] <= 0.05 * len(COLDEST_SWEEP), counts

@@ -2,6 +2,7 @@
 statement the page makes, tested as numbers over seeds (issues 10 and 11)."""
 
 import re
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -143,10 +144,23 @@ def test_the_no_sqrt_dk_lesson_saturates_a_row_or_more_and_shrinks_their_jacobia
     assert np.mean(np.array(counts) >= 2) > 0.5  # "for most seeds several"
 
 
+LESSON_SEEDS = range(200)  # the seeds the lessons' words name: "for every seed from 0 to 199"
+
+
+def lesson(name):
+    return next(p for p in lab.PRESETS if p.name == name).lesson
+
+
 def test_the_sqrt_dk_lesson_keeps_every_row_spread_and_every_check_passes():
-    for result in preset_runs("sqrt-dk-keeps-spread", MANY_SEEDS):
-        assert result.largest_weight < 0.9 and 0.5 < result.saturation.logit_std < 1.5  # "near 1", "not one-hot"
+    """Seed 54's largest weight is 0.89, seed 185's 0.907: "no query comes near one-hot" was not true."""
+    said = lesson("sqrt-dk-keeps-spread")
+    assert "near one-hot" not in said and "below 0.91 for every seed from 0 to 199" in said
+    assert "standard deviation between 0.5 and 1.4" in said
+    runs = preset_runs("sqrt-dk-keeps-spread", LESSON_SEEDS)
+    for result in runs:
+        assert result.largest_weight < 0.91 and 0.5 < result.saturation.logit_std < 1.4
         assert [c.verdict for c in result.gradient_checks] == ["pass"] * 3
+    assert max(r.largest_weight for r in runs) > 0.9  # 0.91 is the bound these seeds need, not a loose one
 
 
 def test_the_causal_lesson_draws_a_lower_triangle_over_the_sentence():
@@ -157,13 +171,24 @@ def test_the_causal_lesson_draws_a_lower_triangle_over_the_sentence():
         assert np.all(result.backprop.dQ[0] == 0.0)
 
 
+def test_the_cold_lesson_saturates_for_every_seed_it_names_and_t_0_1_for_all_but_8():
+    """At T = 0.1 seeds 23, 52, 97, 107, 128, 154, 172 and 188 saturate no row (largest weights 0.926–0.990):
+    the lesson expected "saturated" there and the page said "The weights are spread"."""
+    said = lesson("cold")
+    assert "for every seed from 0 to 199 at least one of the five queries" in said and "(8 of the 200)" in said
+    preset = next(p for p in lab.PRESETS if p.name == "cold")
+    assert preset.settings["temperature"] in lab.TEMPERATURES  # a stop of the page's T control
+    colds = preset_runs("cold", LESSON_SEEDS)
+    assert all(c.saturation.count >= 1 and "saturated" in codes(c.diagnosis) for c in colds)
+    assert np.mean([c.saturation.count >= 3 for c in colds]) > 0.5  # "for most seeds three or more"
+    tenth = [int(lab._view(replace(c.settings, temperature=0.1))[0].saturated_rows.sum()) for c in colds]
+    assert sum(count == 0 for count in tenth) == 8
+
+
 def test_the_cold_and_hot_lessons_move_the_weights_the_way_they_say():
-    colds = preset_runs("cold", MANY_SEEDS)
-    assert np.mean([c.saturation.count >= 1 for c in colds]) >= 0.9  # "for nearly every seed"
-    assert all(c.largest_weight > 0.85 for c in colds)  # "for a few the sharpest stops just short, near 0.9"
     for cold, hot, default in zip(preset_runs("cold"), preset_runs("hot"), preset_runs("cold", temperature=1.0)):
-        assert cold.settings.scale
-        assert cold.saturation.logit_std == pytest.approx(10 * default.saturation.logit_std)
+        assert cold.settings.scale and "twenty times wider" in lesson("cold")
+        assert cold.saturation.logit_std == pytest.approx(20 * default.saturation.logit_std)
         assert hot.largest_weight < 0.3 and hot.view.row_entropy.mean() > 0.95 * np.log(5)
         assert hot.view.logit_factor == pytest.approx(1 / (np.sqrt(8) * 10))
         for name in "QK":
@@ -229,6 +254,31 @@ def test_the_query_row_reading_quotes_its_own_jacobian():
     assert "saturated" in lab.query_row(saturated.settings, row).reading
     with pytest.raises(ValueError, match="rows run 0 … 4"):
         lab.query_row(lab.Settings(), 5)
+
+
+@pytest.mark.parametrize("settings", [lab.Settings(causal=True), lab.Settings(seq_len=2, causal=True, seed=7),
+                                      lab.Settings(causal=True, text="the cat sat on the mat", temperature=0.05)])
+def test_a_single_key_rows_reading_says_its_weight_is_1_whatever_the_logit_and_quotes_no_masked_key(settings):
+    """Row 0 under the causal mask read "raising a logit raises its own weight" and "the weight gained is
+    taken from the others", quoting a masked key, before ending with J = 0."""
+    q = lab.query_row(settings, 0)
+    assert q.jacobian.single_key and np.all(q.jacobian.jacobian == 0) and q.jacobian.jacobian_norm == 0
+    assert "raises its own weight" not in q.reading and "taken from the others" not in q.reading
+    assert re.findall(r"`([^`]*)`", q.reading) == [q.jacobian.labels[0]]  # the one key it sees, no masked one
+    assert "its weight is 1 whatever the logit" in q.reading and "\\lVert J\\rVert_F = 0$" in q.reading
+    # a row that sees several keys still reads J entry by entry, quoting two keys it may see
+    two = lab.query_row(settings, 1)
+    quoted = re.findall(r"`([^`]*)`", two.reading)
+    assert "raises its own weight" in two.reading and set(quoted) == set(two.jacobian.labels[:2])
+
+
+def test_a_row_whose_second_key_underflows_to_0_quotes_that_key_not_a_masked_one():
+    """Causal, no √d_k, d_k = 256, T = 0.05: row 1 of seed 0 weighs its two keys 1 and exactly 0, and the
+    reading's "second key" was the last, masked one (its weight 0 too)."""
+    settings = lab.Settings(causal=True, scale=False, d_k=256, temperature=0.05, seq_len=6, seed=0)
+    q = lab.query_row(settings, 1)
+    assert q.jacobian.probabilities[1] == 0.0 and not q.jacobian.single_key
+    assert set(re.findall(r"`([^`]*)`", q.reading)) == set(q.jacobian.labels[:2])
 
 
 def test_the_query_row_matches_the_run_it_belongs_to():
