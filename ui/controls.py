@@ -408,8 +408,10 @@ class SnapshotStep(Control):
         # slider's value back as its label, and a label that changed with the length ("29 (end)" in a run
         # of 28 epochs, sent by a key held down on Epochs before the new widget arrived) matched no option,
         # so Streamlit fell back to the first: the scrubber jumped to step 0 and step=0 entered the link
-        return where.select_slider(label, options=steps[:-1] + [-1], key=key, help=help, disabled=disabled,
-                                   format_func=lambda s: "end" if s == -1 else f"{s:,}")
+        # and the end is the widget's default: where Streamlit falls back (a value it cannot match, a widget
+        # state lost to a run cut short) it falls back there, not to step 0
+        return where.select_slider(label, options=steps[:-1] + [-1], value=-1, key=key, help=help,
+                                   disabled=disabled, format_func=lambda s: "end" if s == -1 else f"{s:,}")
 
     def domain(self):
         return {"kind": "snapshot", "dynamic": True, "samples": [-1]}
