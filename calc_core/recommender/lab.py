@@ -38,8 +38,14 @@ from calc_core.recommender.model import MatrixFactorization, Recommendation, rms
 GRADIENT_CHECK_RATINGS = 24
 SOURCES = ("synthetic", "upload")
 MAX_UPLOAD_MB = 25
-OVERFIT_MARGIN = 0.02  # test RMSE this far above its best, while train RMSE still falls: overfitting
+OVERFIT_MARGIN = 0.02  # overfitting: test RMSE of the last LEVEL_EPOCHS epochs this far above its best, train this far below
 LEVEL_EPOCHS = 4  # "levelled off" / "still learning": test RMSE now against LEVEL_EPOCHS epochs before
+TREND_EPOCHS = 12  # the recent trend: a least-squares line through test RMSE of the last TREND_EPOCHS epochs
+TREND_SIGNIFICANCE = 3.0  # a fall is a trend when the line falls by this many standard errors of its slope
+FLATTENED = 0.25  # levelled off: the recent fall per epoch at most this share of the run's fastest
+REG_MAX = 1.0  # the largest λ the page's slider offers (pages/1_Recommendations.py)
+COLLAPSED = 0.01  # the factors' RMS below this share of its start: shrunk "to nothing"
+FACTORS_LEARNED_LITTLE = 0.1  # p_uᵀq_i's share of test RMSE's fall from the global mean at most this: they learned little
 WORK_BUDGET = 1_500_000_000  # training ratings × epochs × (k + 2): the synthetic maxima, 270,000 × 100 × 52, fit
 # (users + items) × (k + 1): 4 MB a copy, so a cached run holds at most ≈ 12 MB (the model and its first
 # and last snapshots); MovieLens 1M at k = 50 needs 497,046
@@ -375,66 +381,21 @@ def diagnose(result: Result) -> tuple[Message, ...]:
             f"{over}. From there each overshoot makes the next error and the next norms larger: a runaway.",
             (_lower_rate_hint(result.rating_spread, low, high),)
             + (("Or raise λ, which pulls the factors back towards zero on every step.",)
-               if result.rating_spread <= STAR_SPREAD else ()),
+               if result.rating_spread <= STAR_SPREAD and s.reg < REG_MAX else ()),
             {"epoch": d.epoch, "first_factor": d.first_factor,
              "overshoot_rating": -1 if d.overshoot_rating is None else d.overshoot_rating,
              "stable_low": low, "stable_high": high}))
         return tuple(messages) + file_notes
-    test, train = result.test_rmse, result.train_rmse
-    if test.size > 5 and test[-1] > test.min() + OVERFIT_MARGIN and train[-1] < train[int(np.argmin(test))]:
-        best = int(np.argmin(test))
-        messages.append(Message(
-            "overfitting", "info", "Overfitting.",
-            f"Test RMSE bottomed at {test[best]:.3f} in epoch {best + 1} and has risen to {test[-1]:.3f} since, "
-            f"while train RMSE kept falling ({train[best]:.3f} → {train[-1]:.3f}): the factors now fit the noise "
-            "of the training ratings.",
-            "More regularization λ or fewer factors helps.", numbers={"best_epoch": best + 1}))
-    elif (test.size > LEVEL_EPOCHS and result.noise_floor_rmse is not None
-          and (test[-1 - LEVEL_EPOCHS] - test[-1]) / test[-1] <= 0.01 and test[-1] > result.noise_floor_rmse + 0.1):
-        start = float(np.sqrt(np.mean(result.snapshots.states["P"][0] ** 2)))
-        end = float(np.sqrt(np.mean(result.model.P ** 2)))
-        gap = float(test[-1] - result.noise_floor_rmse)
-        levelled = (f"Test RMSE has levelled off at {test[-1]:.3f}, {gap:.3f} above the floor (it fell by no more than 1% "
-                    f"over the last {LEVEL_EPOCHS} epochs); the factors' RMS went from {start:.3f} to {end:.3f}.")
-        known_users, known_items = int(result.model.user_known.sum()), int(result.model.item_known.sum())
-        if 2 * known_users < result.model.n_users or 2 * known_items < result.model.n_items:
-            messages.append(Message(
-                "too_few_ratings", "info", "Too few ratings to learn from.", levelled,
-                f"Only {known_users:,} of the {result.model.n_users:,} users and {known_items:,} of the "
-                f"{result.model.n_items:,} items have a rating among the {result.n_train:,} training ratings: the "
-                "others keep their starting factors and zero biases, so their test ratings are predicted by little "
-                "more than the global mean.", "More users' ratings: a larger density, or fewer users and items.",
-                numbers={"gap": gap, "known_users": known_users, "known_items": known_items}))
-        elif end < start / FACTORS_GREW and s.reg > 0:
-            messages.append(Message(
-                "over_regularized", "info", "λ has shrunk the factors to nothing.", levelled,
-                f"Every step pulls p_u and q_i toward zero by ηλ of themselves; at λ = {s.reg:g} that pull beats the "
-                "push of the errors, so the factors shrank and only the biases, which feel the same pull but also "
-                "the whole error, were learned.", f"A smaller λ (the default is {Settings().reg:g}).",
-                numbers={"gap": gap, "factor_rms": end}))
-        elif end <= FACTORS_GREW * start:
-            messages.append(Message(
-                "stalled", "info", "Learning has stalled far above the noise floor.", levelled,
-                f"The factors start near zero, where the gradient of p_uᵀq_i is small (q_i for p_u, p_u for q_i): at "
-                f"η = {s.learning_rate:g} they barely left their start while λ = {s.reg:g} pulls them back, so the "
-                "biases, whose gradient does not vanish there, did most of the learning. A larger η gets the factors "
-                "off the ground.", numbers={"gap": gap, "factor_rms": end}))
-        else:
-            messages.append(Message(
-                "levelled_off", "info", "Learning has levelled off above the noise floor.", levelled,
-                f"The factors did grow, so the step is not what holds the fit back: what is left is set by the "
-                f"model and the data — k = {s.n_factors} factor{'s' * (s.n_factors != 1)} for ratings planted with "
-                f"rank {s.rank}, λ = {s.reg:g} pulling them toward zero, and {result.n_train:,} training ratings "
-                "to learn them from.",
-                "Compare more factors (at least the planted rank), a smaller λ, or denser ratings.",
-                numbers={"gap": gap, "factor_rms": end}))
-    elif test.size > LEVEL_EPOCHS and (test[-1 - LEVEL_EPOCHS] - test[-1]) / max(test[-1], 1e-12) > 0.01:
-        messages.append(Message(
-            "still_learning", "info", "Still learning.",
-            f"Test RMSE fell from {test[-1 - LEVEL_EPOCHS]:.3f} in epoch {test.size - LEVEL_EPOCHS} to "
-            f"{test[-1]:.3f} in epoch {test.size}: more than 1% in {LEVEL_EPOCHS} epochs, so more epochs (or a larger "
-            "η) would still help.",
-            numbers={"drop": float(test[-1 - LEVEL_EPOCHS] - test[-1])}))
+    test = result.test_rmse
+    trend = _trend(test)
+    overfit = _overfitting(result)
+    if overfit is not None:
+        messages.append(overfit)
+    elif (trend is not None and trend.state == "levelled" and result.noise_floor_rmse is not None
+          and test[-1] > result.noise_floor_rmse + 0.1):
+        messages.append(_levelled_message(result, trend))
+    elif trend is not None and trend.state == "still":
+        messages.append(_still_learning_message(result, trend))
     if result.noise_floor_rmse is not None and test.size:
         gap = result.test_final - result.noise_floor_rmse
         if gap < 0.02 and "overfitting" not in {m.code for m in messages}:
@@ -455,6 +416,255 @@ def diagnose(result: Result) -> tuple[Message, ...]:
             "has seen, never p_uᵀq_i, so more factors cannot help them. A smaller test fraction leaves fewer of them.",
             numbers={"unseen_test": result.unseen_test, "share": share}))
     return tuple(messages) + file_notes
+
+
+@dataclass(frozen=True)
+class Trend:
+    """How test RMSE ends (see :func:`_trend`)."""
+
+    state: str | None  # "still" (learning), "levelled" (off) or None (neither can be said)
+    fall: float  # relative fall over the last LEVEL_EPOCHS epochs: (test[-1 − L] − test[-1]) / test[-1]
+    window: int  # epochs the recent line is fitted to
+    rate: float  # the line's fall per epoch (negative: it rises)
+    fastest: float  # the largest fall per epoch over any LEVEL_EPOCHS epochs of the run
+    earlier_best: float  # the lowest test RMSE before the last epoch
+    earlier_best_epoch: int  # 1-based
+
+
+def _line(values: np.ndarray) -> tuple[float, float]:
+    """Slope of the least-squares line through ``values`` (one a step) and its standard error."""
+    x = np.arange(values.size, dtype=float)
+    x -= x.mean()
+    slope = float(x @ (values - values.mean()) / (x @ x))
+    residual = values - values.mean() - slope * x
+    return slope, float(np.sqrt(residual @ residual / max(values.size - 2, 1) / (x @ x)))
+
+
+def _jitter(values: np.ndarray) -> float:
+    """The epoch-to-epoch noise of ``values``, from their second differences (variance 6σ² for noise
+    of σ, ≈ 0 for a smooth curve however it bends)."""
+    second = np.diff(values, 2)
+    return float(np.sqrt(np.mean(second ** 2) / 6)) if second.size else 0.0
+
+
+def _trend(test: np.ndarray) -> Trend | None:
+    """Still learning, levelled off, or neither, from test RMSE per epoch — robustly, since SGD with a
+    large step leaves the curve jumping by a few per cent from epoch to epoch.
+
+    Still learning: the last epoch is the lowest of the run, by more than the epoch-to-epoch jitter of
+    the last TREND_EPOCHS epochs; a least-squares line through them falls by more than
+    TREND_SIGNIFICANCE standard errors; and either the last LEVEL_EPOCHS epochs took off more than 1%,
+    or the line still falls at more than FLATTENED of the run's fastest pace (a slow, steady fall at a
+    tiny η has not levelled off; told only in runs of 2 × TREND_EPOCHS epochs or more, whose line leaves
+    out the first, steep epochs).
+
+    Levelled off: the last LEVEL_EPOCHS epochs took off at most 1%, the line shows no steady fall and
+    no clear rise (more than 1% over those epochs, with a trend); or they took off more than 1%, but
+    with no trend, and the last epoch is no lower than an earlier one. Anything else is neither."""
+    n, L = test.size, LEVEL_EPOCHS
+    if n <= L or not np.all(np.isfinite(test)):
+        return None
+    window = min(n, TREND_EPOCHS)
+    slope, error = _line(test[-window:])
+    rate = -slope
+    fall = float((test[-1 - L] - test[-1]) / max(test[-1], 1e-12))
+    earlier = int(np.argmin(test[:-1]))
+    new_low = test[-1] < test[earlier] - _jitter(test[-window:])  # lower than every epoch before, beyond the jitter
+    trending = rate > TREND_SIGNIFICANCE * error
+    rising = -rate > TREND_SIGNIFICANCE * error and fall < -0.01  # climbing: not levelled off either
+    fastest = float(np.max(test[:-L] - test[L:]) / L)
+    steady = rate > FLATTENED * fastest if n >= 2 * TREND_EPOCHS else None  # None: too short to tell
+    if new_low and trending and (fall > 0.01 or steady):
+        state = "still"
+    elif fall <= 0.01 and (not trending or steady is False) and not rising:
+        state = "levelled"
+    elif fall > 0.01 and test[-1] >= test[earlier] and not trending:
+        state = "levelled"
+    else:
+        state = None
+    return Trend(state, fall, window, rate, fastest, float(test[earlier]), earlier + 1)
+
+
+@dataclass(frozen=True)
+class FactorSizes:
+    """The RMS of the users' factors p_u and of the items' q_i at the start of training and at its end:
+    read apart, since one side can shrink while the other holds (30 users' p_u, each pulled by ηλ on
+    hundreds of ratings, against 970 items' q_i rated a few times each)."""
+
+    users_start: float
+    users_end: float
+    items_start: float
+    items_end: float
+
+    @property
+    def users_ratio(self) -> float:
+        return self.users_end / self.users_start if self.users_start > 0 else float("nan")
+
+    @property
+    def items_ratio(self) -> float:
+        return self.items_end / self.items_start if self.items_start > 0 else float("nan")
+
+    def sides(self, test) -> list[tuple[str, float]]:
+        """(name, end / start) of the sides for which ``test(ratio)`` holds."""
+        return [(name, ratio) for name, ratio in (("the users' factors p_u", self.users_ratio),
+                                                  ("the items' factors q_i", self.items_ratio)) if test(ratio)]
+
+    def grew(self) -> list[tuple[str, float]]:
+        return self.sides(lambda ratio: ratio > FACTORS_GREW)
+
+    def shrank(self) -> list[tuple[str, float]]:
+        return self.sides(lambda ratio: ratio < 1 / FACTORS_GREW)
+
+
+def _rms(values: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(values ** 2))) if values.size else 0.0
+
+
+def factor_sizes(result: Result) -> FactorSizes:
+    states = result.snapshots.states
+    return FactorSizes(_rms(states["P"][0]), _rms(result.model.P), _rms(states["Q"][0]), _rms(result.model.Q))
+
+
+def bias_only_rmse(result: Result) -> float:
+    """Test RMSE of μ + b_u + b_i alone (the trained biases, the factors' term left out), clipped as
+    the model's predictions are."""
+    if not result.n_test:
+        return float("nan")
+    user_bias, item_bias, _ = result.model._components(result.test_users, result.test_items)
+    return rmse(np.clip(result.model.mu + user_bias + item_bias, *result.model.rating_range), result.test_ratings)
+
+
+def _fmt_rms(value: float) -> str:
+    return f"{value:.3f}" if value >= 0.0005 or value == 0 else f"{value:.1e}"
+
+
+def _overfitting(result: Result) -> Message | None:
+    """Test RMSE rose and stayed up (the mean of its last LEVEL_EPOCHS epochs, and its last, more than
+    OVERFIT_MARGIN above its best) while train RMSE fell by more than OVERFIT_MARGIN (the mean of
+    LEVEL_EPOCHS epochs around the best against the last LEVEL_EPOCHS) and the factors, which are said
+    to fit the noise, did not shrink (the geometric mean of p_u's and q_i's RMS, against its start, at
+    least 1/FACTORS_GREW)."""
+    test, train, s, R = result.test_rmse, result.train_rmse, result.settings, LEVEL_EPOCHS
+    if test.size <= 2 * R or not np.all(np.isfinite(test)):
+        return None
+    best = int(np.argmin(test))
+    recent = float(test[-R:].mean())
+    if best >= test.size - R or recent <= test[best] + OVERFIT_MARGIN or test[-1] <= test[best] + OVERFIT_MARGIN:
+        return None
+    around = float(train[max(0, best - R // 2):best + R // 2 + 1].mean())
+    if around - train[-R:].mean() <= OVERFIT_MARGIN or train[-1] >= train[best]:
+        return None
+    sizes = factor_sizes(result)
+    if not np.sqrt(sizes.users_ratio * sizes.items_ratio) >= 1 / FACTORS_GREW:  # p_uᵀq_i shrank: no fit of noise
+        return None
+    more_reg = (" More regularization λ usually helps too." if s.reg < REG_MAX else
+                f" (λ = {s.reg:g} is already the largest the page offers.)")
+    return Message(
+        "overfitting", "info", "Overfitting.",
+        f"Test RMSE bottomed at {test[best]:.3f} in epoch {best + 1} and has risen since (to {recent:.3f} on "
+        f"average over the last {R} epochs, {test[-1]:.3f} in the last), while train RMSE went on falling "
+        f"({train[best]:.3f} → {train[-1]:.3f}): the factors now fit the noise of the training ratings.",
+        f"Stopping after epoch {best + 1} keeps the best test RMSE this run reached.{more_reg}",
+        numbers={"best_epoch": best + 1, "recent_test": recent, "users_rms": sizes.users_end,
+                 "items_rms": sizes.items_end})
+
+
+def _levelled_message(result: Result, trend: Trend) -> Message:
+    """Test RMSE levelled off far above the noise floor: why, by what the factors did."""
+    s, test = result.settings, result.test_rmse
+    L, W = LEVEL_EPOCHS, trend.window
+    sizes = factor_sizes(result)
+    gap = float(test[-1] - result.noise_floor_rmse)
+    if 0 <= trend.fall <= 0.01:
+        how = f"it fell by no more than 1% over the last {L} epochs"
+    elif -0.01 <= trend.fall < 0:
+        how = f"it rose by less than 1% over the last {L} epochs"
+    elif trend.fall < 0:
+        how = (f"over the last {W} epochs it moved between {test[-W:].min():.3f} and {test[-W:].max():.3f} "
+               "with no steady rise")
+    else:
+        recent = test[-W:]
+        how = (f"over the last {W} epochs it moved between {recent.min():.3f} and {recent.max():.3f}, and it ends no "
+               f"lower than the {trend.earlier_best:.3f} it reached in epoch {trend.earlier_best_epoch}")
+    levelled = (f"Test RMSE has levelled off at {test[-1]:.3f}, {gap:.3f} above the floor ({how}); the factors' RMS "
+                f"went from {_fmt_rms(sizes.users_start)} to {_fmt_rms(sizes.users_end)} for the users (p_u) and "
+                f"from {_fmt_rms(sizes.items_start)} to {_fmt_rms(sizes.items_end)} for the items (q_i).")
+    numbers = {"gap": gap, "users_rms": sizes.users_end, "users_rms_start": sizes.users_start,
+               "items_rms": sizes.items_end, "items_rms_start": sizes.items_start}
+    known_users, known_items = int(result.model.user_known.sum()), int(result.model.item_known.sum())
+    if 2 * known_users < result.model.n_users or 2 * known_items < result.model.n_items:
+        return Message(
+            "too_few_ratings", "info", "Too few ratings to learn from.", levelled,
+            f"Only {known_users:,} of the {result.model.n_users:,} users and {known_items:,} of the "
+            f"{result.model.n_items:,} items have a rating among the {result.n_train:,} training ratings: the "
+            "others keep their starting factors and zero biases, so their test ratings are predicted by little "
+            "more than the global mean.", ("More users' ratings: a larger density, or fewer users and items.",),
+            numbers={**numbers, "known_users": known_users, "known_items": known_items})
+    biases = bias_only_rmse(result)
+    bias_gain, factor_gain = result.global_mean_rmse - biases, biases - test[-1]
+    numbers.update(bias_only_rmse=biases, bias_gain=bias_gain, factor_gain=factor_gain)
+    split = (f"μ + b_u + b_i alone score {biases:.3f} (the global mean {result.global_mean_rmse:.3f}), and the "
+             f"factors' term p_uᵀq_i takes that to {test[-1]:.3f}")
+    # the factors learned little: their term took at most a tenth of test RMSE's fall from the global mean
+    # (nothing, if test RMSE did not fall below it)
+    learned_little = factor_gain <= max(FACTORS_LEARNED_LITTLE * (bias_gain + factor_gain), 0.0)
+    biases_did_most = learned_little and bias_gain > 0
+    shrank, grew = sizes.shrank(), sizes.grew()
+    if learned_little and shrank and not grew and s.reg > 0:
+        gone = all(ratio <= COLLAPSED for _, ratio in sizes.sides(lambda ratio: True))
+        if gone:
+            title = "λ has shrunk the factors to nothing."
+        else:
+            title = "λ has shrunk " + " and ".join(
+                f"{name} to {'nothing' if ratio <= COLLAPSED else f'{ratio:.0%} of their start'}"
+                for name, ratio in shrank) + "."
+        which = "the factors" if len(shrank) == 2 else shrank[0][0]
+        return Message(
+            "over_regularized", "info", title, levelled,
+            f"Every step pulls p_u and q_i toward zero by ηλ of themselves; at λ = {s.reg:g} that pull beat the "
+            f"push of the errors on {which}, which shrank, and the biases, which feel the same pull but also the "
+            f"whole error, {'did most of the learning' if biases_did_most else 'did no better than the global mean'}: "
+            f"{split}.", (f"A smaller λ (the default is {Settings().reg:g}).",),
+            numbers={**numbers, "collapsed": float(gone)})
+    if biases_did_most and not shrank and not grew:
+        pull = f" while λ = {s.reg:g} pulls them back" if s.reg > 0 else ""
+        # in the sweeps a larger η got the factors going in most runs, not all: with too few or too noisy
+        # ratings per user and item nothing did (at λ = 0 the factors grew, but fitted the noise)
+        hint = (f"A larger η{', or a smaller λ,' if s.reg > 0 else ''} may get the factors off the ground — unless "
+                "the ratings are too few or too noisy for them to find a pattern in.")
+        return Message(
+            "stalled", "info", "Learning has stalled far above the noise floor.", levelled,
+            f"The factors start near zero, where the gradient of p_uᵀq_i is small (q_i for p_u, p_u for q_i): at "
+            f"η = {s.learning_rate:g} they barely left their start{pull}, so the biases, whose gradient does not "
+            f"vanish there, did most of the learning: {split}. {hint}",
+            numbers=numbers)
+    if grew:
+        lead = f"{'The factors' if len(grew) == 2 else grew[0][0][0].upper() + grew[0][0][1:]} did grow"
+    else:
+        lead = "The factors did little" if learned_little else "Their RMS did not grow, but the factors did learn"
+    return Message(
+        "levelled_off", "info", "Learning has levelled off above the noise floor.", levelled,
+        f"{lead}: {split}. What is left is set by the model, the data and the step: k = {s.n_factors} "
+        f"factor{'s' * (s.n_factors != 1)} for ratings planted with rank {s.rank}, λ = {s.reg:g} pulling them "
+        f"toward zero, {result.n_train:,} training ratings to learn them from, and η = {s.learning_rate:g}.",
+        ("Compare more factors (at least the planted rank), another λ, another η, or denser ratings.",),
+        numbers=numbers)
+
+
+def _still_learning_message(result: Result, trend: Trend) -> Message:
+    s, test, L = result.settings, result.test_rmse, LEVEL_EPOCHS
+    n = test.size
+    low, _ = stable_rates(result.rating_spread)
+    larger = " (or a larger η)" if s.learning_rate < low else ""
+    fell = f"Test RMSE fell from {test[-1 - L]:.3f} in epoch {n - L} to {test[-1]:.3f} in epoch {n}"
+    if trend.fall > 0.01:
+        what = f"{fell}, its lowest yet: more than 1% in {L} epochs, so more epochs{larger} would likely still help."
+    else:
+        what = (f"{fell}, and over the last {trend.window} epochs it fell by {trend.rate:.2g} an epoch, "
+                f"{trend.rate / trend.fastest:.0%} of its fastest pace: it has not levelled off, so more "
+                f"epochs{larger} would likely still help.")
+    return Message("still_learning", "info", "Still learning.", what,
+                   numbers={"drop": float(test[-1 - L] - test[-1]), "rate": trend.rate})
 
 
 def _file_messages(result: Result) -> tuple[Message, ...]:

@@ -126,3 +126,10 @@ def test_a_ratings_file_is_read_by_its_content_whatever_its_name(name):
     at = _upload(rows.encode(), name)
     assert_clean(at)
     assert float(metric(at, "Test RMSE")) > 0
+
+
+def test_the_largest_lambda_the_diagnosis_knows_of_is_the_sliders():
+    """The diagnosis advises more λ only below lab.REG_MAX: it must be the λ slider's top."""
+    at = run_page(PAGE)
+    reg = at.slider(key=K + "reg")
+    assert reg.max == lab.REG_MAX and reg.min == 0.0
