@@ -43,7 +43,6 @@ h1, h2, h3 { overflow-wrap: normal; word-break: normal; hyphens: manual; }
 </style>"""
 _PRESENTER_CSS = """<style>
 [data-testid="stMain"] p, [data-testid="stMain"] li, [data-testid="stMarkdownContainer"] { font-size: 1.22rem; }
-/* (not a metric's value: the rules for text reached the paragraph inside it and halved it, 36 → 19.5 px) */
 [data-testid="stMain"] h1 { font-size: 3rem; }
 [data-testid="stMain"] h3 { font-size: 2rem; }
 [data-testid="stMetricValue"] { font-size: 2.4rem; }
@@ -53,6 +52,7 @@ _PRESENTER_CSS = """<style>
   [data-testid="stMain"] h1 { font-size: 2rem; }
   [data-testid="stMain"] p, [data-testid="stMarkdownContainer"] { font-size: 1.05rem; }
 }
+/* a metric's value keeps its own size: the rules for text above reached the paragraph inside it (36 → 19.5 px) */
 [data-testid="stMain"] [data-testid="stMetricValue"] p, [data-testid="stMain"] [data-testid="stMetricValue"] div,
 [data-testid="stMain"] [data-testid="stMetricValue"] [data-testid="stMarkdownContainer"] { font-size: inherit; }
 </style>"""
@@ -162,9 +162,8 @@ def lesson_bar(presets: Sequence[Preset]):
         st.session_state[key] = named
         st.session_state[f"{page}:lesson_choice"] = named
     lesson = current_lesson(presets)
-    # the lessons' full titles get the page's width; the presenter's buttons go below them (beside
-    # them, at 1280 pixels the pills and "Previous lesson" were cut off)
-    # (the buttons in a row that wraps, each as wide as its words: in columns, 1024 pixels cut "Previous le…")
+    # the lessons' full titles get the page's width; the presenter's buttons go below them, in a row that
+    # wraps, each as wide as its words (beside the pills, or in columns, "Previous lesson" was cut off)
     row = [st.container(), *[st.container(horizontal=True, gap="small")] * 2] if presenting() else [st.container()]
     row[0].pills("Lessons", [p.name for p in presets], format_func=lambda n: _title(presets, n),
                  key=f"{page}:lesson_choice", on_change=_on_choice, args=(page, presets),

@@ -73,7 +73,7 @@ def dsm_checks(fit: ScoreFit, mixture: GaussianMixture, seed: int) -> list[Gradi
         def loss(params):
             return features_loss(params["∂ℓ/∂W"], Phi, targets, sigma)
 
-        params = {"∂ℓ/∂W": model.params["W"]}
+        params, step = {"∂ℓ/∂W": model.params["W"]}, None
         analytic = {"∂ℓ/∂W": features_loss_gradient(model.params["W"], Phi, targets, sigma)}
     else:
         u = (x_noisy - model.centre) / model.scale
@@ -90,8 +90,7 @@ def dsm_checks(fit: ScoreFit, mixture: GaussianMixture, seed: int) -> list[Gradi
         # standardized): a tenth of |b₁| = 14 crossed a steep tanh unit, and the differences never settled
         step = {label: START_FRACTION * np.minimum(coordinate_scales(np.ravel(model.params[name])), 1.0)
                 for label, name in labels.items() if name in ("W1", "b1")}
-        return check_gradients(lambda p: float(loss(p)), params, analytic, max_coords=MAX_COORDS, step=step)
-    return check_gradients(lambda p: float(loss(p)), params, analytic, max_coords=MAX_COORDS)
+    return check_gradients(lambda p: float(loss(p)), params, analytic, max_coords=MAX_COORDS, step=step)
 
 
 def gradient_checks(mixture: GaussianMixture, noised: GaussianMixture, fit: ScoreFit, seed: int):
