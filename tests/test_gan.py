@@ -419,6 +419,29 @@ def test_train_gan_1d_is_reproducible_for_a_seed():
     assert not np.array_equal(a.b, train_gan_1d(steps=50, seed=10).b)
 
 
+@pytest.mark.parametrize("order", ("simultaneous", "alternating"))
+def test_train_gan_1d_draws_its_batches_in_blocks_that_change_nothing(monkeypatch, order):
+    from calc_core.gan import training
+    options = {"steps": 90, "d_steps": 3, "batch_size": 16, "seed": 5, "order": order}
+    whole_run = train_gan_1d(**options)
+    monkeypatch.setattr(training, "BATCH_NUMBERS", 3 * 16 * 7)  # a block of 7 steps: 13 blocks, the last short
+    in_blocks = train_gan_1d(**options)
+    for field in ("a", "b", "w2", "w1", "c", "loss_d", "loss_g"):
+        np.testing.assert_array_equal(getattr(in_blocks, field), getattr(whole_run, field))
+
+
+def test_train_gan_1d_memory_stays_bounded_on_the_page_s_largest_run():
+    import tracemalloc
+    tracemalloc.start()
+    try:
+        train_gan_1d(steps=200, d_steps=10, batch_size=1024, seed=0)  # 2,048,000 samples per stream in all
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # blocks of 2¹⁸ samples per stream (2 MB each), not the run's 16 MB per stream at once
+    assert peak < 12e6
+
+
 @pytest.mark.parametrize("options", (
     {"optimizer": "sgd"}, {"order": "alternating"}, {"d_steps": 3}, {"gamma": 1.0}, {"loss": "saturating"},
     {"batch_size": 1}, {"steps": 1},

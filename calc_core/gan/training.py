@@ -37,6 +37,7 @@ OPTIMIZERS = ("adam", "sgd")
 ORDERS = ("simultaneous", "alternating")
 BETA1, BETA2, ADAM_EPS = 0.5, 0.999, 1e-8
 BLOW_UP = 1e6  # |parameter| beyond this counts as blown up
+BATCH_NUMBERS = 1 << 18  # samples drawn per block of steps (2 MB per stream)
 LEARNED_TOLERANCE = 0.1  # in units of the data's standard deviation
 FINAL_SHARE = 0.1  # "the last 10% of steps"
 START = {"a": 1.0, "b": 0.0, "w2": 0.0, "w1": 0.0, "c": 0.0}
@@ -214,10 +215,12 @@ def train_gan_1d(data_mean=4.0, data_std=2.0, *, steps=800, batch_size=128, lr_d
     order = choice("order", order, ORDERS)
     saturating = check_loss(loss) == "saturating"
     gamma = real("gamma", gamma, minimum=0.0)
-    rng = np.random.default_rng(check_seed(seed))
-    x_real = mu + s * rng.standard_normal((steps, d_steps, batch))
-    z_d = rng.standard_normal((steps, d_steps, batch))
-    z_g = z_d[:, 0] if order == "simultaneous" else rng.standard_normal((steps, batch))
+    # Three streams (real samples, the discriminator's z, the generator's z), drawn a block of steps at
+    # a time so that memory stays bounded (5,000 steps × 10 × 1,024 would be 800 MB at once); a stream
+    # filled in blocks gives the same numbers as filled at once, so the block size changes nothing.
+    streams = np.random.SeedSequence(check_seed(seed)).spawn(3)
+    real_rng, zd_rng, zg_rng = (np.random.default_rng(stream) for stream in streams)
+    block = max(1, BATCH_NUMBERS // (d_steps * batch))
 
     g_theta, d_theta = [START[k] for k in GENERATOR], [START[k] for k in DISCRIMINATOR]
     g_opt, d_opt = _OPTIMIZERS[optimizer](2, lr_g), _OPTIMIZERS[optimizer](3, lr_d)
@@ -230,15 +233,21 @@ def train_gan_1d(data_mean=4.0, data_std=2.0, *, steps=800, batch_size=128, lr_d
     for t in range(steps):
         if progress is not None and t % report_every == 0:
             progress(t / steps)
+        if t % block == 0:
+            n = min(block, steps - t)
+            x_real = mu + s * real_rng.standard_normal((n, d_steps, batch))
+            z_d = zd_rng.standard_normal((n, d_steps, batch))
+            z_g = z_d[:, 0] if order == "simultaneous" else zg_rng.standard_normal((n, batch))
+        i = t % block
         g_grad = None
         for j in range(d_steps):
-            out = kernel(*g_theta, *d_theta, x_real[t, j], z_d[t, j], saturating, gamma)
+            out = kernel(*g_theta, *d_theta, x_real[i, j], z_d[i, j], saturating, gamma)
             if j == 0 and order == "simultaneous":
                 g_grad, loss_g, d_fake = out[2:4], out[1], out[7]
             d_opt.step(d_theta, out[4:7])
             loss_d = out[0]
         if g_grad is None:
-            out = kernel(*g_theta, *d_theta, x_real[t, 0], z_g[t], saturating, gamma)
+            out = kernel(*g_theta, *d_theta, x_real[i, 0], z_g[i], saturating, gamma)
             g_grad, loss_g, d_fake = out[2:4], out[1], out[7]
         g_opt.step(g_theta, g_grad)
         losses[t] = loss_d, loss_g, d_fake
