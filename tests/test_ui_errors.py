@@ -57,3 +57,17 @@ def test_a_diagnosis_is_placed_as_what_why_and_what_to_try_and_one_box_per_messa
     for part in ("Training diverged", "What happened", "the loss exploded", "Why", "What to try", "- lower η"):
         assert part in text
     assert "**Overfitting.** test RMSE rose" in at.info[0].value and "At the noise floor" in at.success[0].value
+
+
+def test_a_warning_or_note_shows_its_hints_too():
+    def app():
+        import ui
+        from calc_core.common.messages import Message
+
+        ui.panels.show_messages([
+            Message("biased", "warning", "Biased", "too wide", "ε is large", ("turn on MALA", "a smaller ε")),
+            Message("slow", "info", "Slow", "still learning", try_instead=("more epochs",))])
+
+    at = AppTest.from_function(app).run()
+    assert "**What to try:**\n- turn on MALA\n- a smaller ε" in at.warning[0].value
+    assert "- more epochs" in at.info[0].value

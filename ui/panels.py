@@ -158,6 +158,8 @@ def show_messages(messages: Sequence[Message], container=None) -> None:
         title = message.title if message.title.endswith((".", "!", "?", ":")) or not message.what else f"{message.title}."
         text = f"**{title}**" + (f" {message.what}" if message.what else "") + (
             f" {message.why}" if message.why else "")
+        if message.try_instead:  # a warning or a note may carry hints too: they are shown, not dropped
+            text += "\n\n**What to try:**\n" + "\n".join(f"- {tip}" for tip in message.try_instead)
         {"success": where.success, "info": where.info, "warning": where.warning}[message.kind](
             text, icon={"success": ":material/check_circle:", "info": ":material/info:",
                         "warning": ":material/warning:"}[message.kind])
