@@ -3,6 +3,7 @@ diagnosis placed as calc_core wrote it."""
 
 from __future__ import annotations
 
+import ast
 import functools
 import inspect
 import textwrap
@@ -57,11 +58,45 @@ CODE_BOX_HEIGHT = 380
 ICONS = {"pass": ":material/check_circle:", "fail": ":material/cancel:", "flat": ":material/help:"}
 
 
+#: numpydoc sections a reader of the code box can do without: the summary and the formula stay
+REFERENCE_SECTIONS = frozenset({"Parameters", "Returns", "Yields", "Raises", "Other Parameters", "Attributes",
+                                "See Also", "Examples", "Warns"})
+
+
 @functools.lru_cache(maxsize=256)
 def source_of(function: Callable) -> str:
     """The Python source of a calc_core function (of the Python function behind a numba kernel), read
-    once per process (inspect re-reads and re-tokenizes the file on every call)."""
-    return textwrap.dedent(inspect.getsource(python_source_of(function)))
+    once per process (inspect re-reads and re-tokenizes the file on every call), its docstring's
+    reference sections (Parameters, Returns, …) left out so that the box opens on code; every line of
+    code is shown as it is in the module."""
+    return without_reference_sections(textwrap.dedent(inspect.getsource(python_source_of(function))))
+
+
+def without_reference_sections(source: str) -> str:
+    """``source`` of one function with its docstring's numpydoc reference sections cut (a header line
+    such as ``Parameters`` over a line of dashes, up to the next section that is kept or the closing
+    quotes). Anything that is not a function with a docstring comes back unchanged."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return source
+    function = tree.body[0] if tree.body else None
+    if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)) or not ast.get_docstring(function):
+        return source
+    doc = function.body[0]
+    lines = source.splitlines(keepends=True)
+    first, last = doc.lineno - 1, doc.end_lineno - 1  # 0-based lines of the docstring
+    kept, cutting, cut = [], False, False
+    for number, line in enumerate(lines):
+        inside = first < number < last
+        if inside and number + 1 < last and set(lines[number + 1].strip()) == {"-"}:  # a section's header
+            cutting = line.strip() in REFERENCE_SECTIONS
+            cut = cut or cutting
+        if number == last and cut and kept and not kept[-1].strip():
+            kept.pop()  # the blank line the cut left before the closing quotes
+        if not (inside and cutting):
+            kept.append(line)
+    return "".join(kept)
 
 
 def formula_and_code(formulas: Sequence[str], functions: Sequence[Callable], *, notes: str | None = None) -> None:

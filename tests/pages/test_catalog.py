@@ -60,6 +60,46 @@ def test_the_code_that_ran_names_public_functions_only(app):
         assert not any(part.startswith("_") for part in name.split(".")), name
 
 
+def test_the_code_box_shows_every_line_of_code_and_leaves_out_only_the_docstring_s_reference_sections(app):
+    import ast
+    import importlib
+    import inspect
+    import textwrap
+
+    from calc_core.common.jit import python_source_of
+    from ui.panels import REFERENCE_SECTIONS, source_of
+
+    at = run_page(app.page)
+    shown = [c.value.strip("`") for c in at.caption if c.value.startswith("`calc_core.")]
+    assert shown, "no code shown"
+    for name in shown:
+        parts = name.split(".")
+        for cut in range(len(parts) - 1, 0, -1):  # the longest prefix that is a module; then attributes
+            try:
+                function = importlib.import_module(".".join(parts[:cut]))
+                break
+            except ModuleNotFoundError:
+                continue
+        for attribute in parts[cut:]:
+            function = getattr(function, attribute)
+        function = python_source_of(function)
+        full, boxed = textwrap.dedent(inspect.getsource(function)), source_of(function)
+        before, after = ast.parse(full).body[0], ast.parse(boxed).body[0]
+        # the same code, line for line (only the docstring may differ)
+        if ast.get_docstring(before) is None:
+            assert boxed == full, name
+            continue
+        assert ast.dump(ast.Module(before.body[1:], [])) == ast.dump(ast.Module(after.body[1:], [])), name
+        assert [line for line in full.splitlines() if line not in boxed.splitlines()] == [
+            line for line in full.splitlines()[before.body[0].lineno - 1:before.body[0].end_lineno]
+            if line not in boxed.splitlines()], name
+        doc = ast.get_docstring(after)
+        assert ast.get_docstring(before).splitlines()[0] == doc.splitlines()[0], name  # the summary stays
+        lines = doc.splitlines()
+        assert not [line for k, line in enumerate(lines[:-1])
+                    if line.strip() in REFERENCE_SECTIONS and set(lines[k + 1].strip()) == {"-"}], name
+
+
 def test_every_control_opens_at_the_default_its_settings_field_declares(app):
     at = run_page(app.page)
     defaults = app.lab_module().Settings()
