@@ -11,9 +11,11 @@ from ui.controls import Choice, Number, Slider, Steps
 NOISE_SCALES = (0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
 CONTROLS = (
     Slider("v", "Speed v", field="speed", min_value=0.0, max_value=20.0, step=0.5, fmt="%.1f m/s",
-           section="The vehicle and its sensor"),
+           section="The vehicle and its sensor",
+           help="At the start: with process noise q > 0 the speed then changes at random."),
     Slider("omega", "Turn rate ω", field="turn_rate", min_value=-1.0, max_value=1.0, step=0.05, fmt="%.2f rad/s",
-           help="0 drives the tutorial's straight line."),
+           help="At the start: with process noise q > 0 the turn rate then changes at random. "
+                "ω = 0 and q = 0 drive the tutorial's straight line."),
     Slider("q", "Process noise q", field="process_noise", min_value=0.0, max_value=5.0, step=0.1, fmt="%.1f",
            help="Random changes of speed, heading and turn rate (0: a perfectly regular vehicle)."),
     Slider("sigma", "Sensor noise σ", field="measurement_noise", min_value=0.05, max_value=5.0, step=0.05,
@@ -33,6 +35,13 @@ CONTROLS = (
 K = Slider("k", "Step k", default=lab.INSPECT_STEP, min_value=1, max_value=lambda values: values.get("last", 1),
            help="The update to look at (at time k·Δt); its range is the updates the filter completed.")
 
+CONSISTENCY = {  # what the two consistency numbers are, for the metrics' help
+    "NEES": "Normalized estimation error squared, eᵀP⁻¹e: the estimate's true error e in units of the filter's "
+            "own covariance P, averaged over the steps; a filter that knows its uncertainty averages the state's "
+            "dimension.",
+    "NIS": "Normalized innovation squared, νᵀS⁻¹ν: the surprise ν = z − Hx̂ of each measurement in units of its "
+           "predicted covariance S; it needs no truth, so a real filter can compute it.",
+}
 run = ui.cached(lab.run, spinner="Simulating the drive and filtering it…")
 close_up = ui.cached(lab.step_up_close)
 
@@ -50,7 +59,8 @@ def render_summary(r: lab.Result) -> None:
                    help="Mean distance between a measurement and the true position (≈ 1.25 σ).")
     for col, name, mean, band, n in ((cols[2], "NEES", r.mean_nees, r.nees_mean_band, r.n_state),
                                      (cols[3], "NIS", r.mean_nis, r.nis_mean_band, 2)):
-        col.metric(f"Mean {name}", number(mean, ".2f"), help=f"Expected {n}; 95% band [{band[0]:.2f}, {band[1]:.2f}].")
+        col.metric(f"Mean {name}", number(mean, ".2f"), help=f"{CONSISTENCY[name]} Expected {n}; 95% band "
+                   f"[{band[0]:.2f}, {band[1]:.2f}].")
     cols[4].metric("Verdict", r.verdict, help="NEES against its band; NIS's when NEES is inside.")
     ui.panels.show_messages(r.diagnosis, st.container())
 

@@ -294,3 +294,12 @@ def test_reset_brings_back_the_default_run():
     r = lab.run(lab.Settings())
     assert metric(at, "Mean position error") == f"{r.mean_position_error:.3f} m" and metric(at, "Verdict") == r.verdict
     assert at.slider(key=key("k")).value == lab.INSPECT_STEP and set(at.query_params) == set()
+
+
+def test_the_consistency_metrics_say_what_nees_and_nis_are_and_the_vehicle_s_sliders_that_they_start_it():
+    at = run_page(PAGE)
+    helps = {m.label: m.proto.help for m in at.metric}
+    assert "eᵀP⁻¹e" in helps["Mean NEES"] and "covariance P" in helps["Mean NEES"]
+    assert "νᵀS⁻¹ν" in helps["Mean NIS"] and "needs no truth" in helps["Mean NIS"]
+    sliders = {s.label: s.help for s in at.slider}
+    assert sliders["Turn rate ω"].startswith("At the start") and sliders["Speed v"].startswith("At the start")
