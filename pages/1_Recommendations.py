@@ -104,7 +104,7 @@ def main() -> None:
     if settings.source == "upload" and settings.upload is None:
         st.info("Upload a file of `user,item,rating` rows in the sidebar — a CSV with or without a header, or "
                 "MovieLens's tab-separated `u.data`.", icon=":material/upload_file:")
-        st.stop()
+        ui.workshop.stop()
     with ui.guard("train the recommender"):
         result = run(settings)
     render_summary(result)

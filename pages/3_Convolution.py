@@ -114,7 +114,7 @@ def main() -> None:
                         "stride-4 layer never reads, and a learning rate past the stable limit.")
     if settings.source == "upload" and settings.upload is None:
         st.info("Upload a PNG or JPEG image in the sidebar, or pick another image.", icon=":material/upload_file:")
-        st.stop()
+        ui.workshop.stop()
     with ui.guard("run the convolution layer"):
         image = ui.images.gray_image(settings.source, settings.size, settings.upload)
         result = run(settings, image)

@@ -10,6 +10,12 @@ import streamlit as st
 logger = logging.getLogger("calculus_lab")
 
 
+def _stop() -> None:
+    from ui import workshop  # here: workshop imports the kit that imports this module
+
+    workshop.stop()
+
+
 @contextmanager
 def guard(doing: str, *, stop: bool = True):
     """Run a block; turn a failure into a message and (by default) stop the page there.
@@ -24,7 +30,7 @@ def guard(doing: str, *, stop: bool = True):
     except ValueError as exc:
         st.error(f"**Could not {doing}.** {exc}", icon=":material/error:")
         if stop:
-            st.stop()
+            _stop()
     except Exception as exc:  # noqa: BLE001 - the last line of defence in front of an audience
         logger.exception("unexpected failure while trying to %s", doing)
         st.error(
@@ -33,4 +39,4 @@ def guard(doing: str, *, stop: bool = True):
             icon=":material/error:",
         )
         if stop:
-            st.stop()
+            _stop()

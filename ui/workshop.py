@@ -318,6 +318,22 @@ def copy_link(container) -> None:
         link()
 
 
+def stop() -> None:
+    """Stop the page here (after its message), like ``st.stop()``, keeping the sidebar's *Copy link*
+    box: app.py draws it after the page, which a stopped page never reaches. The link then holds the
+    keys of every control, drawn or not (controls.tidy_url is skipped too). Inside a fragment, which
+    may not write to the sidebar, the box drawn by the page's last full run stays as it is."""
+    from streamlit.runtime.scriptrunner_utils.script_run_context import ThreadState
+
+    try:
+        in_fragment = ThreadState.get().fragment_id is not None
+    except RuntimeError:  # no script run on this thread
+        in_fragment = True
+    if not in_fragment:
+        copy_link(st.sidebar)
+    st.stop()
+
+
 # ----------------------------------------------------------------------------- scrubbing
 
 STEP = controls.SnapshotStep("step", "Step shown", field="snapshot_step", default=-1,

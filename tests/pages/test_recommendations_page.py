@@ -133,3 +133,14 @@ def test_the_largest_lambda_the_diagnosis_knows_of_is_the_sliders():
     at = run_page(PAGE)
     reg = at.slider(key=K + "reg")
     assert reg.max == lab.REG_MAX and reg.min == 0.0
+
+
+def test_a_page_stopped_by_its_message_still_offers_the_copy_link_box():
+    waiting = run_page(PAGE, {"data": "upload", "epochs": "30"})  # stops at "Upload a file …"
+    assert_clean(waiting)
+    assert any("Upload a file" in i.value for i in waiting.info)
+    links = [c.value for c in waiting.sidebar.code if "?" in c.value]
+    assert links and "data=upload" in links[-1] and "epochs=30" in links[-1], links
+    refused = _upload(b"\x89PNG\r\n\x1a\n not ratings at all", name="picture.png")  # stops at its error
+    assert refused.error and not refused.exception
+    assert any("data=upload" in c.value for c in refused.sidebar.code if "?" in c.value)
