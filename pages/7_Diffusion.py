@@ -102,6 +102,7 @@ def render_paths(r: lab.Result) -> None:
     st.subheader("From data to noise and back")
     ui.charts.show_grid(zip(view.noising_and_denoising(r.paths, r.view_range()), ("noising", "denoising")))
     st.caption(captions.paths(r.paths))
+    ui.workshop.explain(captions.PATHS_WHY)
 
 
 def render_score_matching(r: lab.Result) -> None:

@@ -56,6 +56,11 @@ SCORE_WHY = ("The score ∇log p points uphill, towards more probable data, and 
              "distributed as p. Arrow lengths grow like √|score|.")
 VARIANCE_WHY = ("Each step adds noise of variance 2ε, and the pull back towards the mode removes a little less, so the "
                 "chain settles wider than p; MALA's accept/reject step removes the bias.")
+PATHS_WHY = ("Noising takes the data a little at a time (x_t = √ᾱ_t x₀ + √(1 − ᾱ_t) ε) to plain Gaussian noise "
+             "at t = 1. Denoising has two ways back from that noise, each needing only the score ∇log p_t of the "
+             "noised data. The reverse SDE (a stochastic differential equation) steps against the noising and adds "
+             "fresh noise at every step; the ODE (an ordinary differential equation, the probability flow) takes "
+             "the same distributions p_t without any noise, so each starting point has exactly one path.")
 DSM_WHY = ("The target −(x̃ − x)/σ² points from a noisy point back to its clean one; averaged over the clean points "
            "that could have made x̃, it is the score of p_σ. So a regression on it learns the score, and on average "
            "over fresh pairs no model scores below the true score: the noise costs a floor. (On the pairs it was "

@@ -298,3 +298,11 @@ def test_a_lesson_sets_its_controls_and_the_page_shows_its_claim():
     close([r["y"] for r in chart_rows(learned, "series") if r["series"] == view.SCORE_NAMES[2]],
           expected.learned_score[:, 0])
     assert replace(lab.Settings(), **preset.settings) == expected.settings
+
+
+def test_the_ways_back_say_what_a_reverse_sde_and_an_ode_are_where_the_caption_names_them():
+    at = run_page(PAGE)
+    texts = [m.value for m in at.markdown]
+    named = next(k for k, t in enumerate(texts) if "reverse SDE" in t and "ODE" in t)  # the paths' caption
+    assert any("stochastic differential equation" in t and "ordinary differential equation" in t
+               for t in texts[named:named + 3])
