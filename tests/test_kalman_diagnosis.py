@@ -202,3 +202,63 @@ def test_an_inflated_process_noise_is_not_said_to_under_use_the_measurements():
     assert "under-used" not in found.what and "follows each measurement" in found.what
     r = lab.run(lab.Settings(assumed_measurement_scale=5.0))
     assert "under-used" in next(m for m in r.diagnosis if m.code == "underconfident").what
+
+
+def test_a_miss_against_the_set_mis_tuning_names_it_instead_of_saying_none_is_set():
+    # R̃ inflated: a filter that discounts its sensor is underconfident nearly always, but over a long run NEES
+    # now and then comes out above its band; the why must not say that no mis-tuning is set
+    found = 0
+    for seed in range(40):
+        r = run(assumed_measurement_scale=5.0, n_steps=2000, seed=seed)
+        if r.verdict != "overconfident":
+            continue
+        found += 1
+        why = message(r, "overconfident").why
+        assert "None of the usual mis-tunings is set" not in why
+        assert "5× noisier than it is" in why and "underconfident instead" in why
+        assert "Set the filter's assumed sensor noise back to 1× the true one." in message(r, "overconfident").try_instead
+    assert found  # about 3 in 40
+
+
+def test_a_heading_error_is_blamed_only_when_nees_spikes_at_the_start():
+    # with a large Q̃ the filter's P can cover a 20° start: then "watch NEES spike at the start" would be false
+    unspiked = 0
+    for seed in range(20):
+        r = run(heading_error=20.0, assumed_process_scale=5.0, assumed_measurement_scale=0.7, process_noise=0.7, seed=seed)
+        early = np.max(r.nees[:diagnosis.TRANSIENT_STEPS])
+        spiked = early > r.nees_step_band[1]
+        text = " ".join(m.why + " ".join(m.try_instead) for m in r.diagnosis)
+        assert ("watch NEES spike at the start" in text) == (spiked and r.verdict == "overconfident")
+        unspiked += r.verdict == "overconfident" and not spiked
+    assert unspiked  # about 3 in 20
+
+
+def test_a_heading_error_p_covered_is_named_as_no_cause_rather_than_said_to_be_unset():
+    r = run(heading_error=20.0)
+    quiet = replace(r, verdict="overconfident", nees_verdict="overconfident", mean_nees=r.nees_mean_band[1] * 1.2,
+                    nees=np.minimum(r.nees, r.nees_step_band[1] * 0.9))  # overconfident, with no early spike
+    why = message(replace(quiet, diagnosis=lab.diagnose(quiet)), "overconfident").why
+    assert "None of the usual mis-tunings is set" not in why and "watch NEES spike" not in why
+    assert "+20° off in heading" in why and "P covered that start" in why
+
+
+def test_recovery_says_how_far_the_second_half_still_is_from_consistent():
+    # NEES back inside the one-step band is not the same as consistent: with R̃ = R/4 the second half's mean
+    # NEES stays about twice n, with R̃ = 25 R it falls to about half
+    seen = set()
+    for changes in (dict(heading_error=90.0, assumed_measurement_scale=0.5), dict(heading_error=60.0,
+                                                                                   assumed_measurement_scale=5.0)):
+        for seed in range(10):
+            r = run(**changes, seed=seed)
+            if "recovered" not in codes(r.diagnosis):
+                continue
+            found = message(r, "recovered")
+            late = np.mean(r.nees[r.completed // 2:r.completed])
+            if late > 1.5 * r.n_state:
+                seen.add("above")
+                assert "where its covariance says" not in found.what
+                assert f"still about {math.sqrt(late / r.n_state):.2g}× what P admits" in found.what
+            elif late < r.n_state / 1.5:
+                seen.add("below")
+                assert "where its covariance says" not in found.what and "P claims more than there is" in found.what
+    assert seen == {"above", "below"}

@@ -19,8 +19,9 @@ whenever the two tests give different verdicts, and ``recovered`` marks a filter
 off (NEES above the one-step band early on) but whose NEES over the second half of the run is back
 inside its one-step band on average.
 
-Each message's sentences carry their numbers; the causes named are those present in the settings.
-When none is, the likeliest explanation is chance: a correctly tuned filter fails one of the two
+Each message's sentences carry their numbers; the causes named are those present in the settings
+(an initial heading error only when NEES does spike at the start). Mis-tunings that push the other
+way are named as such, not said to be absent. When none is, the likeliest explanation is chance: a correctly tuned filter fails one of the two
 95% tests in about one run in CHANCE_RATE (measured over 300 seeds in the tests).
 """
 
@@ -35,6 +36,7 @@ from calc_core.common.messages import Message
 HEADING_SIGMA = 0.1  # σ_θ of P₀, rad (calc_core.kalman.lab.INITIAL_MOTION_SIGMA)
 CHANCE_RATE = 10  # a tuned filter fails NEES or NIS in about one run in this many
 TRANSIENT_STEPS = 10  # "early on": the first updates
+RECOVERY_MARGIN = 1.5  # a second-half mean NEES within n/1.5 … 1.5 n is "about where P says"
 
 
 def overall_verdict(nees_verdict: str | None, nis_verdict: str, diverged: bool = False) -> str:
@@ -99,15 +101,51 @@ def _verdict(r) -> Message:
                 + ("is surer of its prediction, or of the sensor, than it should be" if over else
                    "expects more noise than there is")
                 + f" — though {nees}.")
-    causes, tips = overconfidence_causes(r.settings) if over else underconfidence_causes(r.settings)
+    spiked = _spiked(r)
+    causes, tips = overconfidence_causes(s, spiked) if over else underconfidence_causes(s)
     if not causes:
-        causes = [f"None of the usual mis-tunings is set: a correctly tuned filter fails one of the two 95% tests now "
-                  f"and then by chance (about one run in {CHANCE_RATE} at the default settings), and the EKF's "
-                  "linearization adds error that P does not count — more with long steps Δt, large process noise, "
-                  "fast turns or long runs, where a tuned filter fails more often."]
-        tips = ["Try another seed: a chance miss goes away, a real problem stays."]
+        causes, tips = _no_cause_shown(r, over, spiked)
     return Message(r.verdict, "problem", f"The filter is {r.verdict}", what, " ".join(causes), tuple(tips),
                    numbers=numbers)
+
+
+def _spiked(r) -> bool:
+    """Whether NEES rose above the 95% band of a single step in the first TRANSIENT_STEPS updates: what
+    an unmodelled start (the heading error) does when P₀ does not admit it."""
+    early = r.nees[:min(TRANSIENT_STEPS, r.completed)]
+    return bool(early.size) and float(np.max(early)) > r.nees_step_band[1]
+
+
+CHANCE = ("a correctly tuned filter fails one of the two 95% tests now and then by chance (about one run in "
+          f"{CHANCE_RATE} at the default settings), and the EKF's linearization adds error that P does not count — "
+          "more with long steps Δt, large process noise, fast turns or long runs, where a tuned filter fails more "
+          "often.")
+SEED_TIP = "Try another seed: a chance miss goes away, a real problem stays."
+
+
+def _no_cause_shown(r, over: bool, spiked: bool) -> tuple[list[str], list[str]]:
+    """The why and the tips of a verdict none of its usual causes explains. Mis-tunings may still be set:
+    those that push the other way (an inflated R̃ on an overconfident filter), or a heading error whose
+    spike P absorbed — each is named, with what it does, rather than said to be absent."""
+    s = r.settings
+    opposite, opposite_tips = underconfidence_causes(s) if over else overconfidence_causes(s, spiked)
+    heading = over and abs(math.radians(s.heading_error)) >= HEADING_SIGMA and not spiked
+    if not opposite and not heading:
+        return [f"None of the usual mis-tunings is set: {CHANCE}"], [SEED_TIP]
+    parts = [f"None of the usual causes of {'over' if over else 'under'}confidence is at work here."]
+    if opposite:
+        other = "underconfident" if over else "overconfident"
+        shown = f", as NIS shows here ({'below' if over else 'above'} its band)" if r.nis_verdict == other else ""
+        parts.append(f"The mis-tuning{'s' if len(opposite) > 1 else ''} set here make{'' if len(opposite) > 1 else 's'} "
+                     f"a filter {other} instead{shown}: " + " ".join(opposite))
+    if heading:
+        first = min(TRANSIENT_STEPS, r.completed)
+        parts.append(f"It starts {s.heading_error:+.0f}° off in heading while P₀ claims σ_θ = "
+                     f"{math.degrees(HEADING_SIGMA):.1f}°, yet NEES stays inside the 95% band of a single step "
+                     f"{_band(r.nees_step_band)} over the first {first} updates (at most "
+                     f"{float(np.max(r.nees[:first])):.3g}): P covered that start.")
+    parts.append(f"What is left: {CHANCE}")
+    return parts, [SEED_TIP, *opposite_tips]
 
 
 def _where(value: float, band: tuple[float, float]) -> str:
@@ -146,16 +184,25 @@ def _recovery(r) -> Message | None:
     late = float(np.mean(r.nees[done // 2: done]))
     if not (early > r.nees_step_band[1] and late < r.nees_step_band[1]):
         return None
+    n = r.n_state
+    # where the second half's errors stand against P: its mean NEES against the n of a consistent filter
+    where = ("the measurements have pulled the estimate back to about where its covariance says it is."
+             if n / RECOVERY_MARGIN <= late <= n * RECOVERY_MARGIN else
+             f"the measurements have pulled the estimate back, though its errors are still about "
+             f"{math.sqrt(late / n):.2g}× what P admits (a consistent filter's mean NEES is {n})." if late > n else
+             f"the measurements have pulled the estimate back, and now P claims more than there is: the errors are "
+             f"about {math.sqrt(late / n):.2g}× the size it admits (a consistent filter's mean NEES is {n}).")
     return Message(
         "recovered", "info", "A bad start, then recovery.",
         f"Over the first {TRANSIENT_STEPS} updates the mean NEES was {early:.3g}, above the 95% band of a single "
-        f"step {_band(r.nees_step_band)}; over the second half of the run it is {late:.3g}: the measurements have "
-        "pulled the estimate back to where its covariance says it is.",
+        f"step {_band(r.nees_step_band)}; over the second half of the run it is {late:.3g}: {where}",
         numbers={"early": early, "late": late})
 
 
-def overconfidence_causes(s) -> tuple[list[str], list[str]]:
-    """What in the settings makes a filter trust itself too much, and what to change."""
+def overconfidence_causes(s, spiked: bool = True) -> tuple[list[str], list[str]]:
+    """What in the settings makes a filter trust itself too much, and what to change. ``spiked``: whether
+    the run's NEES rose above the one-step band early on (``_spiked``); a heading error whose start P
+    covered (no spike) is not named as a cause, since "watch NEES spike at the start" would be false."""
     causes, tips = [], []
     if s.assumed_measurement_scale < 1:
         causes.append(f"It assumes the sensor is {1 / s.assumed_measurement_scale:.3g}× more precise than it is "
@@ -178,7 +225,7 @@ def overconfidence_causes(s) -> tuple[list[str], list[str]]:
         causes.append("Its straight-line model has no turn rate, but the true vehicle's turn rate drifts with "
                       "the process noise and bends its path.")
         tips.append("Switch the filter to the turning model, or set the process noise to 0.")
-    if abs(math.radians(s.heading_error)) >= HEADING_SIGMA:
+    if abs(math.radians(s.heading_error)) >= HEADING_SIGMA and spiked:
         causes.append(f"It starts {s.heading_error:+.0f}° off in heading while P₀ claims "
                       f"σ_θ = {math.degrees(HEADING_SIGMA):.1f}°: until the measurements turn it around, its "
                       "errors are far outside its ellipses (watch NEES spike at the start).")
