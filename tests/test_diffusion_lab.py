@@ -418,3 +418,42 @@ def test_the_sampling_caption_agrees_its_noun_with_the_total():
     assert captions.sampling_step(short, lab.sampling_step(short, 0)).startswith("After 0 of 1 step (")
     longer = run(Settings(annealing=False, n_steps=40, training_steps=5))
     assert captions.sampling_step(longer, lab.sampling_step(longer, -1)).startswith("After 40 of 40 steps (")
+
+
+def _fit_message(settings):
+    from types import SimpleNamespace
+
+    from calc_core.diffusion.diagnosis import score_fit
+    fit = lab.fit_score_model(settings)
+    return fit, score_fit(SimpleNamespace(score_fit=fit, settings=settings))
+
+
+@pytest.mark.parametrize("changes", [dict(n_modes=1, first_width=2.5, smoothing_sigma=0.45, model_width=24,
+                                          training_steps=1000),
+                                     dict(first_width=3.0, smoothing_sigma=0.05)])
+def test_a_training_loss_below_its_floor_is_overfitting_not_a_reason_for_more_steps(changes):
+    # 24² bumps on wide modes, or σ = 0.05: the training loss is still falling, but into the pairs' noise — more
+    # steps take the learned score further from the true one, so "more steps would bring it closer" is false
+    for seed in range(3):
+        s = Settings(**changes, seed=seed)
+        fit, found = _fit_message(s)
+        longer = lab.fit_score_model(dataclasses.replace(s, training_steps=3000))
+        assert found.code == "model_not_fitted"
+        if "more steps would bring the learned score closer" in found.why:
+            assert longer.relative_error < fit.relative_error
+        if longer.relative_error > fit.relative_error:
+            assert "More training steps." not in found.try_instead and "Fewer training steps." in found.try_instead
+        if fit.final_loss < fit.loss_at_true_score:
+            assert "overfitting" in found.why
+
+
+def test_a_network_whose_loss_rests_on_a_plateau_is_not_said_to_be_at_its_limit():
+    # Adam on a network: a loss that has levelled off over the last tenth can fall again, and more steps fit closer
+    s = Settings(dimension=1, n_modes=4, separation=10.5, first_weight=0.3, first_width=1.65, width=2.8,
+                 smoothing_sigma=1.3, model="network", model_width=32, training_steps=1500)
+    for seed in range(4):
+        fit, found = _fit_message(dataclasses.replace(s, seed=seed))
+        if found.code == "model_not_fitted":
+            assert "cannot represent the score any closer" not in found.why
+            if "levelled off" in found.why:
+                assert "More training steps." in found.try_instead

@@ -10,7 +10,8 @@ Codes (stable; tests and presets assert on them):
 * ``recovered_modes`` / ``missed_mode`` — the samples' mode weights against the mixture's, within
   or beyond what sampling noise and a good sampler's small bias explain (``mode_tolerance``);
 * ``ends_smoothed`` — annealing samples p_σ at σ = σ_L, slightly wider than p;
-* ``fitted`` / ``model_not_fitted`` — the learned score against the true score of p_σ;
+* ``fitted`` / ``model_not_fitted`` — the learned score against the true score of p_σ (a training loss below
+  the floor the true score sets is overfitting, whatever its slope; a network's plateau is not its limit);
 * ``reverse_stopped`` — a reverse process blew up;  ``gradient_check_failed`` — a derivative disagrees.
 """
 
@@ -270,14 +271,23 @@ def score_fit(result) -> Message:
     remedies = ("More training steps.", bigger)
     if fit.training_steps == 0:
         why = "The model was not trained (0 steps): s_θ is still its initial guess."
-    elif drop > 0 and float(tail[0] - tail[-1]) > STILL_FALLING * drop:
-        why = (f"Training stopped while the loss was still falling ({tail[0] - tail[-1]:.3g} over the last tenth "
-               "of the steps): more steps would bring the learned score closer.")
     elif fit.final_loss < fit.loss_at_true_score:
+        # checked before "still falling": a loss below the floor is falling into the pairs' noise, and more steps
+        # take the learned score further from the true one, not closer
         why = (f"The loss {fit.final_loss:.3f} is below the {fit.loss_at_true_score:.3f} the true score reaches on "
                "the same pairs: the model fits these particular noise draws rather than the score (overfitting).")
         remedies = ("Fewer training steps.",) if model == "linear" else (
             "A smaller model: fewer bumps per axis or hidden units.", "Fewer training steps.")
+    elif drop > 0 and float(tail[0] - tail[-1]) > STILL_FALLING * drop:
+        why = (f"Training stopped while the loss was still falling ({tail[0] - tail[-1]:.3g} over the last tenth "
+               f"of the steps), above the {fit.loss_at_true_score:.3f} the true score reaches on the same pairs: "
+               "more steps would bring the learned score closer.")
+    elif model == "network":
+        # Adam on a network: a plateau of the loss is not the best the network can do (more steps often still help)
+        remedies = ("More training steps.", bigger)
+        why = (f"The loss has levelled off at {fit.final_loss:.3f}, above the {fit.loss_at_true_score:.3f} the true "
+               "score reaches on the same pairs. A network's loss can rest on a plateau before it falls again: "
+               "more steps, or more hidden units, may fit it closer.")
     else:
         remedies = (bigger,)  # the loss has levelled off: more of the same steps cannot help
         why = (f"The loss has levelled off at {fit.final_loss:.3f}, above the {fit.loss_at_true_score:.3f} the true "
