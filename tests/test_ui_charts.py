@@ -272,3 +272,100 @@ def test_a_matrix_writes_a_tiny_negative_as_zero_without_a_sign():
     spec = valid(matrix(np.array([[-0.001, 0.5], [-0.25, -4e-7]]), value_format=".2f"))
     labels = [r["label"] for r in rows(spec, "cells")]
     assert labels == ["0.00", "0.50", "-0.25", "0.00"]  # "-0.00" read as a sign that means nothing
+
+
+# ----------------------------------------------------------------------------- text that fits its room
+
+def _svg_texts(spec: dict, width: int) -> list[str]:
+    """Every text Vega draws for ``spec`` at a plot ``width`` pixels wide (vl_convert, SVG)."""
+    import html
+    import re
+
+    vl_convert = pytest.importorskip("vl_convert")
+    svg = vl_convert.vegalite_to_svg({**valid(spec), "width": width})
+    texts = re.findall(r"<text[^>]*>(.*?)</text>", svg, flags=re.S)
+    return [html.unescape(re.sub(r"<[^>]+>", " ", t)).strip() for t in texts]
+
+
+def _cell_numbers(spec: dict, width: int) -> list[str]:
+    labels = {r["label"] for r in rows(valid(spec), "cells")}
+    compact = {label.replace("0.", ".", 1) for label in labels}
+    return [t for t in _svg_texts(spec, width) if t in labels | compact]
+
+
+def test_a_heatmap_writes_its_values_only_where_its_cells_have_room_for_them():
+    """Cell text is sized to the cells as drawn: a 4 × 4 matrix in a 200-pixel plot carries all 16 numbers,
+    a 12 × 12 one (17-pixel cells) none — the tooltip still has them — and a 5 × 5 Jacobian whose
+    "-0.104" does not fit falls back to "-.104" before it falls silent."""
+    rng = np.random.default_rng(1)
+    small, large = rng.uniform(size=(4, 4)), rng.uniform(size=(12, 12))
+    assert len(_cell_numbers(charts.heatmap(small), 200)) == 16
+    assert _cell_numbers(charts.heatmap(large, height=300), 200) == []
+    assert len(_cell_numbers(charts.heatmap(large, height=700), 700)) == 144  # room enough: all written
+    jacobian = charts.heatmap(rng.uniform(-0.25, 0.25, size=(5, 5)), diverging=True, value_format=".3f",
+                              domain=(-0.25, 0.25), height=275)
+    full = {r["label"] for r in rows(valid(jacobian), "cells")}
+    assert set(_cell_numbers(jacobian, 300)) <= full and len(_cell_numbers(jacobian, 300)) == 25
+    narrow = _cell_numbers(jacobian, 170)  # 34-pixel cells: the compact form
+    assert len(narrow) == 25 and not set(narrow) & {label for label in full if "0." in label}
+    assert _cell_numbers(jacobian, 90) == []
+    tooltip = next(layer for layer in valid(jacobian)["layer"] if layer["mark"]["type"] == "rect")["encoding"]
+    assert any(t["field"] == "value" for t in tooltip["tooltip"])
+
+
+def test_a_heatmap_writes_d3_s_trimmed_format_as_the_browser_would():
+    spec = valid(charts.heatmap(np.array([[1.0, 0.5], [-0.03071, 0.0]]), value_format=".4~f"))
+    assert [r["label"] for r in rows(spec, "cells")] == ["1", "0.5", "-0.0307", "0"]
+
+
+LONG_LEGENDS = [
+    ["simultaneous", "alternating", "extragradient", "optimistic", "equilibrium", "start"],
+    ["unadjusted (measured)", "MALA (measured)", "exact s²/(1 − ε/(2s²))", "target s²"],
+    ["its estimate and 2σ ellipse", "true path", "EKF estimate"],
+    ["√(n−1)/n (equal weights)", "÷ √d_k", "no scaling"],
+]
+
+
+@pytest.mark.parametrize("names", LONG_LEGENDS)
+def test_a_legend_below_a_narrow_chart_fits_it_and_breaks_long_labels_between_words(names):
+    """Two legend entries to a row were cut off at the right edge of a 222-pixel chart ("alte", "MALA (m"):
+    a row holds two only where both fit the room, and a label longer than the room is written on lines
+    of whole words, each within it."""
+    legend = core.legend_below(names)
+    width = [core.LEGEND_ENTRY + core.LEGEND_CHAR * len(n) for n in names]
+    if legend["columns"] == 2:
+        assert max(width[0::2]) + max(width[1::2]) + core.LEGEND_GAP <= core.LEGEND_ROOM
+    assert legend["columns"] == 1  # none of these has two labels short enough
+    room = core.LEGEND_ROOM - core.LEGEND_ENTRY
+    assert legend["labelLimit"] >= room
+    wrapped = {}
+    if "labelExpr" in legend:
+        import json
+
+        wrapped = json.loads(legend["labelExpr"].split("[datum.label]")[0])
+    for name in names:
+        lines = wrapped.get(name, [name])
+        assert " ".join(lines) == " ".join(name.split())  # whole words, none dropped
+        assert all(len(line) * core.LEGEND_CHAR <= room or " " not in line for line in lines), lines
+    spec = charts.lines(np.arange(3), {n: np.arange(3.0) + k for k, n in enumerate(names)}, x_title="t", y_title="y")
+    texts = _svg_texts(spec, 160)
+    assert not any(t.endswith("…") for t in texts), texts  # nothing drawn cut off
+
+
+def test_short_legend_labels_still_share_a_row():
+    assert core.legend_below(["÷ √d_k", "no scaling"])["columns"] == 2
+    assert "labelExpr" not in core.legend_below(["train RMSE", "test RMSE"])
+
+
+def test_a_long_title_is_broken_into_lines_by_the_drawn_width_and_read_back_as_written():
+    title = "Softmax Jacobian J = diag(s) − s sᵀ (|J_ij| ≤ ¼)"
+    spec = charts.heatmap(np.eye(3), title=title)
+    sent = core.fitted_title(core.stable(spec))
+    assert isinstance(sent["title"]["text"]["expr"], str) and core.as_built(sent)["title"] == title
+    valid(sent)
+    for width in (120, 200, 500):
+        texts = _svg_texts(sent, width)
+        assert not any(t.endswith("…") for t in texts), (width, texts)
+        assert " ".join(t for t in texts if any(w in t for w in ("Softmax", "diag", "≤"))).split() == title.split()
+    short = charts.lines([0, 1], {"a": [1.0, 2.0]}, x_title="t", y_title="a", title="Loss")
+    assert core.fitted_title(short) is short

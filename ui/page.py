@@ -8,6 +8,17 @@ from ui import controls, workshop
 from ui.catalog import APPLICATIONS, Application, application
 
 
+# A display formula wider than its column (a phone's 390 pixels, a narrow column) scrolls sideways inside its
+# own box, with a thin visible scroll bar, instead of being cut at the edge or widening the page; the box
+# never grows past the column.
+_CSS = """<style>
+[class*="st-key-lab-formula-"], [class*="st-key-lab-formula-"] [data-testid="stMarkdownContainer"] {
+  max-width: 100%; min-width: 0; }
+[class*="st-key-lab-formula-"] .katex-display { overflow-x: auto; overflow-y: hidden; max-width: 100%;
+  scrollbar-width: thin; padding-bottom: 0.35rem; -webkit-overflow-scrolling: touch; }
+</style>"""
+
+
 def setup_page(page_file: str) -> Application:
     """First Streamlit call of every page: config, CSS, title and one-line summary from ui.catalog,
     and the page's name for the control kit (its session keys are ``"<page>:<key>"``).
@@ -26,6 +37,7 @@ def setup_page(page_file: str) -> Application:
             _presenting_from_url() if workshop.PRESENT.key in st.query_params
             else bool(st.session_state.get(workshop.PRESENTING, False)))
     workshop.style()
+    st.html(_CSS)
     st.title(app.name)
     workshop.explain(f"**{app.concept}** → {app.enables.lower()}. {app.blurb}", caption=True)
     return app

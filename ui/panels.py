@@ -7,6 +7,7 @@ import ast
 import functools
 import inspect
 import textwrap
+import zlib
 from typing import Callable, Sequence
 
 import numpy as np
@@ -53,6 +54,7 @@ def metrics(*items, widths: Sequence[int] | None = None) -> None:
             label, value, tip = item
             column.metric(label, value, help=tip)
 
+FORMULA_KEY = "lab-formula"  # the formulas' containers: CSS classes st-key-lab-formula-…
 CODE_LINES_SHOWN = 18  # longer sources scroll inside a box of fixed height
 CODE_BOX_HEIGHT = 380
 ICONS = {"pass": ":material/check_circle:", "fail": ":material/cancel:", "flat": ":material/help:"}
@@ -107,8 +109,11 @@ def formula_and_code(formulas: Sequence[str], functions: Sequence[Callable], *, 
     The code is read from the running module, so what is shown is what ran.
     """
     st.markdown("##### The formula")
-    for formula in formulas:
-        st.latex(formula)
+    # a formula wider than a phone scrolls inside its box (ui.page's CSS); a page may show two panels
+    key = f"{FORMULA_KEY}-{zlib.crc32(repr(list(formulas)).encode()):08x}"
+    with st.container(key=key):
+        for formula in formulas:
+            st.latex(formula)
     if notes:
         workshop.explain(notes, caption=True)
     st.markdown("##### The code that ran")

@@ -28,8 +28,10 @@ way are named as such, not said to be absent. When none is, the likeliest explan
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.special import stdtrit
 
 from calc_core.common.messages import Message
 
@@ -67,6 +69,9 @@ def diagnose(result) -> tuple[Message, ...]:
     recovery = _recovery(result)
     if recovery is not None:
         messages.append(recovery)
+    worse = _worse_than_sensor(result)
+    if worse is not None:
+        messages.append(worse)
     return tuple(messages)
 
 
@@ -246,3 +251,150 @@ def underconfidence_causes(s) -> tuple[list[str], list[str]]:
                       "real error does.")
         tips.append("Set the filter's assumed process noise back to 1×.")
     return causes, tips
+
+
+# ----------------------------------------------------------------------------- against the raw sensor
+
+CONFIDENCE = 0.95  # a mean difference beyond its two-sided 95% t interval is more than chance
+CLEARLY_LOWER = 0.9  # a change "clearly" lowers the error: significantly, and by at least 10%
+
+#: each mis-tuning the filter may be given, and the settings that undo it
+SETTINGS_RIGHT = {
+    "model": {"filter_model": "turning"},
+    "sensor": {"assumed_measurement_scale": 1.0},
+    "process": {"assumed_process_scale": 1.0},
+    "heading": {"heading_error": 0.0},
+}
+
+
+def is_set(cause: str, s) -> bool:
+    """Whether the mis-tuning ``cause`` is present in the settings ``s``. Only those that can make a
+    filter less accurate than its sensor count: an R̃ too small or a Q̃ too large make it follow each
+    measurement more, which brings its error toward the sensor's, not above it."""
+    return {"model": s.filter_model == "straight",
+            "sensor": s.assumed_measurement_scale > 1,
+            "process": s.assumed_process_scale < 1 and s.process_noise > 0,
+            "heading": s.heading_error != 0}[cause]
+
+
+@dataclass(frozen=True)
+class PairedTest:
+    """Two series of per-step errors a and b on the same steps, compared: their means, the mean
+    difference d̄ of a − b and its standard error. The filter's errors persist from step to step, so
+    the standard error is that of the means of consecutive blocks of ⌈√N⌉ steps (batch means), not
+    σ_d/√N, which would count correlated steps as independent."""
+
+    mean_a: float
+    mean_b: float
+    difference: float  # d̄ = mean(a − b)
+    standard_error: float  # of d̄; inf when there are fewer than two blocks
+    block: int  # steps per block
+    margin: float  # the t quantile (blocks − 1 degrees of freedom) × the standard error
+
+    @property
+    def worse(self) -> bool:
+        """a is larger than b by more than chance explains."""
+        return self.difference > self.margin
+
+    @property
+    def better(self) -> bool:
+        return self.difference < -self.margin
+
+
+def paired_test(a: np.ndarray, b: np.ndarray) -> PairedTest:
+    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    n = d.size
+    block = max(1, math.ceil(math.sqrt(n)))
+    blocks = n // block
+    se = (float(np.std(d[:blocks * block].reshape(blocks, block).mean(axis=1), ddof=1)) / math.sqrt(blocks)
+          if blocks >= 2 else math.inf)
+    margin = float(stdtrit(blocks - 1, 0.5 + CONFIDENCE / 2)) * se if blocks >= 2 else math.inf
+    return PairedTest(float(np.mean(a)), float(np.mean(b)), float(np.mean(d)), se, block, margin)
+
+
+@dataclass(frozen=True)
+class AgainstSensor:
+    """The filter's position errors against the raw sensor's (a = filter, b = sensor) and, when the
+    filter is worse, the same drive filtered again with each mis-tuning undone (a = that rerun,
+    b = this run) and with all of them undone (``tuned_error``)."""
+
+    test: PairedTest
+    fixes: dict = field(default_factory=dict)  # cause → PairedTest
+    tuned_error: float = math.nan
+
+
+def _lowers(fix: PairedTest) -> bool:
+    return fix.better and fix.mean_a <= CLEARLY_LOWER * fix.mean_b
+
+
+CAUSE_WORDS = {
+    "model": lambda s: (
+        "Its straight-line model cannot turn: every predict runs straight along the heading"
+        + (f" while the vehicle turns (ω = {s.turn_rate:g} rad/s at the start" if s.turn_rate else
+           " while the vehicle's turn rate drifts with the process noise")
+        + (", drifting with the process noise)" if s.turn_rate and s.process_noise else ")" if s.turn_rate else "")
+        + ", and the update only pulls part of the way back, so the estimate runs outside the curve."),
+    "sensor": lambda s: (
+        f"It assumes the sensor is {s.assumed_measurement_scale:.3g}× noisier than it is, so its gain is small: it "
+        "discounts good measurements and its estimate trails the vehicle, following the motion model more than "
+        "the model deserves."),
+    "process": lambda s: (
+        f"It assumes the motion is {'perfectly steady' if s.assumed_process_scale == 0 else f'{1 / s.assumed_process_scale:.3g}× steadier than it is'}"
+        ": P shrinks, the gain with it, and the filter all but ignores the measurements while the vehicle's speed, "
+        "heading and turn rate change at random."),
+    "heading": lambda s: (
+        f"It starts {s.heading_error:+.0f}° off in heading: its first predictions head the wrong way until the "
+        "measurements turn the estimate around, and those early errors weigh on the mean."),
+}
+CAUSE_CHANGE = {
+    "model": "the turning model",
+    "sensor": "the assumed sensor noise at 1×",
+    "process": "the assumed process noise at 1×",
+    "heading": "no initial heading error",
+}
+CAUSE_TIP = {
+    "model": "Switch the filter to the turning model.",
+    "sensor": "Set the filter's assumed sensor noise back to 1× the true one.",
+    "process": "Set the filter's assumed process noise back to 1×.",
+    "heading": "Set the initial heading error to 0.",
+}
+
+
+def _worse_than_sensor(r) -> Message | None:
+    """The filter's mean position error above the raw sensor's by more than chance, and which of its
+    mis-tunings make it so: each is undone on the same drive, and those that bring the error clearly
+    down are named, with the error they give."""
+    a = r.against_sensor
+    if a is None or not a.test.worse:
+        return None
+    t, s = a.test, r.settings
+    what = (f"Its mean position error, {t.mean_a:.3g} m, is {t.mean_a / t.mean_b:.2g}× the raw measurements' "
+            f"{t.mean_b:.3g} m: filtering made the position worse. That is more than chance — the per-step "
+            f"difference averages {t.difference:+.3g} m, beyond its 95% margin of ±{t.margin:.2g} m (from the means "
+            f"of blocks of {t.block} steps, since the filter's errors persist from step to step).")
+    helping = [c for c, fix in a.fixes.items() if _lowers(fix)]
+    enough = [c for c in helping if a.fixes[c].mean_a < t.mean_b]
+    causes, tips = [], []
+    for c in helping:
+        fix = a.fixes[c]
+        verdict = "below the sensor's" if fix.mean_a < t.mean_b else "lower, though not yet below the sensor's"
+        causes.append(f"{CAUSE_WORDS[c](s)} With {CAUSE_CHANGE[c]}, the same drive's mean error is "
+                      f"{fix.mean_a:.3g} m, {verdict}.")
+        tips.append(CAUSE_TIP[c])
+    tuned = "the turning model, both assumed noises at 1× and no heading error"
+    tuned_below = math.isfinite(a.tuned_error) and a.tuned_error < t.mean_b
+    if not enough and tuned_below:
+        causes.append(("No one of these changes alone brings it below the sensor's; with" if helping else
+                       "No one setting alone is to blame; with")
+                      + f" {tuned}, the same drive's mean error is {a.tuned_error:.3g} m, below the sensor's.")
+        tips.append("Set them all right together: the turning model, both assumed noises at 1× and the "
+                    "initial heading error at 0.")
+    elif not tuned_below:
+        causes.append(f"Even with {tuned}, the same drive's mean error is {a.tuned_error:.3g} m, not below the "
+                      f"sensor's: with a sensor this precise (σ = {s.measurement_noise:g} m) and motion this "
+                      f"erratic (q = {s.process_noise:g}), the motion model predicts little that the measurements "
+                      "do not already say, so a filter can at best about match the sensor here.")
+    return Message("worse_than_sensor", "problem", "The filter is less accurate than the raw sensor", what,
+                   " ".join(causes), tuple(tips),
+                   numbers={"filter_error": t.mean_a, "sensor_error": t.mean_b, "difference": t.difference,
+                            "standard_error": t.standard_error})

@@ -100,6 +100,7 @@ class Result:
     true_R: np.ndarray
     snapshots: Snapshots  # estimate, covariance, truth and 2σ ellipse at ≤ 41 steps
     gradient_checks: tuple = ()  # the Jacobian is checked per step, by step_up_close
+    against_sensor: "diagnosis.AgainstSensor | None" = None  # the filter's error against the sensor's, tested
     diagnosis: tuple[Message, ...] = ()
 
     @property
@@ -185,7 +186,43 @@ def run(settings: Settings) -> Result:
         verdict=diagnosis.overall_verdict(fr.nees_verdict, fr.nis_verdict, fr.diverged), diverged_step=fr.diverged_step,
         divergence_reason=fr.divergence_reason, completed=done, x0=d.x0, P0=d.P0, Q=d.Q, R=d.R,
         true_Q=sim.Q, true_R=sim.R, snapshots=_snapshots(fr, sim, done))
+    result = replace(result, against_sensor=against_sensor(result))
     return replace(result, diagnosis=diagnose(result))
+
+
+def _position_errors(settings: Settings) -> tuple[np.ndarray, np.ndarray]:
+    """The filter's and the sensor's position errors per completed update for ``settings``."""
+    d = drive(settings)
+    sim = d.sim
+    fr = run_filter(d.x0, d.P0, d.Q, d.R, sim.measurements, sim.dt, sim.truth)
+    done = fr.n_completed
+    return (np.linalg.norm(fr.estimates[1:done + 1, :2] - sim.truth[1:done + 1, :2], axis=1),
+            np.linalg.norm(sim.measurements[:done] - sim.truth[1:done + 1, :2], axis=1))
+
+
+def against_sensor(result: Result) -> "diagnosis.AgainstSensor | None":
+    """The filter's mean position error against the raw sensor's, with a paired test of the per-step
+    differences; when the filter is clearly worse, the same drive is filtered again with each of its
+    mis-tunings set right (the drive and its measurements depend on the seed and the vehicle's
+    settings only, so they are the same), to find which of them make it worse."""
+    done = result.completed
+    if result.diverged or done == 0:
+        return None
+    test = diagnosis.paired_test(result.position_error[:done], result.measurement_error[:done])
+    if not test.worse:
+        return diagnosis.AgainstSensor(test)
+    s = result.settings
+    fixes = {}
+    for cause, change in diagnosis.SETTINGS_RIGHT.items():
+        if diagnosis.is_set(cause, s):
+            fixed = replace(s, **change)
+            errors, _ = _position_errors(fixed)
+            if errors.size == done:
+                fixes[cause] = diagnosis.paired_test(errors, result.position_error[:done])
+    tuned = replace(s, **{k: v for change in diagnosis.SETTINGS_RIGHT.values() for k, v in change.items()})
+    errors, _ = _position_errors(tuned)
+    tuned_error = float(np.mean(errors)) if errors.size == done else math.nan
+    return diagnosis.AgainstSensor(test, fixes, tuned_error)
 
 
 def _snapshots(fr: FilterRun, sim: VehicleRun, done: int) -> Snapshots:

@@ -74,3 +74,29 @@ def test_a_heatmap_picture_is_drawn_in_its_colours_and_redrawn_when_its_grid_cha
     wait_idle(page)
     again = picture(page, radius_map)
     assert again.shape == drawn.shape and strongly_different(again, drawn) > 0.05
+
+
+def test_a_formula_wider_than_a_phone_scrolls_inside_its_box_and_the_page_keeps_its_width(browser, server_url):
+    """On a 390 × 844 phone the Policy Gradient page's widest formula is ≈ 670 pixels: it must scroll
+    sideways inside the formula panel's own box (ui.page's CSS on ui.panels.formula_and_code), not widen
+    the page or run off its edge."""
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        open_page(page, f"{server_url}/Policy_Gradient")
+        boxes = page.locator("[class*='st-key-lab-formula-'] .katex-display")
+        assert boxes.count() >= 3
+        widths = page.evaluate("""() => [...document.querySelectorAll("[class*='st-key-lab-formula-'] .katex-display")]
+            .map(box => ({scroll: box.scrollWidth, client: box.clientWidth, right: box.getBoundingClientRect().right,
+                          overflow: getComputedStyle(box).overflowX}))""")
+        widest = max(widths, key=lambda w: w["scroll"])
+        assert widest["scroll"] > 390 and widest["client"] <= 390  # wider than the phone, in a box that is not
+        assert all(w["overflow"] == "auto" and w["right"] <= 390 for w in widths), widths
+        n = widths.index(widest)
+        moved = boxes.nth(n).evaluate("box => { box.scrollLeft = 200; return box.scrollLeft; }")
+        assert moved > 0  # it scrolls
+        scroll_width = page.evaluate("Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)")
+        assert scroll_width <= 390, scroll_width
+    finally:
+        context.close()

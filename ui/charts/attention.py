@@ -14,6 +14,10 @@ from ui.charts.core import Rule
 from ui.charts.sweeps import sweep
 
 GRADIENT_COLUMNS = 32  # a gradient heatmap shows at most this many feature columns
+# the colour bar under the cells, not beside them: three of these share a row, and at 1024 pixels the bar,
+# the token labels and the axis titles left the cells 30 pixels of a 167-pixel chart
+GRADIENT_LEGEND = {"orient": "bottom", "direction": "horizontal", "columns": 1, "gradientLength": 120,
+                   "titleOrient": "left"}
 
 
 def weights(weights_shown: np.ndarray, labels: Sequence[str]) -> dict | None:
@@ -60,6 +64,6 @@ def sqrt_dk_sweep(s, current_d_k: int, top_label: str) -> list[tuple[str, dict |
 def gradient(grad: np.ndarray, labels: Sequence[str], name: str) -> dict | None:
     """∂L/∂name over tokens (rows) and features (the first GRADIENT_COLUMNS), red–blue about 0. No
     numbers on the cells: three of these share a row, where eight numbers a row ran into each other
-    (the pointer shows each value)."""
+    (the pointer shows each value); the colour bar below them."""
     return heatmap(grad[:, :GRADIENT_COLUMNS], y_labels=labels, x_title="feature", y_title="token", diverging=True,
-                   value_title=f"∂L/∂{name}", title=f"dL/d{name}", show_values=False)
+                   value_title=f"∂L/∂{name}", title=f"dL/d{name}", show_values=False, legend=GRADIENT_LEGEND)

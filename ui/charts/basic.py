@@ -11,14 +11,15 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from ui.charts.core import PALETTE, Rule, chart, field, layer, table
+from ui.charts.core import PALETTE, Rule, chart, field, layer, legend_below, table
 
 
 def _legend_color(names: list[str], colors: list[str], **legend) -> dict:
-    """The series' colours, named in a legend below the chart: at most two to a row, since a row of
-    three was cut off at the right of a chart a third of the page wide ("valu", "noise")."""
+    """The series' colours, named in a legend below the chart (:func:`ui.charts.core.legend_below`: two
+    to a row only where two fit a narrow chart; a row of three was cut off at the right of a chart a
+    third of the page wide, "valu", "noise")."""
     return field("series", "nominal", title=None, scale={"domain": names, "range": colors},
-                 legend={"orient": "bottom", "columns": min(2, max(len(names), 1)), "labelLimit": 260, **legend})
+                 legend=legend_below(names, **legend))
 
 
 def rule_layer(rules: Sequence[Rule], y: dict, color: dict) -> tuple[dict, pd.DataFrame] | None:
@@ -102,6 +103,51 @@ def _unsigned_zero(text: str) -> str:
     return text[1:] if text.startswith("-") and not any(ch in "123456789" for ch in text) else text
 
 
+CELL_FONT = (9, 12)  # pixels: the smallest cell text worth writing, and the largest
+DIGIT = 0.55  # a character's width in ems (Source Sans digits ≈ 0.5, the minus sign less)
+
+
+def cell_text(data: str, x: dict, y: dict, n_rows: int, n_cols: int) -> dict:
+    """The values written on a heatmap's cells, sized to the cells as drawn: the font is the largest
+    (up to 12 pixels) at which the longest label of table ``data`` fills at most 80% of its cell's width
+    and half its height, reckoned in the browser from the plot's ``width`` and ``height`` and the number of rows and
+    columns. Where the labels (column ``label``) do not fit at 9 pixels their compact form does
+    ("-.104" for "-0.104", ".25" for "0.25"), or nothing is written — the pointer still shows every value.
+    Cells too small for numbers ran them into each other (a 5 × 5 Jacobian in a third of the page)."""
+    low, high = CELL_FONT
+    cell_w, cell_h = f"width / {n_cols}", f"height / {n_rows}"
+
+    def size(chars: str) -> str:
+        return f"min({high}, 0.5 * {cell_h}, 0.8 * {cell_w} / ({DIGIT} * max(datum.{chars}, 1)))"
+
+    transform = [
+        {"calculate": "replace(datum.label, /^(-?)0[.]/, '$1.')", "as": "short"},
+        {"calculate": "length(datum.label)", "as": "_label_chars"},
+        {"calculate": "length(datum.short)", "as": "_short_chars"},
+        {"joinaggregate": [{"op": "max", "field": "_label_chars", "as": "_label_most"},
+                           {"op": "max", "field": "_short_chars", "as": "_short_most"}]},
+        {"calculate": size("_label_most"), "as": "_label_size"},
+        {"calculate": size("_short_most"), "as": "_short_size"},
+        {"calculate": f"datum._label_size >= {low} ? datum.label : datum._short_size >= {low} ? datum.short : ''",
+         "as": "_text"},
+        {"calculate": f"datum._label_size >= {low} ? datum._label_size : datum._short_size", "as": "_size"},
+    ]
+    text = layer(data, {"type": "text"}, x=x, y=y, text=field("_text", "nominal"),
+                 size=field("_size", scale=None, legend=None),
+                 # a condition, not a second scale on the colour channel (which drew a stray legend)
+                 color={"condition": {"test": "datum.ink === 'white'", "value": "white"}, "value": "black"})
+    return {**text, "transform": transform}
+
+
+def _d3_format(value: float, spec: str) -> str:
+    """``value`` written as the d3 format ``spec`` would in the browser, for the specs the lab uses:
+    Python's, and d3's "~" (trailing zeros trimmed: ".4~f" writes 0.5 as "0.5", 1 as "1")."""
+    if "~" not in spec:
+        return format(value, spec)
+    text = format(value, spec.replace("~", ""))
+    return text.rstrip("0").rstrip(".") if "." in text and "e" not in text else text
+
+
 def _unique(labels: list[str]) -> list[str]:
     """Make repeated labels distinct (two tokens "the" must be two rows)."""
     seen: dict[str, int] = {}
@@ -122,10 +168,10 @@ def heatmap(matrix, *, x_labels: Sequence[str] | None = None, y_labels: Sequence
             x_title: str = "", y_title: str = "", title: str | None = None, diverging: bool = False,
             show_values: bool | None = None, value_format: str = ".2f", value_title: str = "value",
             height: int | None = None, cell: int | None = None,
-            domain: tuple[float, float] | None = None) -> dict | None:
+            domain: tuple[float, float] | None = None, legend: dict | None = None) -> dict | None:
     """A matrix as coloured cells (row 0 at the top); values written on the cells up to 16×16 by
     default (NaN cells — masked — stay blank). ``diverging`` uses red–blue, limits symmetric about 0.
-    ``domain`` fixes the colour limits; ``cell`` fixes the cell size in pixels (otherwise the chart
+    ``domain`` fixes the colour limits; ``legend`` sets the colour legend's properties; ``cell`` fixes the cell size in pixels (otherwise the chart
     takes the container's width, and ``height`` defaults to cell_size × rows plus room for axes).
 
     Everything that depends on the values (the colour limits when ``domain`` is not given, white or
@@ -158,7 +204,7 @@ def heatmap(matrix, *, x_labels: Sequence[str] | None = None, y_labels: Sequence
     strong = (np.abs(values) if diverging else values)[shown] > 0.6 * reach  # white ink on strong colours
     cells = pd.DataFrame({"row": np.asarray(y_labels)[rows[shown]], "col": np.asarray(x_labels)[cols[shown]],
                           "value": values[shown], "ink": np.where(strong, "white", "black")})
-    color = field("value", scale=scale, title=value_title)
+    color = field("value", scale=scale, title=value_title, **({"legend": legend} if legend is not None else {}))
     layers = [layer("cells", "rect", x=x, y=y, color=color,
                     tooltip=[field("row", "ordinal", title=y_title or "row"),
                              field("col", "ordinal", title=x_title or "column"),
@@ -168,11 +214,9 @@ def heatmap(matrix, *, x_labels: Sequence[str] | None = None, y_labels: Sequence
         tables["_limits"] = pd.DataFrame({"row": [y_labels[0]] * 2, "col": [x_labels[0]] * 2, "value": [low, high]})
         layers.append(layer("_limits", {"type": "rect", "opacity": 0}, x=x, y=y, color=color))
     if show_values if show_values is not None else max(n_rows, n_cols) <= 16:
-        layers.append(layer("cells", {"type": "text", "fontSize": 10 if max(n_rows, n_cols) <= 12 else 8},
-                            x=x, y=y, text=field("value", format=value_format),
-                            # a condition, not a second scale on the colour channel (which drew a stray legend)
-                            color={"condition": {"test": "datum.ink === 'white'", "value": "white"},
-                                   "value": "black"}))
+        labels = [_unsigned_zero(_d3_format(v, value_format)) for v in values[shown]]
+        cells["label"] = labels
+        layers.append(cell_text("cells", x, y, n_rows, n_cols))
     side = cell or cell_size(n_rows, n_cols)
     size = {"height": height or side * n_rows + (110 if n_cols > 12 else 75)}
     if cell:
@@ -191,7 +235,7 @@ def stacked_contributions(categories: Sequence[str], parts: dict[str, Sequence[f
     values = [np.asarray(v, float) for v in parts.values()]
     y = field("category", "nominal", title=category_title, sort=categories, axis={"labelOverlap": False})
     bars = layer("parts", "bar", y=y, x=field("value", title=value_title, stack="zero"),
-                 color=field("part", "nominal", title=None, sort=list(parts), legend={"orient": "bottom", "columns": 2, "labelLimit": 260},
+                 color=field("part", "nominal", title=None, sort=list(parts), legend=legend_below(parts),
                              scale={"domain": list(parts), "range": PALETTE[1: len(parts) + 1]}),
                  tooltip=[field("category", "nominal"), field("part", "nominal"), field("value", format=".3f")])
     ticks = layer("totals", {"type": "tick", "color": "black", "thickness": 3}, y=y, x=field("total"),

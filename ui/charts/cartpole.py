@@ -15,7 +15,7 @@ from calc_core.policy_gradient import cartpole
 from calc_core.policy_gradient.reinforce import CLASSIC_AVERAGE, COLLAPSE_ENTROPY, SOLVED_AVERAGE
 from ui.charts import raster
 from ui.charts.basic import lines
-from ui.charts.core import EXPORT, Rule, chart, equal_axes, field, layer, table
+from ui.charts.core import EXPORT, Rule, chart, equal_axes, field, layer, legend_below, table
 
 POLE = 2 * cartpole.LENGTH  # drawn length, metres
 CART_W, CART_H = 0.4, 0.24
@@ -93,7 +93,7 @@ def trajectory(states, step: int, *, title: str | None = None, height: int = 300
                    series=np.repeat(TRAJECTORY_NAMES, t.size))
     x = field("t", title="step t", scale={"domain": [0, int(t[-1])], "nice": False})
     y = field("v", title="value ÷ limit", scale={"domain": [-1.05, 1.05]})
-    color = field("series", "nominal", title=None, legend={"orient": "bottom", "columns": 2, "labelLimit": 260},
+    color = field("series", "nominal", title=None, legend=legend_below(TRAJECTORY_NAMES),
                   scale={"domain": list(TRAJECTORY_NAMES), "range": [POLE_COLOR, CART]})
     return chart(
         layer("series", "line", x=x, y=y, color=color,

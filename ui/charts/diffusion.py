@@ -21,7 +21,7 @@ import pandas as pd
 
 from ui.charts import raster
 from ui.charts.basic import lines
-from ui.charts.core import EXPORT, PALETTE, REFERENCE, Rule, chart, equal_axes, field, layer, table
+from ui.charts.core import EXPORT, PALETTE, REFERENCE, Rule, chart, equal_axes, field, layer, legend_below, table
 
 MAX_PARTICLES = 1000  # points of a particle scatter
 TRACED_PARTICLES = 30  # lines of the particles-over-time chart
@@ -70,7 +70,7 @@ def arrow_table(points, vectors: Mapping[str, np.ndarray], spacing: float) -> pd
 
 
 def _arrow_layers(x: dict, y: dict, colors: Mapping[str, str]) -> list[dict]:
-    color = field("series", "nominal", title=None, legend={"orient": "bottom", "columns": 2, "labelLimit": 260},
+    color = field("series", "nominal", title=None, legend=legend_below(colors),
                   scale={"domain": list(colors), "range": list(colors.values())})
     tip = [field("series", "nominal", title="field"), field("x", format=".3g"), field("y", format=".3g"),
            field("strength", title="|score|", format=".3g")]
@@ -225,10 +225,11 @@ def mode_weights(target, samples, *, title: str | None = None, height: int = 280
 
 
 def variance_bias(steps, ula, mala, curve_steps, curve_variance, s2: float, *, current: float | None = None,
-                  title: str | None = None, height: int = 320) -> dict | None:
+                  title: str | None = None, height: int = 420) -> dict | None:
     """Measured stationary variances of unadjusted Langevin and MALA against ε (points), the exact
     curve s²/(1 − ε/(2s²)) (a line), s² itself (dashed) and the current ε (a vertical rule); the
-    variance on a log scale."""
+    variance on a log scale. ``height`` is the whole chart's: its legend of four takes four rows in a
+    narrow column, and at 320 pixels it left the plot no height at 1024 pixels."""
     steps = np.asarray(steps, dtype=float)
     measured = pd.concat([table(eps=steps, v=np.asarray(ula, dtype=float), series="unadjusted (measured)"),
                           table(eps=steps, v=np.asarray(mala, dtype=float), series="MALA (measured)")],
@@ -238,7 +239,7 @@ def variance_bias(steps, ula, mala, curve_steps, curve_variance, s2: float, *, c
     if measured.empty and curve.empty:
         return None
     names = ["unadjusted (measured)", "MALA (measured)", "exact s²/(1 − ε/(2s²))", "target s²"]
-    color = field("series", "nominal", title=None, legend={"orient": "bottom", "columns": 2},
+    color = field("series", "nominal", title=None, legend=legend_below(names),
                   scale={"domain": names, "range": [PALETTE[1], PALETTE[2], REFERENCE, "#000000"]})
     x = field("eps", title="step ε")
     y = field("v", title="variance (log scale)", scale={"type": "log"})
@@ -272,7 +273,7 @@ def paths(processes: Mapping[str, tuple[np.ndarray, np.ndarray]], *, colors: Map
         return None
     x = field("t", title="time t", scale={"domain": [0, 1], "reverse": reverse_time})
     y = field("x", title="x₁", scale=_axis_scale(*box) if box else {"zero": False})
-    color = field("series", "nominal", title=None, legend={"orient": "bottom", "columns": 2, "labelLimit": 260},
+    color = field("series", "nominal", title=None, legend=legend_below(processes),
                   scale={"domain": list(processes), "range": [colors[n] for n in processes]})
     return chart(layer("paths", {"type": "line", "strokeWidth": 1, "opacity": 0.7, "clip": True}, x=x, y=y,
                        color=color, detail=field("particle", "nominal"), order=field("t"),
@@ -315,7 +316,7 @@ def tweedie(clean, noisy, denoised, learned, *, box: Sequence[tuple[float, float
     arrows = table(x=noisy[keep, 0], y=noisy[keep, 1], x2=denoised[keep, 0], y2=denoised[keep, 1],
                    angle=90.0 - np.degrees(np.arctan2(unit[:, 1], unit[:, 0])))
     names = ["learned E[x | x̃]", "clean x"]
-    color = field("series", "nominal", title=None, legend={"orient": "bottom", "columns": 2, "labelLimit": 260},
+    color = field("series", "nominal", title=None, legend=legend_below(names),
                   scale={"domain": names, "range": [LEARNED, TARGET]})
     points = pd.concat([table(x=learned[:, 0], y=learned[:, 1], series=names[0]),
                         table(x=clean[:, 0], y=clean[:, 1], series=names[1])], ignore_index=True)

@@ -18,7 +18,7 @@ import pandas as pd
 
 from ui.charts import raster
 from ui.charts.basic import lines
-from ui.charts.core import EXPORT, REFERENCE, chart, equal_axes, field, layer, table
+from ui.charts.core import EXPORT, REFERENCE, chart, equal_axes, field, layer, legend_below, table
 
 PLANE_SIZE = 420  # pixels: the height of the game's plane (its width is the column's, on equal axes)
 EIGEN_SIZE = 300
@@ -110,7 +110,7 @@ def game_plane(points, vectors, *, radius: float, paths: Mapping[str, np.ndarray
         return None
     x, y, square = equal_axes(*_square_axes(radius, x_title=x_title, y_title=y_title), height=size)
     names = list(paths) + list(marks)
-    color = field("series", "nominal", title=None, legend={"orient": "bottom", "columns": 2, "labelLimit": 260},
+    color = field("series", "nominal", title=None, legend=legend_below(names),
                   scale={"domain": names, "range": [colors[n] for n in paths] + [EQUILIBRIUM, START][: len(marks)]})
     tip = [field("series", "nominal"), field("x", format=".4g"), field("y", format=".4g")]
     layers = [
@@ -146,7 +146,7 @@ def distance(distances: Mapping[str, np.ndarray], *, colors: Mapping[str, str], 
         return None
     x = field("step", title="step t")
     layers = [layer("distance", "line", x=x, y=field("d", title="‖z_t‖ (log scale)", scale={"type": "log"}),
-                    color=field("series", "nominal", title=None, legend={"orient": "bottom", "columns": 2},
+                    color=field("series", "nominal", title=None, legend=legend_below(distances),
                                 scale={"domain": list(distances), "range": [colors[n] for n in distances]}),
                     strokeWidth=field("weight", scale=None, legend=None),
                     tooltip=[field("series", "nominal"), field("step", format="d"), field("d", title="‖z_t‖",
@@ -180,7 +180,7 @@ def eigenvalue_plane(eigenvalues, *, size: int = EIGEN_SIZE, title: str | None =
                        "|λ| = ρ": {"x": rho * np.cos(turn), "y": rho * np.sin(turn), "order": np.arange(121)}})
     points = table(re=lam.real, im=lam.imag, modulus=np.abs(lam), name=[f"λ{k + 1}" for k in range(lam.size)])
     x, y, square = equal_axes(*_square_axes(eigen_zoom(lam), x_title="Re λ", y_title="Im λ"), height=size)
-    color = field("series", "nominal", title=None, legend={"orient": "bottom", "columns": 2, "labelLimit": 260},
+    color = field("series", "nominal", title=None, legend=legend_below(["unit circle |λ| = 1", "|λ| = ρ"]),
                   scale={"domain": ["unit circle |λ| = 1", "|λ| = ρ"], "range": [REFERENCE, "#444444"]})
     dash = field("series", "nominal", legend=None,
                  scale={"domain": ["unit circle |λ| = 1", "|λ| = ρ"], "range": [[1, 0], [4, 3]]})
@@ -238,7 +238,7 @@ def densities(x, real, generated, discriminator, *, real_label: str = "data", ge
     if density.empty and d.empty:
         return None
     names = [real_label, generated_label, "D(x)"]
-    color = field("series", "nominal", title=None, legend={"orient": "bottom", "columns": 2, "labelLimit": 260},
+    color = field("series", "nominal", title=None, legend=legend_below(names),
                   scale={"domain": names, "range": [DATA, GENERATED, DISCRIMINATOR]})
     x_enc = field("x", title="x")
     d_axis = field("d", title="D(x)", scale={"domain": [0, 1]}, axis={"orient": "right"})
@@ -309,7 +309,7 @@ def generator_gradient(d, curves: Mapping[str, np.ndarray], *, batch_d: Sequence
     names = list(curves)
     layers = [layer("curves", {"type": "line", "strokeWidth": 2.5}, x=x,
                     y=field("g", title="|∂L_G/∂h| (log scale)", scale={"type": "log"}),
-                    color=field("series", "nominal", title=None, legend={"orient": "bottom", "columns": 2, "labelLimit": 260},
+                    color=field("series", "nominal", title=None, legend=legend_below(names),
                                 scale={"domain": names, "range": list(colors[: len(names)])}),
                     tooltip=[field("series", "nominal"), field("d", title="D(G(z))", format=".2e"),
                              field("g", title="|∂L_G/∂h|", format=".2e")])]

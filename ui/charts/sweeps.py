@@ -8,7 +8,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from ui.charts.core import PALETTE, Rule, chart, field, layer, table
+from ui.charts.core import PALETTE, Rule, chart, field, layer, legend_below, table
 
 MARK_COLOR = "#444444"
 
@@ -33,7 +33,7 @@ def sweep(x: Sequence[float], series: dict[str, Sequence[float]], *, x_title: st
         return None
     finite_rules = [r for r in rules if np.isfinite(r.value)]
     names = list(series) + [rule.label for rule in finite_rules]
-    color = field("series", "nominal", title=None, legend={"orient": "bottom", "columns": 2},
+    color = field("series", "nominal", title=None, legend=legend_below(names),
                   scale={"domain": names, "range": PALETTE[: len(series)] + [r.color for r in finite_rules]})
     xs = sorted(set(data["x"].tolist()))
     x_axis = {"values": xs} if log_x and len(xs) <= 12 else {}

@@ -16,7 +16,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ui.charts.core import chart, equal_axes, field, layer, table
+from ui.charts.core import chart, equal_axes, field, layer, legend_below, table
 
 TRUTH, MEASURED, ESTIMATE, ELLIPSE, PRIOR, NOW = "#2ca02c", "#d62728", "#1f77b4", "#6baed6", "#ff7f0e", "#222222"
 PLANE_SIZE = 400  # pixels: the plot area's height (its width is the column's, on equal axes)
@@ -80,7 +80,7 @@ def plane(*, paths: dict[str, np.ndarray] | None = None, points: dict[str, np.nd
         "x": field("x", title=x_title, scale={"domain": domains[0], "nice": False, "zero": False}),
         "y": field("y", title=y_title, scale={"domain": domains[1], "nice": False, "zero": False}),
         "color": field("series", "nominal", title=None, scale={"domain": names, "range": [colors[n] for n in names]},
-                        legend={"orient": "bottom", "columns": min(2, len(names)), "labelLimit": 260}),
+                        legend=legend_below(names)),
         "tooltip": [field("series", "nominal"), field("x", format=".3f"), field("y", format=".3f")],
     }
     encoding["x"], encoding["y"], size_settings = equal_axes(encoding["x"], encoding["y"], height=size)
@@ -109,7 +109,7 @@ def consistency(x: Sequence[float], values: Sequence[float], *, name: str, step_
     ticks = [t for t in SYMLOG_TICKS if t <= 1.5 * top] + [t for t in SYMLOG_TICKS if t > 1.5 * top][:1]
     y = field("y", title=name, scale={"type": "symlog", "constant": 1}, axis={"values": ticks})
     x_enc = field("x", title=x_title)
-    color = field("series", "nominal", title=None, legend={"orient": "bottom", "columns": 2},
+    color = field("series", "nominal", title=None, legend=legend_below(labels),
                   scale={"domain": labels, "range": [VALUES, STEP_BAND, MEAN, MEAN_BAND]})
     tables = {
         "values": table(x=x[keep], y=values[keep], series=labels[0]),
