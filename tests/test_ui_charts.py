@@ -355,17 +355,3 @@ def test_a_legend_below_a_narrow_chart_fits_it_and_breaks_long_labels_between_wo
 def test_short_legend_labels_still_share_a_row():
     assert core.legend_below(["÷ √d_k", "no scaling"])["columns"] == 2
     assert "labelExpr" not in core.legend_below(["train RMSE", "test RMSE"])
-
-
-def test_a_long_title_is_broken_into_lines_by_the_drawn_width_and_read_back_as_written():
-    title = "Softmax Jacobian J = diag(s) − s sᵀ (|J_ij| ≤ ¼)"
-    spec = charts.heatmap(np.eye(3), title=title)
-    sent = core.fitted_title(core.stable(spec))
-    assert isinstance(sent["title"]["text"]["expr"], str) and core.as_built(sent)["title"] == title
-    valid(sent)
-    for width in (120, 200, 500):
-        texts = _svg_texts(sent, width)
-        assert not any(t.endswith("…") for t in texts), (width, texts)
-        assert " ".join(t for t in texts if any(w in t for w in ("Softmax", "diag", "≤"))).split() == title.split()
-    short = charts.lines([0, 1], {"a": [1.0, 2.0]}, x_title="t", y_title="a", title="Loss")
-    assert core.fitted_title(short) is short

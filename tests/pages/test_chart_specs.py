@@ -35,8 +35,7 @@ def changed(a: dict, b: dict) -> set[str]:
 
 
 def titled(specs):
-    """Specs by title as written (a title broken into lines by the width when sent keeps it in usermeta)."""
-    return {str(spec.get("usermeta", {}).get("title", spec.get("title"))): spec for spec in specs}
+    return {str(spec.get("title")): spec for spec in specs}
 
 
 @pytest.mark.parametrize("app", PAGES, ids=page_ids(PAGES))

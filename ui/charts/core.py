@@ -83,16 +83,15 @@ def layer(data: str, mark: str | dict, **encoding) -> dict:
 
 Y_LABEL_ROOM = 44  # pixels for the y labels of an equal-axes plot ("-12.5", "1e+03")
 
-# ----------------------------------------------------------------------------- text that fits its room
-# Streamlit's chart theme writes legend labels in 14-pixel Source Sans (5.2 to 6.8 pixels a character, measured in
-# Chromium, 6.6 on average for the longest labels here) and titles in bold 16 pixels
-# (≈ 7.2). At 1024 pixels with the sidebar open, the narrowest chart of the lab is ≈ 220 pixels wide, and a
-# legend below it starts after the y axis (≈ 50 pixels) and its own padding: LEGEND_ROOM is what is left.
+# ----------------------------------------------------------------------------- legends that fit their room
+# Streamlit's chart theme writes legend labels in 14-pixel Source Sans (5.2 to 6.8 pixels a character, measured
+# in Chromium, 6.6 on average for the longest labels here). At 1024 pixels with the sidebar open, the narrowest
+# chart of the lab is ≈ 220 pixels wide, and a legend below it starts after the y axis (≈ 50 pixels) and its
+# own padding: LEGEND_ROOM is what is left.
 LEGEND_CHAR = 6.6
 LEGEND_ENTRY = 18  # the symbol and the gap before its label
 LEGEND_GAP = 8  # between two columns
 LEGEND_ROOM = 160
-TITLE_CHAR = 7.4
 
 
 def _words_in_lines(text: str, room: float, char: float) -> list[str]:
@@ -123,35 +122,6 @@ def legend_below(names, **more) -> dict:
     return {**legend, **more}
 
 
-TITLE_SLACK = 0  # Vega limits a title to the plot's width (measured: cut at ≈ the plot's 160 pixels)
-TITLE_ROOM = 140  # the plot's width in the narrowest chart: a title that fits it is left as it is
-
-
-def fitted_title(spec: dict) -> dict:
-    """The spec with a title too long for a narrow chart broken into lines by the chart's drawn width:
-    Vega cut it to the plot's width ("Softmax Jacobian J = diag(s…"). The title becomes an expression of
-    ``width`` choosing one, two or three lines, broken between words; the original is kept in
-    ``usermeta`` for :func:`as_built`. A title that fits the narrowest chart is left as it is."""
-    title = spec.get("title")
-    if not isinstance(title, str) or not title:
-        return spec
-    size = spec.get("config", {}).get("title", {}).get("fontSize", 16)
-    char = TITLE_CHAR * size / 16
-    if len(title) * char <= TITLE_ROOM:
-        return spec
-    options = []  # (pixels it needs, lines), fewest lines first
-    for n in (1, 2, 3):  # the narrowest lines that make n lines at most
-        chars = next(c for c in range(-(-len(title) // n), len(title) + 1)
-                     if len(_words_in_lines(title, c * char, char)) <= n)
-        lines = _words_in_lines(title, chars * char, char)
-        if not options or len(lines) > len(options[-1][1]):
-            options.append((max(map(len, lines)) * char, lines))
-    expr = json.dumps(options[-1][1], ensure_ascii=False)
-    for need, lines in reversed(options[:-1]):
-        text = json.dumps(lines[0] if len(lines) == 1 else lines, ensure_ascii=False)
-        expr = f"width + {TITLE_SLACK} >= {need:.0f} ? {text} : {expr}"
-    return {**spec, "title": {"text": {"expr": expr}},
-            "usermeta": {**spec.get("usermeta", {}), "title": title}}
 
 
 def equal_axes(x: dict, y: dict, *, height: int) -> tuple[dict, dict, dict]:
@@ -333,13 +303,8 @@ _READ = re.compile(rf"\b{LIFTED_ROW}\.v(\d+)\b")
 
 
 def as_built(spec: dict) -> dict:
-    """The inverse of :func:`stable` (and of :func:`fitted_title`): a drawn spec with its lifted numbers
-    put back where the builder wrote them and its title as written (what a test reads off a page). The
-    table may be a frame or a list of rows."""
-    title = spec.get("usermeta", {}).get("title")
-    if title is not None:  # the title :func:`fitted_title` broke into lines
-        usermeta = {k: v for k, v in spec["usermeta"].items() if k != "title"}
-        spec = {**spec, "title": title, "usermeta": usermeta}
+    """The inverse of :func:`stable`: a drawn spec with its lifted numbers put back where the
+    builder wrote them (what a test reads off a page). The table may be a frame or a list of rows."""
     table = spec.get("datasets", {}).get(LIFTED)
     if table is None:
         return spec
@@ -381,7 +346,7 @@ def show(spec: dict | None, empty_message: str = "Nothing to draw for these sett
     if workshop.presenting():
         spec = presenter_config(spec)
     fixed = isinstance(spec.get("width"), (int, float))
-    drawn = fitted_title(stable(drawn_part(spec)))
+    drawn = stable(drawn_part(spec))
     sent = {**drawn, "datasets": {name: arrow_table(frame) if isinstance(frame, pd.DataFrame) else frame
                                  for name, frame in drawn.get("datasets", {}).items()}}
     where.vega_lite_chart(sent, width="content" if fixed else "stretch")
