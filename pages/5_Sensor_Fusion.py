@@ -122,7 +122,7 @@ def render_close_up(settings: lab.Settings, last: int) -> None:
     heat = dict(x_labels=list(f.state_names), y_labels=[f"{n}′" for n in f.state_names], diverging=True,
                 value_format=".4~f", value_title="∂f_i/∂x_j", domain=(-1.0, 1.0), height=260)
     by_hand, numeric = st.columns(2, gap="large")
-    ui.charts.show(ui.charts.heatmap(f.jacobian.analytic, title="F = ∂f/∂x, as ekf_predict used it", **heat),
+    ui.charts.show(ui.charts.heatmap(f.jacobian.analytic, title="F = ∂f/∂x by hand", **heat),
                    container=by_hand, export="jacobian")
     ui.charts.show(ui.charts.heatmap(f.jacobian.numeric, title="F from values of f alone", **heat),
                    container=numeric, export="jacobian_numeric")

@@ -62,7 +62,7 @@ def render_plane_step(r: lab.Result, index: int) -> None:
         st.caption(captions.plane_step(g, step))
     with right:
         ui.charts.show(view.distance({m: g.distance(m) for m in g.runs}, colors=view.METHOD_COLORS, chosen=r.settings.method,
-                                     marker=step, title="Distance to the equilibrium"),
+                                     marker=step, title="Gap to equilibrium"),
                        "Every run starts at the equilibrium: there is no distance to draw.", export="distance")
 
 

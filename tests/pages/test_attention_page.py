@@ -42,7 +42,7 @@ def test_defaults_draw_calc_cores_run_its_check_and_the_code_that_ran():
     assert metric(at, "Saturated rows") == "0 of 5"
     assert metric(at, "Logit factor c") == f"{result.view.logit_factor:.4g}"
     assert metric(at, "Loss L = ½‖O − Y‖²") == f"{result.backprop.loss:.4g}"
-    for start in ("Attention weights", "The chosen query's weights", "Softmax Jacobian", "Mean row entropy vs d_k",
+    for start in ("Attention weights", "One query's weights", "Softmax Jacobian", "Mean row entropy vs d_k",
                   "Median ‖J‖_F", "Share of saturated", "Gate to a query", "dL/dQ", "dL/dK", "dL/dV"):
         chart_titled(at, start)
     assert [s.value for s in at.success][0].startswith("**The weights are spread.**")
@@ -96,7 +96,7 @@ def test_jacobian_of_the_chosen_row_is_diag_s_minus_s_s_transpose_of_its_drawn_w
     at.selectbox(key=K + "row").set_value("2:t2").run()
     assert_clean(at)
     result = lab.run(lab.Settings(seq_len=7, seed=3))
-    s = np.array([r["value"] for r in chart_rows(chart_titled(at, "The chosen query's weights"), "bars")])
+    s = np.array([r["value"] for r in chart_rows(chart_titled(at, "One query's weights"), "bars")])
     np.testing.assert_allclose(s, result.view.weights[2], rtol=1e-12)
     J = grid(chart_titled(at, "Softmax Jacobian"), result.labels)
     np.testing.assert_allclose(np.diag(J), s * (1 - s), atol=1e-15)  # s_i (1 − s_i)
@@ -228,7 +228,7 @@ def test_the_query_row_falls_back_to_the_last_token_when_the_sequence_shrinks_be
     assert_clean(at)
     assert at.selectbox(key=K + "row").value == lab.LAST_ROW and at.selectbox(key=K + "row").options[-1] == "4:t4"
     assert "Query `4:t4`" in " ".join(c.value for c in at.caption)
-    bars = [r["value"] for r in chart_rows(chart_titled(at, "The chosen query's weights"), "bars")]
+    bars = [r["value"] for r in chart_rows(chart_titled(at, "One query's weights"), "bars")]
     np.testing.assert_allclose(bars, lab.run(lab.Settings()).view.weights[4], rtol=1e-12)
 
 

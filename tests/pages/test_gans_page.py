@@ -48,7 +48,7 @@ def test_each_game_opens_clean_with_its_verdict_its_charts_and_a_passing_gradien
     for message in result.diagnosis:
         assert message.title in alerts(at)
     assert "Pass" in " ".join(s.value for s in at.success)  # the live gradient check
-    titles = ({"The field v and every method's path", "Distance to the equilibrium", "Eigenvalues of one step",
+    titles = ({"The field v and every method's path", "Gap to equilibrium", "Eigenvalues of one step",
                "Spectral radius over (η, γ)"} if game != "gan_1d" else
               {"Real and generated densities, and D(x)", "The generator's path in (a, b)", "Losses at each step",
                "The generator's gradient against D(G(z))"})
@@ -104,7 +104,7 @@ def test_the_field_arrows_and_every_path_are_the_games():
         assert {p["weight"] for p in paths if p["series"] == method} == {3.0 if method == "extragradient" else 1.6}
     marks = {m["series"]: (m["x"], m["y"]) for m in chart_rows(spec, "marks")}
     assert marks == {"equilibrium": (0.0, 0.0), "start": (-1.5, 0.5)}
-    distance = chart_rows(chart_titled(at, "Distance to the equilibrium"), "distance")
+    distance = chart_rows(chart_titled(at, "Gap to equilibrium"), "distance")
     for method, run in g.runs.items():
         np.testing.assert_allclose([d["d"] for d in distance if d["series"] == method], run.distance, rtol=1e-12)
 
@@ -134,7 +134,7 @@ def test_the_scrubber_moves_paths_and_positions_without_rerunning_the_game(monke
     for method, run in g.runs.items():
         assert now[method] == pytest.approx(tuple(run.trajectory[50]), rel=1e-12)
         assert max(p["step"] for p in chart_rows(spec, "paths") if p["series"] == method) == 50
-    assert chart_rows(chart_titled(at, "Distance to the equilibrium"), "marker")[0]["step"] == 50
+    assert chart_rows(chart_titled(at, "Gap to equilibrium"), "marker")[0]["step"] == 50
     assert at.query_params.get("step") == "50"
     assert not calls, "a step move must read the cached run"
 

@@ -128,7 +128,7 @@ def test_the_step_slider_shows_that_steps_fusion_the_jacobian_and_its_omega_colu
     np.testing.assert_allclose(points["measurement z, R"], r.measurements[149])
     np.testing.assert_allclose(points["truth"], r.truth[150, :2])
     F = motion_jacobian(r.estimates[149], 0.1)
-    np.testing.assert_allclose(grid(chart_titled(at, "as ekf_predict used it"), 5), F, atol=1e-12)
+    np.testing.assert_allclose(grid(chart_titled(at, "F = ∂f/∂x by hand"), 5), F, atol=1e-12)
     np.testing.assert_allclose(grid(chart_titled(at, "from values of f alone"), 5), F, atol=1e-7)
     text = " ".join(m.value for m in at.markdown)
     assert f"({F[0, 3]:+.3f}, {F[1, 3]:+.3f})·δθ" in text and "innovation ν = z − Hx̂⁻" in text

@@ -29,7 +29,7 @@ def weights(weights_shown: np.ndarray, labels: Sequence[str]) -> dict | None:
 def query_weights(probabilities: np.ndarray, attends: np.ndarray, labels: Sequence[str]) -> dict | None:
     """One query's weights over the keys, masked keys greyed."""
     return bars(labels, probabilities, active=attends, inactive_label="masked", value_title="weight s_j = P_ij",
-                category_title="key j", domain=(0, 1), title="The chosen query's weights s over the keys", height=300)
+                category_title="key j", domain=(0, 1), title="One query's weights s_j", height=300)
 
 
 def softmax_jacobian(jacobian: np.ndarray, labels: Sequence[str]) -> dict | None:
