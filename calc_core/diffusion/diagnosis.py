@@ -9,6 +9,9 @@ Codes (stable; tests and presets assert on them):
 * ``mala_exact`` / ``stuck`` — MALA's acceptance rate, healthy or so low the chain barely moves;
 * ``recovered_modes`` / ``missed_mode`` — the samples' mode weights against the mixture's, within
   or beyond what sampling noise and a good sampler's small bias explain (``mode_tolerance``);
+  ``wrong_shape`` — the weights are right but the energy distance to exact draws is beyond what exact
+  draws score (``ENERGY_MULTIPLE`` × its mean); with annealing, an ε too small to move the particles
+  (``relaxation`` below ``MIN_RELAXATION``) is named as the cause;
 * ``ends_smoothed`` — annealing samples p_σ at σ = σ_L, slightly wider than p;
 * ``fitted`` / ``model_not_fitted`` — the learned score against the true score of p_σ (a training loss below
   the floor the true score sets is overfitting, whatever its slope; a network's plateau is not its limit);
@@ -28,6 +31,17 @@ MODE_STANDARD_ERRORS = 5.0  # … plus this many standard errors of the sample s
 FIT_TOLERANCE = 0.1  # Σ‖s_θ − ∇log p_σ‖² / Σ‖∇log p_σ‖² at most, for a fitted score
 STUCK_ACCEPTANCE = 0.2
 STILL_FALLING = 0.01  # share of the loss's total drop made in the last tenth of training
+#: a training loss this many standard errors (ScoreFit.floor_standard_error) below the true score's is overfitting;
+#: closer, a model that never saw these pairs' noise could dip as far by chance
+OVERFIT_STANDARD_ERRORS = 2.0
+#: D² to exact draws above this many times its mean for exact draws is "not distributed like p": for any quadratic
+#: form Q = Σ λ_j Z_j² of mean 1 (the limit of n·D² between exact draws), P(Q ≥ 20) ≤ P(χ²₁ ≥ 20) < 10⁻⁵
+#: (Székely & Bakirov 2003), whatever the mixture
+ENERGY_MULTIPLE = 20.0
+#: with annealing, ε·T/σ_L² = α_i T/σ_i² relaxation times of a Gaussian of width σ_i per level of T steps; below
+#: this the particles cannot follow p_σ as σ shrinks (at the defaults, 1 misses the weights and 2 recovers them)
+MIN_RELAXATION = 2.0
+SUGGESTED_RELAXATION = 5.0  # … and a larger ε is suggested to reach this many
 
 
 def mode_tolerance(mode_weights) -> float:
@@ -62,6 +76,65 @@ def _percent(x: float) -> str:
 def level_widths(result, sigma_level: float) -> np.ndarray:
     """Widths √(σ_k² + σ_i²) of the density sampled at noise level σ_i (σ_i = 0: p itself)."""
     return np.sqrt(np.asarray(result.mixture.sigmas, dtype=float) ** 2 + sigma_level**2)
+
+
+def annealing_stability_limit(mixture, sigmas) -> tuple[float, float, float]:
+    """(ε_max, σ_i, s) of :func:`stability_limit` for annealing over the levels ``sigmas`` (σ₁ > … > σ_L)."""
+    sigmas = np.asarray(sigmas, dtype=float)
+    narrowest = [float(np.min(np.sqrt(np.asarray(mixture.sigmas, dtype=float) ** 2 + sigma**2))) for sigma in sigmas]
+    # ε_max = min_i 2 s_min(σ_i)² σ_L² / σ_i²
+    limits = [2 * s * s * float(sigmas[-1] / sigma) ** 2 for s, sigma in zip(narrowest, sigmas)]
+    i = int(np.argmin(limits))
+    return limits[i], float(sigmas[i]), narrowest[i]
+
+
+def suggested_step(limit: float) -> float:
+    """A step the page offers, at most half of ``limit`` (the smallest on offer if none is)."""
+    from calc_core.diffusion.lab import OPTIONS  # lab imports this module
+    below = [eps for eps in OPTIONS["step_size"] if eps <= limit / 2]
+    return max(below) if below else min(OPTIONS["step_size"])
+
+
+def relaxation(settings) -> float:
+    """ε·T/σ_L² = α_i T/σ_i²: how many relaxation times of a Gaussian of width σ_i one annealing level of T steps
+    lasts (the same at every level, since α_i ∝ σ_i²)."""
+    return settings.step_size * (settings.n_steps // settings.n_levels) / settings.sigma_min**2
+
+
+def annealing_hint(result) -> str:
+    """"Turn on annealing …", with the step it would need to be stable and to move the particles enough."""
+    settings = result.settings
+    hint = ("Turn on annealing: at a large σ, p_σ is one broad bump and the particles spread over it in the right "
+            "proportions before the modes separate.")
+    if not settings.sigma_max > settings.sigma_min:
+        return hint + f" It needs σ_max above σ_min (now {settings.sigma_max:g} and {settings.sigma_min:g})."
+    from calc_core.diffusion.langevin import geometric_noise_levels
+    sigmas = geometric_noise_levels(settings.sigma_max, settings.sigma_min, settings.n_levels)
+    limit, sigma, s = annealing_stability_limit(result.mixture, sigmas)
+    if settings.step_size >= limit:
+        alpha = settings.step_size * (sigma / settings.sigma_min) ** 2
+        return hint + (f" Lower ε too, to {suggested_step(limit):g} (below {limit:.3g}): with annealing the step at "
+                       f"σ = {sigma:.3g} is α = ε σ²/σ_min² = {alpha:.3g}, past the 2s² = {2 * s * s:.3g} its "
+                       "narrowest mode is stable for.")
+    if relaxation(settings) < MIN_RELAXATION:
+        return hint + " " + larger_step_hint(result, limit)
+    return hint
+
+
+def larger_step_hint(result, limit: float) -> str:
+    """A larger ε for annealing (or more steps per level, if that ε would not be stable)."""
+    settings = result.settings
+    steps = settings.n_steps // settings.n_levels
+    if steps == 0:
+        return f"It needs at least one step per level: {counted(settings.n_levels)} or more for {counted(settings.n_levels, 'level')}."
+    wanted = SUGGESTED_RELAXATION * settings.sigma_min**2 / steps  # ε T/σ_L² = SUGGESTED_RELAXATION
+    if wanted < limit:
+        from calc_core.diffusion.lab import OPTIONS
+        eps = min((e for e in OPTIONS["step_size"] if e >= wanted), default=wanted)
+        eps = eps if eps < limit else wanted
+        return f"Raise ε to {eps:g}, so that ε·T/σ_min² = {eps * steps / settings.sigma_min**2:.3g} (at least {MIN_RELAXATION:g} is needed)."
+    return (f"More steps per level: at ε = {settings.step_size:g}, T = {math.ceil(wanted / settings.step_size):,} "
+            f"steps per level give ε·T/σ_min² = {SUGGESTED_RELAXATION:g} (a larger ε would not be stable).")
 
 
 def stability_limit(result) -> tuple[float, float, float]:
@@ -202,27 +275,50 @@ def modes(result) -> Message | None:
     allowed = (f"the {tolerance:.3f} allowed: {MODE_STANDARD_ERRORS:g} standard errors of sampling noise with "
                f"{weights.n_samples} particles ({mode_noise(weights):.3f}) plus {MODE_BIAS_ALLOWANCE:g} for a good "
                "sampler's small bias")
+    distance = result.sample_distance
+    limit = ENERGY_MULTIPLE * distance.expected
+    numbers.update(energy=distance.energy, energy_expected=distance.expected, energy_limit=limit)
+    energy = (f"The energy distance D² between {distance.n} of the particles and as many exact draws of p is "
+              f"{distance.energy:.3g}; two sets of exact draws of these sizes score {distance.expected:.3g} on "
+              f"average, and above {limit:.3g} ({ENERGY_MULTIPLE:g}×) essentially never.")
+    settings = result.settings
+    slow = result.noise_levels.size > 0 and relaxation(settings) < MIN_RELAXATION
+    steps_per_level = settings.n_steps // max(settings.n_levels, 1)
+    slow_why = (f"With annealing each level lasts T = {counted(steps_per_level)} at the step α_i = ε σ_i²/σ_min²; in "
+                f"p_σ, about σ_i wide, that is ε·T/σ_min² = {relaxation(settings):.2g} times the time σ_i²/α_i a "
+                f"particle takes to settle, below {MIN_RELAXATION:g}: the particles barely move and cannot follow p_σ "
+                "as it narrows.")
     if weights.total_variation <= tolerance:
+        if not distance.energy > limit:
+            return Message(
+                "recovered_modes", "success", "The samples have the right mode weights",
+                what=(f"Shares of the particles per mode: {listing}. The total-variation distance "
+                      f"{weights.total_variation:.3f} is within {allowed}. " + energy),
+                numbers=numbers)
         return Message(
-            "recovered_modes", "success", "The samples have the right mode weights",
-            what=(f"Shares of the particles per mode: {listing}. The total-variation distance "
-                  f"{weights.total_variation:.3f} is within {allowed}."),
+            "wrong_shape", "warning", "The mode weights are right, but the samples are not distributed like p",
+            what=(f"Shares of the particles per mode: {listing}, within {allowed}. But " + energy[0].lower()
+                  + energy[1:]),
+            why=(slow_why if slow else "The shares count only which mode each particle is nearest to; the energy "
+                 "distance also compares where the particles are within and around the modes."),
+            try_instead=((larger_step_hint(result, stable_step(result)),) if slow else
+                         ("The histogram of x₁ against the exact marginal shows where the particles are off.",)),
             numbers=numbers)
     j = int(np.argmax(np.abs(weights.samples - weights.target)))
     what = (f"Mode {j + 1} has weight {_percent(weights.target[j])} but holds {_percent(weights.samples[j])} of the "
             f"particles (all modes: {listing}); the total-variation distance {weights.total_variation:.3f} is beyond "
             f"{allowed}.")
-    settings = result.settings
     if result.noise_levels.size == 0:
         why = ("Langevin dynamics follows the local slope of log p. To move from one mode to another a particle must "
                "climb through the low-density gap between them, which rarely happens in "
                f"{counted(settings.n_steps)} when the modes are far apart for their width; so each mode keeps the "
                "particles that started on its side, whatever its weight.")
-        try_instead = ("Turn on annealing: at a large σ, p_σ is one broad bump and the particles spread over it in "
-                       "the right proportions before the modes separate.",
+        try_instead = (annealing_hint(result),
                        "Bring the modes closer or widen them, so particles can cross between them.")
+    elif slow:
+        why = slow_why
+        try_instead = (larger_step_hint(result, stable_step(result)),)
     else:
-        steps_per_level = settings.n_steps // settings.n_levels
         why = (f"Annealing passes the right proportions from level to level only if σ_max = {settings.sigma_max:g} "
                "is large enough for p_σ to be one bump over all the modes, each level gives the particles enough "
                f"steps to settle before σ shrinks (here {counted(steps_per_level)} per level), and the steps α_i "
@@ -261,9 +357,14 @@ def score_fit(result) -> Message:
                   f"the true score itself scores {fit.loss_at_true_score:.3f} on the same pairs, "
                   + ("the floor the noise sets." if fit.final_loss >= fit.loss_at_true_score else
                      "a floor on average over fresh pairs: the model dips below it here by fitting these pairs' "
-                     "noise.")),
+                     "noise." if fit.final_loss < fit.loss_at_true_score - OVERFIT_STANDARD_ERRORS
+                     * fit.floor_standard_error else
+                     "a floor on average over fresh pairs; the model is below it here by no more than chance.")),
             numbers=numbers)
     tail = history[-max(2, len(history) // 10):]
+    # the final loss against the floor, in words: above it, or below it by no more than chance explains
+    against = ("above the" if fit.final_loss >= fit.loss_at_true_score else
+               f"within chance ({OVERFIT_STANDARD_ERRORS * fit.floor_standard_error:.2g}) of the")
     drop = float(history[0] - history[-1])
     model = result.settings.model
     bigger = {"linear": "A model that can bend: the bumps (features) or the network.",
@@ -271,26 +372,28 @@ def score_fit(result) -> Message:
     remedies = ("More training steps.", bigger)
     if fit.training_steps == 0:
         why = "The model was not trained (0 steps): s_θ is still its initial guess."
-    elif fit.final_loss < fit.loss_at_true_score:
+    elif fit.final_loss < fit.loss_at_true_score - OVERFIT_STANDARD_ERRORS * fit.floor_standard_error:
         # checked before "still falling": a loss below the floor is falling into the pairs' noise, and more steps
         # take the learned score further from the true one, not closer
         why = (f"The loss {fit.final_loss:.3f} is below the {fit.loss_at_true_score:.3f} the true score reaches on "
-               "the same pairs: the model fits these particular noise draws rather than the score (overfitting).")
+               f"the same pairs, by more than {OVERFIT_STANDARD_ERRORS:g} standard errors of chance "
+               f"({OVERFIT_STANDARD_ERRORS * fit.floor_standard_error:.2g}): the model fits these particular noise "
+               "draws rather than the score (overfitting).")
         remedies = ("Fewer training steps.",) if model == "linear" else (
             "A smaller model: fewer bumps per axis or hidden units.", "Fewer training steps.")
     elif drop > 0 and float(tail[0] - tail[-1]) > STILL_FALLING * drop:
         why = (f"Training stopped while the loss was still falling ({tail[0] - tail[-1]:.3g} over the last tenth "
-               f"of the steps), above the {fit.loss_at_true_score:.3f} the true score reaches on the same pairs: "
+               f"of the steps), {against} {fit.loss_at_true_score:.3f} the true score reaches on the same pairs: "
                "more steps would bring the learned score closer.")
     elif model == "network":
         # Adam on a network: a plateau of the loss is not the best the network can do (more steps often still help)
         remedies = ("More training steps.", bigger)
-        why = (f"The loss has levelled off at {fit.final_loss:.3f}, above the {fit.loss_at_true_score:.3f} the true "
+        why = (f"The loss has levelled off at {fit.final_loss:.3f}, {against} {fit.loss_at_true_score:.3f} the true "
                "score reaches on the same pairs. A network's loss can rest on a plateau before it falls again: "
                "more steps, or more hidden units, may fit it closer.")
     else:
         remedies = (bigger,)  # the loss has levelled off: more of the same steps cannot help
-        why = (f"The loss has levelled off at {fit.final_loss:.3f}, above the {fit.loss_at_true_score:.3f} the true "
+        why = (f"The loss has levelled off at {fit.final_loss:.3f}, {against} {fit.loss_at_true_score:.3f} the true "
                "score reaches on the same pairs: this model cannot represent the score any closer.")
         if result.settings.model == "linear":
             why += (" The model [1, x] is a straight line, the score of one Gaussian; a mixture's score bends "

@@ -248,6 +248,10 @@ class ScoreFit:
     relative_error: float  # Σ‖s_θ − ∇log p_σ‖² / Σ‖∇log p_σ‖² on held-out points of p_σ
     n_train: int
     training_steps: int
+    #: the sampling noise of the final loss's gap to loss_at_true_score: ℓ(s_θ) − ℓ(∇log p_σ) on the same pairs is
+    #: σ²/(2n) Σ‖s_θ − ∇log p_σ‖² ≥ 0 plus a cross term σ²/n Σ (s_θ − ∇log p_σ)·(∇log p_σ − y) of mean 0 unless s_θ
+    #: fitted these pairs' noise; this is that term's standard error
+    floor_standard_error: float = 0.0
 
     @property
     def final_loss(self) -> float:
@@ -283,10 +287,15 @@ def fit_dsm(x_clean, sigma: float, kind: str, width: int, training_steps: int, s
         features = make_features(kind, width, low, high)
         W, history = fit_features(features(x_noisy), targets, sigma, training_steps)
         model = ScoreModel(kind, sigma, {"W": W}, features)
-    floor = float(dsm_loss_of_scores(true_score(x_noisy), targets, sigma))
+    true_noisy = true_score(x_noisy)
+    floor = float(dsm_loss_of_scores(true_noisy, targets, sigma))
+    # ℓ(s_θ) − ℓ(s) = σ²/(2n) Σ‖s_θ − s‖² + σ²/n Σ (s_θ − s)·(s − y): the second term has mean 0 for a model that
+    # has not fitted these pairs' noise, with this standard error
+    cross = sigma**2 * np.sum((model(x_noisy) - true_noisy) * (true_noisy - targets), axis=1)
+    floor_error = float(np.std(cross, ddof=1) / math.sqrt(cross.size)) if cross.size > 1 else 0.0
     if x_heldout is None:
         x_heldout = x_clean + sigma * rng.standard_normal(np.shape(x_clean))
     truth = true_score(x_heldout)
     # ρ = Σ ‖s_θ − ∇log p_σ‖² / Σ ‖∇log p_σ‖²
     relative = float(np.sum((model(x_heldout) - truth) ** 2) / max(np.sum(truth**2), 1e-300))
-    return ScoreFit(model, history, floor, relative, int(x_noisy.shape[0]), training_steps)
+    return ScoreFit(model, history, floor, relative, int(x_noisy.shape[0]), training_steps, floor_error)

@@ -74,6 +74,9 @@ class SampleDistance:
     energy: float  # D²(samples, exact draws)
     reference: float  # D²(other exact draws, the same exact draws): what exact sampling scores
     n: int  # points per sample
+    #: (1/n + 1/m) E‖Y − Y′‖: the mean of D² between n and m independent exact draws (V-statistics), with
+    #: E‖Y − Y′‖ estimated from the exact draws; nan when not measured
+    expected: float = float("nan")
 
 
 class ExactReference:
@@ -94,7 +97,10 @@ class ExactReference:
     def distance(self, x) -> SampleDistance:
         """D² between the first n of x and the exact draws."""
         x = validate.finite_array("the samples", x, ndim=2)[: self.exact.shape[0]]
-        return SampleDistance(self._energy(x), self.reference, int(x.shape[0]))
+        n, m = int(x.shape[0]), int(self.exact.shape[0])
+        # E D² = (1/n + 1/m) E‖Y − Y′‖, with E‖Y − Y′‖ ≈ m/(m − 1) × the mean over all m² pairs (m zeros on the diagonal)
+        spread = self.within * m / max(m - 1, 1)
+        return SampleDistance(self._energy(x), self.reference, n, (1 / n + 1 / m) * spread)
 
 
 def sample_distance(x, mixture: GaussianMixture, n: int, seed: int) -> SampleDistance:

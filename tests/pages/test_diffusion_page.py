@@ -270,7 +270,8 @@ def test_one_step_per_level_is_counted_in_the_singular_and_settling_is_a_conditi
     assert_clean(at)
     said = alerts(at)
     assert "The samples get the mode weights wrong" in said
-    assert "enough steps to settle before σ shrinks (here 1 step per level)" in said
+    assert ("enough steps to settle before σ shrinks (here 1 step per level)" in said
+            or "each level lasts T = 1 step at" in said)
     assert "1 steps" not in said and "let the particles settle" not in said
     assert any(c.value.startswith("After 30 of 30 steps (") for c in at.caption)
 
