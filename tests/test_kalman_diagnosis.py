@@ -90,7 +90,8 @@ def test_a_diverged_run_is_reported_with_its_step_and_reason(monkeypatch):
 def test_when_only_the_innovations_see_it_the_verdict_rests_on_nis_and_says_why_nees_did_not():
     r = run(assumed_measurement_scale=10.0)
     assert (r.nees_verdict, r.nis_verdict, r.verdict) == ("consistent", "underconfident", "underconfident")
-    assert codes(r.diagnosis) == {"underconfident", "innovations_disagree"}
+    # R̃ = 100 R also leaves it less accurate than its sensor (see test_worse_than_sensor_*)
+    assert codes(r.diagnosis) == {"underconfident", "innovations_disagree", "worse_than_sensor"}
     assert f"{r.mean_nis:.3g}, is below its own" in message(r, "underconfident").what
     assert "10× noisier" in message(r, "underconfident").why
     assert "band is wide" in message(r, "innovations_disagree").what
@@ -262,3 +263,69 @@ def test_recovery_says_how_far_the_second_half_still_is_from_consistent():
                 seen.add("below")
                 assert "where its covariance says" not in found.what and "P claims more than there is" in found.what
     assert seen == {"above", "below"}
+
+
+# ----------------------------------------------------------------------------- worse than the raw sensor
+
+WORSE = {  # settings where the filter is clearly less accurate than its sensor, and the cause to name
+    "model": dict(filter_model="straight", turn_rate=0.5),
+    "sensor": dict(assumed_measurement_scale=10.0),
+    "process": dict(assumed_process_scale=0.1, process_noise=3.0),
+    "heading": dict(heading_error=90.0, n_steps=30, speed=10.0, process_noise=0.2),  # not yet recovered
+}
+
+
+@pytest.mark.parametrize("cause", sorted(WORSE))
+def test_worse_than_sensor_names_the_cause_and_undoing_it_brings_the_error_below_the_sensors(cause):
+    for seed in range(5):
+        r = run(**WORSE[cause], seed=seed)
+        assert r.mean_position_error > r.mean_measurement_error
+        found = message(r, "worse_than_sensor")
+        a = r.against_sensor
+        assert a.test.worse and a.test.difference > 0
+        # the cause is named, with what undoing it gives on the same drive
+        assert diagnosis.CAUSE_TIP[cause] in found.try_instead
+        assert diagnosis.CAUSE_WORDS[cause](r.settings) in found.why
+        fixed = lab.run(replace(r.settings, **diagnosis.SETTINGS_RIGHT[cause]))
+        assert fixed.mean_position_error < fixed.mean_measurement_error
+        assert f"{fixed.mean_position_error:.3g} m, below the sensor's" in found.why
+        assert "worse_than_sensor" not in codes(fixed.diagnosis)
+        assert f"{r.mean_position_error:.3g} m" in found.what and f"{r.mean_measurement_error:.3g} m" in found.what
+
+
+def test_every_hint_of_worse_than_sensor_lowers_the_error_clearly():
+    for settings in ({**WORSE["model"], "assumed_measurement_scale": 10.0},
+                     {**WORSE["sensor"], "assumed_process_scale": 0.3}):
+        for seed in range(5):
+            r = run(**settings, seed=seed)
+            found = message(r, "worse_than_sensor")
+            named = [c for c in diagnosis.SETTINGS_RIGHT if diagnosis.CAUSE_TIP[c] in found.try_instead]
+            assert named
+            for c in named:
+                fixed = lab.run(replace(r.settings, **diagnosis.SETTINGS_RIGHT[c]))
+                assert fixed.mean_position_error < diagnosis.CLEARLY_LOWER * r.mean_position_error
+
+
+@pytest.mark.parametrize("settings", [{}, dict(assumed_process_scale=1.5), dict(assumed_measurement_scale=0.7),
+                                      dict(process_noise=5.0, measurement_noise=0.05, dt=0.5), dict(n_steps=20),
+                                      dict(turn_rate=1.0, speed=20.0), dict(filter_model="straight", turn_rate=0.0,
+                                                                            process_noise=0.0)])
+def test_a_well_tuned_filter_is_never_called_worse_than_its_sensor(settings):
+    for seed in SEEDS:
+        r = run(**settings, seed=seed)
+        assert "worse_than_sensor" not in codes(r.diagnosis), (settings, seed)
+
+
+def test_a_tie_within_noise_is_not_flagged():
+    # R̃ = R/100 and Q̃ = 100 Q: the filter copies each measurement, so its error ≈ the sensor's
+    for seed in range(10):
+        r = run(assumed_measurement_scale=0.1, assumed_process_scale=10.0, seed=seed)
+        assert "worse_than_sensor" not in codes(r.diagnosis)
+
+
+def test_the_paired_test_counts_blocks_not_steps():
+    rng = np.random.default_rng(0)
+    a = np.repeat(rng.standard_normal(20), 20)  # 400 steps that move in runs of 20
+    t = diagnosis.paired_test(a + 0.05, a * 0 + rng.standard_normal(400) * 0.01)
+    assert t.block == 20 and math.isfinite(t.margin) and t.margin > 0
+    assert diagnosis.paired_test(np.ones(1), np.zeros(1)).margin == math.inf
