@@ -107,8 +107,11 @@ def test_a_lesson_in_one_click_sets_the_link_and_is_explained(page, server_url):
     expect(page).to_have_url(re.compile(r"[?&]model=straight"))
     expect(page).to_have_url(re.compile(r"[?&]lesson=straight_on_turn"))
     wait_idle(page)
-    expect(page.get_by_test_id("stAlert").filter(has_text="straight-line model cannot turn")).to_be_visible(
-        timeout=30_000)
+    # two alerts name the model: why the filter is overconfident, and why it is worse than its own sensor
+    overconfident = page.get_by_test_id("stAlert").filter(has_text="The filter is overconfident")
+    expect(overconfident).to_contain_text("straight-line model cannot turn", timeout=30_000)
+    expect(page.get_by_test_id("stAlert").filter(has_text="less accurate than the raw sensor")).to_contain_text(
+        "straight-line model cannot turn")
     assert metric_value(page, "Verdict") == "overconfident"
     assert_no_exception(page)
 
