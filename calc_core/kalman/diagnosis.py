@@ -15,9 +15,13 @@ car can run it). A consistent filter passes both. The filter's verdict:
 NEES decides when it is outside its band, since it tests the whole state against the truth; its
 band is wide when the errors persist for many steps (a filter that barely listens to its sensor), so
 NIS, whose innovations are white, often sees a mis-tuning first. ``innovations_disagree`` says so
-whenever the two tests give different verdicts, and ``recovered`` marks a filter that started far
-off (NEES above the one-step band early on) but whose NEES over the second half of the run is back
-inside its one-step band on average.
+whenever the two tests give different verdicts. A filter started off in heading (NEES above the
+one-step band early on, ``_spiked``) is compared with the same drive filtered from the right heading
+(``HeadingStart``, computed by calc_core.kalman.lab): ``recovered`` when its position estimate joins
+that filter's and stays with it to the end of the run, ``not_recovered`` when it has not by then —
+with what the same drive, continued, needs. ``recovered`` also marks, without a heading error, a
+filter whose NEES over the first updates was above the one-step band and over the second half is
+back inside it on average.
 
 Each message's sentences carry their numbers; the causes named are those present in the settings
 (an initial heading error only when NEES does spike at the start). Mis-tunings that push the other
@@ -39,6 +43,7 @@ HEADING_SIGMA = 0.1  # σ_θ of P₀, rad (calc_core.kalman.lab.INITIAL_MOTION_S
 CHANCE_RATE = 10  # a tuned filter fails NEES or NIS in about one run in this many
 TRANSIENT_STEPS = 10  # "early on": the first updates
 RECOVERY_MARGIN = 1.5  # a second-half mean NEES within n/1.5 … 1.5 n is "about where P says"
+WORN_OFF = 0.25  # a bad start has worn off once the estimate stays within this × the right-started filter's error
 
 
 def overall_verdict(nees_verdict: str | None, nis_verdict: str, diverged: bool = False) -> str:
@@ -107,7 +112,7 @@ def _verdict(r) -> Message:
                    "expects more noise than there is")
                 + f" — though {nees}.")
     spiked = _spiked(r)
-    causes, tips = overconfidence_causes(s, spiked) if over else underconfidence_causes(s)
+    causes, tips = overconfidence_causes(s, spiked, _start(r)) if over else underconfidence_causes(s)
     if not causes:
         causes, tips = _no_cause_shown(r, over, spiked)
     return Message(r.verdict, "problem", f"The filter is {r.verdict}", what, " ".join(causes), tuple(tips),
@@ -133,7 +138,7 @@ def _no_cause_shown(r, over: bool, spiked: bool) -> tuple[list[str], list[str]]:
     those that push the other way (an inflated R̃ on an overconfident filter), or a heading error whose
     spike P absorbed — each is named, with what it does, rather than said to be absent."""
     s = r.settings
-    opposite, opposite_tips = underconfidence_causes(s) if over else overconfidence_causes(s, spiked)
+    opposite, opposite_tips = underconfidence_causes(s) if over else overconfidence_causes(s, spiked, _start(r))
     heading = over and abs(math.radians(s.heading_error)) >= HEADING_SIGMA and not spiked
     if not opposite and not heading:
         return [f"None of the usual mis-tunings is set: {CHANCE}"], [SEED_TIP]
@@ -180,8 +185,16 @@ def _disagreement(r, mis_tuned: bool) -> Message:
                    numbers={"nees_inside": float(nees_in), "nis_inside": float(nis_in)})
 
 
+def _start(r) -> "HeadingStart | None":
+    return getattr(r, "heading_start", None)
+
+
 def _recovery(r) -> Message | None:
-    """A bad start the filter got over: NEES far out early on, back in the one-step band later."""
+    """A bad start the filter got over, or has not yet: with a heading error, measured against the
+    same drive filtered from the right heading (``_heading_recovery``); without one, NEES far out
+    early on and back in the one-step band over the second half."""
+    if _start(r) is not None:
+        return _heading_recovery(r)
     done = r.completed
     if done < 4 * TRANSIENT_STEPS:
         return None
@@ -189,25 +202,139 @@ def _recovery(r) -> Message | None:
     late = float(np.mean(r.nees[done // 2: done]))
     if not (early > r.nees_step_band[1] and late < r.nees_step_band[1]):
         return None
-    n = r.n_state
-    # where the second half's errors stand against P: its mean NEES against the n of a consistent filter
-    where = ("the measurements have pulled the estimate back to about where its covariance says it is."
-             if n / RECOVERY_MARGIN <= late <= n * RECOVERY_MARGIN else
-             f"the measurements have pulled the estimate back, though its errors are still about "
-             f"{math.sqrt(late / n):.2g}× what P admits (a consistent filter's mean NEES is {n})." if late > n else
-             f"the measurements have pulled the estimate back, and now P claims more than there is: the errors are "
-             f"about {math.sqrt(late / n):.2g}× the size it admits (a consistent filter's mean NEES is {n}).")
     return Message(
         "recovered", "info", "A bad start, then recovery.",
         f"Over the first {TRANSIENT_STEPS} updates the mean NEES was {early:.3g}, above the 95% band of a single "
-        f"step {_band(r.nees_step_band)}; over the second half of the run it is {late:.3g}: {where}",
+        f"step {_band(r.nees_step_band)}; over the second half of the run it is {late:.3g}: {_where_p(late, r.n_state)}",
         numbers={"early": early, "late": late})
 
 
-def overconfidence_causes(s, spiked: bool = True) -> tuple[list[str], list[str]]:
+def _where_p(late: float, n: int) -> str:
+    """Where a later stretch's errors stand against P: its mean NEES against the n of a consistent filter."""
+    if n / RECOVERY_MARGIN <= late <= n * RECOVERY_MARGIN:
+        return "the measurements have pulled the estimate back to about where its covariance says it is."
+    if late > n:
+        return (f"the measurements have pulled the estimate back, though its errors are still about "
+                f"{math.sqrt(late / n):.2g}× what P admits (a consistent filter's mean NEES is {n}).")
+    return (f"the measurements have pulled the estimate back, and now P claims more than there is: the errors are "
+            f"about {math.sqrt(late / n):.2g}× the size it admits (a consistent filter's mean NEES is {n}).")
+
+
+@dataclass(frozen=True)
+class HeadingStart:
+    """A filter started off in heading against the same drive filtered from the right heading (every
+    other setting the same): per update, the distance between the two position estimates (``gap``)
+    and the right-started filter's position error. The start has worn off from ``recovered_step``
+    (1-based) when the gap stays within ``tolerance`` from there to the end, for at least
+    TRANSIENT_STEPS updates (``worn_off``). When it has not, the same drive is continued (up to
+    ``longer_checked`` updates; the drive and the filter's first steps are the same) and
+    ``longer_steps`` is the fewest steps, a multiple of 10, with which it has worn off, at
+    ``longer_step`` (None: not within ``longer_checked``)."""
+
+    gap: np.ndarray
+    reference_error: np.ndarray
+    tolerance: float
+    recovered_step: int | None
+    final_speed: float  # v̂ at the end, and the vehicle's v
+    true_speed: float
+    heading_off: float  # |θ̂ − θ| at the end, degrees in [0, 180]
+    nees_settles: bool = False  # the mean NEES from recovered_step on is below the one-step band's top
+    longer_checked: int = 0
+    longer_steps: int | None = None
+    longer_step: int | None = None
+
+    @property
+    def flipped(self) -> bool:
+        """Settled on (−v, θ + π): the same motion, driven backwards while facing the other way."""
+        return self.recovered_step is not None and self.final_speed * self.true_speed < 0 and self.heading_off > 90
+
+
+def worn_off(gap: np.ndarray, reference_error: np.ndarray) -> tuple[int | None, float]:
+    """The update (1-based) from which ``gap`` stays within WORN_OFF × the mean of ``reference_error``
+    to the end, if that is at least TRANSIENT_STEPS updates; and that tolerance."""
+    tolerance = WORN_OFF * float(np.mean(reference_error)) if reference_error.size else math.nan
+    above = np.flatnonzero(~(gap <= tolerance))
+    step = 1 if above.size == 0 else int(above[-1]) + 2
+    return (step if gap.size - step + 1 >= TRANSIENT_STEPS else None), tolerance
+
+
+def _heading_recovery(r) -> Message:
+    """How a heading error wore off, or why it has not: the run's own numbers, against the same drive
+    filtered from the right heading."""
+    h, s, done, T = _start(r), r.settings, r.completed, min(TRANSIENT_STEPS, r.completed)
+    early = float(np.mean(r.nees[:T]))
+    ref_mean = float(np.mean(h.reference_error))
+    right = "the one the same drive gives a filter started at the right heading"
+    quarter = f"a quarter of that filter's mean position error, {ref_mean:.2g} m"
+    against = f"{right}, within {h.tolerance:.2g} m — {quarter}"
+    start = (f"It started {s.heading_error:+.0f}° off in heading: over the first {T} updates the mean NEES was "
+             f"{early:.3g}, above the 95% band of a single step {_band(r.nees_step_band)}.")
+    numbers = {"early": early, "tolerance": h.tolerance}
+    k = h.recovered_step
+    if k is not None:
+        err = r.position_error[:done]
+        late = float(np.mean(r.nees[k - 1:done]))
+        parts = [start, f"From step {k} (t = {k * s.dt:.3g} s) on, its position estimate stays with {against}: the bad "
+                        "start has worn off."]
+        if k > 1:
+            parts.append(f"Its mean position error was {float(np.mean(err[:k - 1])):.3g} m over steps 1–{k - 1} (that "
+                         f"filter's: {float(np.mean(h.reference_error[:k - 1])):.3g} m) and is "
+                         f"{float(np.mean(err[k - 1:])):.3g} m since (that filter's: "
+                         f"{float(np.mean(h.reference_error[k - 1:])):.3g} m, the sensor's: "
+                         f"{float(np.mean(r.measurement_error[k - 1:done])):.3g} m).")
+        parts.append(f"Since step {k} its mean NEES is {late:.3g}: {_where_p(late, r.n_state)}")
+        if h.flipped:
+            parts.append(f"It settled on the other solution of the same motion: v̂ = {h.final_speed:.3g} m/s with θ̂ "
+                         f"{h.heading_off:.0f}° from the vehicle's heading (the vehicle's v: {h.true_speed:.3g} m/s). "
+                         "Driving backwards while facing the other way passes through the same positions, so the "
+                         "position measurements cannot tell the two apart, and NEES counts them as one motion.")
+        return Message("recovered", "info", "A bad start, then recovery.", " ".join(parts),
+                       numbers={**numbers, "recovered_step": k, "late": late, "flipped": float(h.flipped)})
+    gap, end = h.gap, float(h.gap[-1])
+    widest = int(np.argmax(gap))
+    if end > h.tolerance:
+        still = (f"After all {done} steps its position estimate is still {end:.2g} m from {right}: more than "
+                 f"{h.tolerance:.2g} m, {quarter}")
+    else:
+        last = int(np.flatnonzero(gap > h.tolerance)[-1]) + 2
+        still = (f"Its position estimate came back to {against} — only from step {last}, {done - last + 1} updates "
+                 f"before the end of the run, too few to call the start worn off (it takes {TRANSIENT_STEPS})")
+    last_nees = float(np.mean(r.nees[done - T:done]))
+    fallen = (f" NEES has fallen back — over the last {T} updates it averaged {last_nees:.3g}, inside the one-step "
+              "band — yet the estimate has not caught up." if last_nees < r.nees_step_band[1] else "")
+    what = (f"{start}{fallen} {still}; the two were {float(gap[widest]):.2g} m apart at most, at step {widest + 1}. "
+            f"Its mean position error is {r.mean_position_error:.3g} m against that filter's {ref_mean:.3g} m (the "
+            f"sensor's: {r.mean_measurement_error:.3g} m).")
+    why = []
+    exact = s.process_noise == 0 or s.assumed_process_scale == 0
+    if exact:
+        why.append(("With process noise q = 0" if s.process_noise == 0 else "Assuming no process noise")
+                   + " its Q̃ is 0: it takes the motion as exact and never discounts old information, so its wrong "
+                   "start counts in every later estimate, outweighed only as the measurements pile up.")
+    else:
+        why.append(f"The sensor measures only the position, so the filter sees its heading only through how the "
+                   f"measurements move: {s.speed * s.dt:.2g} m per step at the vehicle's starting speed, against a "
+                   f"sensor σ of {s.measurement_noise:g} m — so the heading shows only over several updates, and this "
+                   "run ended before the estimate caught up.")
+    tips = []
+    if h.longer_steps is not None:
+        why.append(f"The same drive, continued, gets over it: with {h.longer_steps} steps the estimate stays with the "
+                   f"right-started filter's from step {h.longer_step} on.")
+        tips.append(f"Set the steps to {h.longer_steps}: on this drive the bad start has worn off by step "
+                    f"{h.longer_step}.")
+    elif h.longer_checked > done:
+        why.append(f"Even the same drive continued to {h.longer_checked} steps does not get over it for good.")
+    tips.append("Set the initial heading error to 0.")
+    return Message("not_recovered", "problem", "The bad start has not worn off", what, " ".join(why), tuple(tips),
+                   numbers={**numbers, "gap": end, "widest_gap": float(gap[widest])})
+
+
+def overconfidence_causes(s, spiked: bool = True, start: HeadingStart | None = None) -> tuple[list[str], list[str]]:
     """What in the settings makes a filter trust itself too much, and what to change. ``spiked``: whether
     the run's NEES rose above the one-step band early on (``_spiked``); a heading error whose start P
-    covered (no spike) is not named as a cause, since "watch NEES spike at the start" would be false."""
+    covered (no spike) is not named as a cause, since "watch NEES spike at the start" would be false.
+    ``start``: how the heading error wore off, if it is known; the measurements are said to turn the
+    estimate around only when they did, and NEES to fall only when it fell back into the one-step band."""
     causes, tips = [], []
     if s.assumed_measurement_scale < 1:
         causes.append(f"It assumes the sensor is {1 / s.assumed_measurement_scale:.3g}× more precise than it is "
@@ -231,10 +358,18 @@ def overconfidence_causes(s, spiked: bool = True) -> tuple[list[str], list[str]]
                       "the process noise and bends its path.")
         tips.append("Switch the filter to the turning model, or set the process noise to 0.")
     if abs(math.radians(s.heading_error)) >= HEADING_SIGMA and spiked:
-        causes.append(f"It starts {s.heading_error:+.0f}° off in heading while P₀ claims "
-                      f"σ_θ = {math.degrees(HEADING_SIGMA):.1f}°: until the measurements turn it around, its "
-                      "errors are far outside its ellipses (watch NEES spike at the start).")
-        tips.append("Set the initial heading error to 0 — or keep it and watch NEES fall as the filter recovers.")
+        claim = f"It starts {s.heading_error:+.0f}° off in heading while P₀ claims σ_θ = {math.degrees(HEADING_SIGMA):.1f}°"
+        k = None if start is None else start.recovered_step
+        if k is not None:
+            causes.append(f"{claim}: until the measurements turn it around (by step {k}), its errors are far outside "
+                          "its ellipses (watch NEES spike at the start).")
+        else:
+            causes.append(f"{claim}: its errors are far outside its ellipses (watch NEES spike at the start)"
+                          + (", and by the end of the run its estimate has not joined that of a filter started at "
+                             "the right heading." if start is not None else "."))
+        falls = k is not None and start.nees_settles
+        tips.append("Set the initial heading error to 0 — or keep it and watch NEES fall as the filter recovers."
+                    if falls else "Set the initial heading error to 0.")
     return causes, tips
 
 

@@ -41,6 +41,7 @@ ELLIPSES_DRAWN = 20  # 2σ ellipses along the drive
 ELLIPSE_POINTS = 48
 INSPECT_STEP = 60  # the step shown up close unless the user picks another
 MAX_STEPS = 100_000
+LONGER_RUN = 2000  # the page's most steps: how far a drive is continued to see whether a bad start wears off
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ class Result:
     snapshots: Snapshots  # estimate, covariance, truth and 2σ ellipse at ≤ 41 steps
     gradient_checks: tuple = ()  # the Jacobian is checked per step, by step_up_close
     against_sensor: "diagnosis.AgainstSensor | None" = None  # the filter's error against the sensor's, tested
+    heading_start: "diagnosis.HeadingStart | None" = None  # a heading error against the right start, same drive
     diagnosis: tuple[Message, ...] = ()
 
     @property
@@ -186,8 +188,17 @@ def run(settings: Settings) -> Result:
         verdict=diagnosis.overall_verdict(fr.nees_verdict, fr.nis_verdict, fr.diverged), diverged_step=fr.diverged_step,
         divergence_reason=fr.divergence_reason, completed=done, x0=d.x0, P0=d.P0, Q=d.Q, R=d.R,
         true_Q=sim.Q, true_R=sim.R, snapshots=_snapshots(fr, sim, done))
-    result = replace(result, against_sensor=against_sensor(result))
+    result = replace(result, against_sensor=against_sensor(result), heading_start=heading_start(result))
     return replace(result, diagnosis=diagnose(result))
+
+
+def _filtered(settings: Settings) -> tuple[np.ndarray, np.ndarray]:
+    """The estimates after each completed update for ``settings``, and the truth at those steps."""
+    d = drive(settings)
+    sim = d.sim
+    fr = run_filter(d.x0, d.P0, d.Q, d.R, sim.measurements, sim.dt, sim.truth)
+    done = fr.n_completed
+    return fr.estimates[1:done + 1], sim.truth[1:done + 1]
 
 
 def _position_errors(settings: Settings) -> tuple[np.ndarray, np.ndarray]:
@@ -198,6 +209,46 @@ def _position_errors(settings: Settings) -> tuple[np.ndarray, np.ndarray]:
     done = fr.n_completed
     return (np.linalg.norm(fr.estimates[1:done + 1, :2] - sim.truth[1:done + 1, :2], axis=1),
             np.linalg.norm(sim.measurements[:done] - sim.truth[1:done + 1, :2], axis=1))
+
+
+def _against_right_start(settings: Settings, estimates: np.ndarray | None = None):
+    """Per update, the distance between the position estimates of ``settings`` (or the given
+    ``estimates``) and of the same drive filtered from the right heading, and the latter's position
+    error — over the updates both completed."""
+    if estimates is None:
+        estimates, _ = _filtered(settings)
+    right, truth = _filtered(replace(settings, heading_error=0.0))
+    n = min(len(estimates), len(right))
+    return (np.linalg.norm(estimates[:n, :2] - right[:n, :2], axis=1),
+            np.linalg.norm(right[:n, :2] - truth[:n, :2], axis=1))
+
+
+def heading_start(result: Result) -> "diagnosis.HeadingStart | None":
+    """For a run started off in heading whose NEES spiked early on: its position estimate against
+    the one the same drive gives a filter started at the right heading, and the step from which the
+    bad start has worn off (diagnosis.worn_off). When it has not by the end, the same drive is
+    continued to LONGER_RUN steps — a longer run extends the same drive and repeats the filter's
+    first steps exactly, since the noise is drawn step by step from the seed — to find the fewest
+    steps (a multiple of 10) with which it has."""
+    s, done = result.settings, result.completed
+    if s.heading_error == 0 or result.diverged or done == 0 or not diagnosis._spiked(result):
+        return None
+    gap, reference = _against_right_start(s, result.estimates[1:done + 1])
+    if gap.size < done:
+        return None
+    step, tolerance = diagnosis.worn_off(gap, reference)
+    estimate, truth = result.estimates[done], result.truth[done]
+    off = abs(math.degrees(float(np.pi - np.mod(np.pi - (truth[3] - estimate[3]), 2 * np.pi))))
+    settles = step is not None and float(np.mean(result.nees[step - 1:done])) < result.nees_step_band[1]
+    start = diagnosis.HeadingStart(gap, reference, tolerance, step, float(estimate[2]), float(truth[2]), off, settles)
+    if step is not None or s.n_steps >= LONGER_RUN:
+        return start
+    gap, reference = _against_right_start(replace(s, n_steps=LONGER_RUN))
+    for steps in range(10 * (s.n_steps // 10 + 1), gap.size + 1, 10):
+        later, _ = diagnosis.worn_off(gap[:steps], reference[:steps])
+        if later is not None:
+            return replace(start, longer_checked=int(gap.size), longer_steps=int(steps), longer_step=later)
+    return replace(start, longer_checked=int(gap.size))
 
 
 def against_sensor(result: Result) -> "diagnosis.AgainstSensor | None":
