@@ -57,7 +57,7 @@ CONTROLS = (
     Slider("mwidth", "Bumps per axis, or hidden units", field="model_width", min_value=lambda v: width_range(v)[0],
            max_value=lambda v: width_range(v)[1], when=lambda v: v["model"] != "linear"),
     Slider("train", "Training steps", field="training_steps", min_value=L["training_steps"][0],
-           max_value=L["training_steps"][1], step=50),
+           max_value=L["training_steps"][1], step=lab.TRAINING_STEP),
     Number("seed", "Random seed", help="Same seed, same start, noise and training: a shared link shows the same run."),
 )
 

@@ -447,10 +447,67 @@ def test_a_training_loss_below_its_floor_is_overfitting_not_a_reason_for_more_st
         assert found.code == "model_not_fitted"
         if "more steps would bring the learned score closer" in found.why:
             assert longer.relative_error < fit.relative_error
+        named = _steps_named(found)
         if longer.relative_error > fit.relative_error:
-            assert "More training steps." not in found.try_instead and "Fewer training steps." in found.try_instead
+            assert "More training steps." not in found.try_instead and all(n < s.training_steps for n in named)
+            assert named  # the fewer steps that come closest are named
+        for n in named:  # each step count named does come closer, on this seed
+            assert lab.fit_score_model(dataclasses.replace(s, training_steps=n)).relative_error < fit.relative_error
         if fit.final_loss < fit.loss_at_true_score:
             assert "overfitting" in found.why
+            assert "cannot represent" not in found.why  # a model that fits the noise is not too stiff
+
+
+def _steps_named(message) -> list[int]:
+    """The N of every "Set the training steps to N: …" in a message's suggestions."""
+    prefix = "Set the training steps to "
+    return [int(t[len(prefix):].split(":")[0].replace(",", "")) for t in message.try_instead if t.startswith(prefix)]
+
+
+def test_the_training_path_is_what_training_for_that_many_steps_gives():
+    # the trace reruns the same training: after k steps its ρ is the one fit_score_model(k steps) measures, bit
+    # for bit, for k before, at and after the steps set
+    s = Settings(dimension=1, n_modes=4, separation=2.0, smoothing_sigma=0.1, model_width=8, training_steps=300)
+    fit = lab.fit_score_model(s)
+    assert fit.relative_error > FIT_TOLERANCE and fit.path is not None
+    assert fit.path.steps[0] == lab.TRAINING_STEP and fit.path.steps[-1] == lab.LIMITS["training_steps"][1]
+    assert np.all(np.diff(fit.path.steps) == lab.TRAINING_STEP)
+    for k in (50, 300, 1250, 3000):
+        assert fit.path.at(k) == lab.fit_score_model(dataclasses.replace(s, training_steps=k)).relative_error
+    # a fitted model, or the network, is not traced
+    assert lab.fit_score_model(Settings()).path is None
+    assert lab.fit_score_model(Settings(model="network", training_steps=50)).path is None
+
+
+def test_a_features_model_that_more_steps_would_fit_is_not_said_to_be_at_its_limit():
+    # four bumps on two close modes after 50 steps: the loss has all but levelled off, yet Nesterov's slow
+    # directions still move and a few hundred steps fit the score
+    s = Settings(dimension=1, n_modes=2, separation=2.0, smoothing_sigma=0.5, model_width=4, training_steps=50)
+    told = 0
+    for seed in range(5):
+        fit, found = _fit_message(dataclasses.replace(s, seed=seed))
+        if found.code != "model_not_fitted":
+            continue
+        told += 1
+        assert "cannot represent" not in found.why and "Trained on, the same model fits" in found.why
+        (n,) = _steps_named(found)
+        assert n > s.training_steps
+        at_n = lab.fit_score_model(dataclasses.replace(s, seed=seed, training_steps=n))
+        assert at_n.relative_error <= FIT_TOLERANCE  # the steps named fit …
+        for fewer in range(s.training_steps + lab.TRAINING_STEP, n, lab.TRAINING_STEP):  # … and are the fewest
+            assert lab.fit_score_model(dataclasses.replace(s, seed=seed, training_steps=fewer)).relative_error \
+                > FIT_TOLERANCE
+    assert told >= 3
+
+
+def test_cannot_represent_is_said_only_when_no_number_of_steps_fits():
+    for seed in range(3):
+        s = Settings(model="linear", seed=seed)
+        fit, found = _fit_message(s)
+        assert "cannot represent the score closely enough" in found.why and "straight line" in found.why
+        for k in (0, 50, 3000):
+            assert lab.fit_score_model(dataclasses.replace(s, training_steps=k)).relative_error > FIT_TOLERANCE
+        assert not any("Set the training steps" in t for t in found.try_instead)  # none comes clearly closer
 
 
 def test_a_network_whose_loss_rests_on_a_plateau_is_not_said_to_be_at_its_limit():

@@ -29,6 +29,7 @@ from calc_core.common.messages import Message
 MODE_BIAS_ALLOWANCE = 0.03  # total variation a good sampler is off by on average (annealing at the defaults: 0.018)
 MODE_STANDARD_ERRORS = 5.0  # … plus this many standard errors of the sample shares
 FIT_TOLERANCE = 0.1  # Σ‖s_θ − ∇log p_σ‖² / Σ‖∇log p_σ‖² at most, for a fitted score
+CLEARLY_CLOSER = 0.9  # another training length is named when its RMS error is below this share of the one set
 STUCK_ACCEPTANCE = 0.2
 STILL_FALLING = 0.01  # share of the loss's total drop made in the last tenth of training
 #: a training loss this many standard errors (ScoreFit.floor_standard_error) below the true score's is overfitting;
@@ -370,9 +371,13 @@ def score_fit(result) -> Message:
     bigger = {"linear": "A model that can bend: the bumps (features) or the network.",
               "network": "More hidden units."}.get(model, "More bumps per axis, or the network.")
     remedies = ("More training steps.", bigger)
+    # features and linear models: the same training traced on to the most steps offered says what more (or
+    # fewer) steps do, so no sentence below guesses it
+    path = fit.path
+    overfit = fit.final_loss < fit.loss_at_true_score - OVERFIT_STANDARD_ERRORS * fit.floor_standard_error
     if fit.training_steps == 0:
         why = "The model was not trained (0 steps): s_θ is still its initial guess."
-    elif fit.final_loss < fit.loss_at_true_score - OVERFIT_STANDARD_ERRORS * fit.floor_standard_error:
+    elif overfit:
         # checked before "still falling": a loss below the floor is falling into the pairs' noise, and more steps
         # take the learned score further from the true one, not closer
         why = (f"The loss {fit.final_loss:.3f} is below the {fit.loss_at_true_score:.3f} the true score reaches on "
@@ -383,8 +388,8 @@ def score_fit(result) -> Message:
             "A smaller model: fewer bumps per axis or hidden units.", "Fewer training steps.")
     elif drop > 0 and float(tail[0] - tail[-1]) > STILL_FALLING * drop:
         why = (f"Training stopped while the loss was still falling ({tail[0] - tail[-1]:.3g} over the last tenth "
-               f"of the steps), {against} {fit.loss_at_true_score:.3f} the true score reaches on the same pairs: "
-               "more steps would bring the learned score closer.")
+               f"of the steps), {against} {fit.loss_at_true_score:.3f} the true score reaches on the same pairs"
+               + ("." if path is not None else ": more steps would bring the learned score closer."))
     elif model == "network":
         # Adam on a network: a plateau of the loss is not the best the network can do (more steps often still help)
         remedies = ("More training steps.", bigger)
@@ -394,16 +399,48 @@ def score_fit(result) -> Message:
     else:
         remedies = (bigger,)  # the loss has levelled off: more of the same steps cannot help
         why = (f"The loss has levelled off at {fit.final_loss:.3f}, {against} {fit.loss_at_true_score:.3f} the true "
-               "score reaches on the same pairs: this model cannot represent the score any closer.")
-        if result.settings.model == "linear":
-            why += (" The model [1, x] is a straight line, the score of one Gaussian; a mixture's score bends "
-                    "between its modes.")
+               "score reaches on the same pairs" + ("." if path is not None else
+                                                   ": this model cannot represent the score any closer."))
+    if path is not None:
+        sentence, remedies = _along_training(fit, path, "A smaller model: fewer bumps per axis." if overfit
+                                             and model != "linear" else bigger, overfit)
+        why += " " + sentence
+    never_fits = path is None or not np.any(path.relative_error <= FIT_TOLERANCE)
+    if model == "linear" and fit.training_steps > 0 and not overfit and never_fits:
+        why += (" The model [1, x] is a straight line, the score of one Gaussian; a mixture's score bends "
+                "between its modes.")
     return Message(
         "model_not_fitted", "problem", "The score model has not fitted",
         what=f"On fresh noisy points the learned score is off from ∇log p_σ by {_percent(rms)} (RMS, relative).",
         why=why,
         try_instead=remedies,
         numbers=numbers)
+
+
+def _along_training(fit, path, resize: str, overfit: bool) -> tuple[str, tuple[str, ...]]:
+    """What the same training, traced from the start to the most steps offered, says about the number
+    of steps: the step count nearest the one set at which the score fits, or, when none does, the
+    closest this model comes. Returns (sentence, what to try); ``resize`` is the model-size remedy."""
+    k = fit.training_steps
+    fits = path.steps[path.relative_error <= FIT_TOLERANCE]
+    if fits.size:
+        n = int(fits[np.argmin(np.abs(fits - k) * 2 + (fits < k))])  # the nearest; of two as near, the longer
+        off = _percent(math.sqrt(path.at(n)))
+        if n > k:
+            return (f"Trained on, the same model fits: after {counted(n)} it is off by only {off} (RMS, relative)."
+                    , (f"Set the training steps to {n:,}: the same training is then off by {off}.", resize))
+        return (f"Trained for fewer steps it fitted: after {counted(n)} it was off by only {off} (RMS, "
+                "relative); the steps after that fit these pairs' noise rather than the score.",
+                (f"Set the training steps to {n:,}: the same training is then off by {off}.", resize))
+    best = int(np.argmin(path.relative_error))
+    n, off = int(path.steps[best]), _percent(math.sqrt(float(path.relative_error[best])))
+    sentence = (f"Trained from the start to {counted(int(path.steps[-1]))}, the same model comes no closer than {off} "
+                f"(after {counted(n)}), short of the {_percent(math.sqrt(FIT_TOLERANCE))} a fit needs"
+                + ("." if overfit else ": this model cannot represent the score closely enough."))
+    # another step count is worth naming only if its RMS error is clearly (a tenth) below this one's
+    if math.sqrt(path.relative_error[best]) < CLEARLY_CLOSER * math.sqrt(fit.relative_error):
+        return sentence, (resize, f"Set the training steps to {n:,}: the closest this model comes ({off}).")
+    return sentence, (resize,)
 
 
 def reverse_stopped(result) -> Message | None:

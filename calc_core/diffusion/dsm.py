@@ -128,13 +128,14 @@ def features_loss_gradient(W, Phi, targets, sigma: float) -> np.ndarray:
     return sigma**2 * Phi.T @ (Phi @ W - targets) / Phi.shape[0]
 
 
-def fit_features(Phi, targets, sigma: float, n_steps: int):
+def fit_features(Phi, targets, sigma: float, n_steps: int, watch: Callable | None = None):
     """Nesterov's accelerated gradient descent on ℓ(W) from W = 0, with η = 1/λ_max(H), H = σ² φᵀφ/n
     the Hessian of ℓ (Nesterov 1983; the momentum (k − 1)/(k + 2) of Beck & Teboulle 2009). Bumps
     that overlap make H badly conditioned; the look-ahead reaches a good fit in hundreds of steps
     where plain descent needs thousands. ℓ is quadratic, so the loop works with the F × F Gram matrix
     G = φᵀφ and b = φᵀy once they are formed: the same gradient σ²/n φᵀ(φW − y) = σ²/n (GW − b),
-    at a cost independent of n. Returns (W, loss history of length n_steps + 1)."""
+    at a cost independent of n. Returns (W, loss history of length n_steps + 1); ``watch(k, W)``, if
+    given, sees W after every step k."""
     n = Phi.shape[0]
     gram, b, yy = Phi.T @ Phi, Phi.T @ targets, float(np.sum(targets * targets))
     # η = 1 / λ_max(σ² φᵀφ / n): ℓ is quadratic, so η < 2/λ_max descends
@@ -154,6 +155,8 @@ def fit_features(Phi, targets, sigma: float, n_steps: int):
         # W_{k+1} = V − η ∂ℓ/∂W(V),   ∂ℓ/∂W = σ²/n (GV − b)
         W = V - learning_rate * sigma**2 * (gram @ V - b) / n
         history[k] = loss(W)
+        if watch is not None:
+            watch(k, W)
     return W, np.maximum(history, 0.0)
 
 
@@ -252,6 +255,8 @@ class ScoreFit:
     #: σ²/(2n) Σ‖s_θ − ∇log p_σ‖² ≥ 0 plus a cross term σ²/n Σ (s_θ − ∇log p_σ)·(∇log p_σ − y) of mean 0 unless s_θ
     #: fitted these pairs' noise; this is that term's standard error
     floor_standard_error: float = 0.0
+    #: the same training run on from W = 0 (features and linear models; see :func:`error_along_training`)
+    path: "TrainingPath | None" = None
 
     @property
     def final_loss(self) -> float:
@@ -299,3 +304,42 @@ def fit_dsm(x_clean, sigma: float, kind: str, width: int, training_steps: int, s
     # ρ = Σ ‖s_θ − ∇log p_σ‖² / Σ ‖∇log p_σ‖²
     relative = float(np.sum((model(x_heldout) - truth) ** 2) / max(np.sum(truth**2), 1e-300))
     return ScoreFit(model, history, floor, relative, int(x_noisy.shape[0]), training_steps, floor_error)
+
+
+@dataclass(frozen=True)
+class TrainingPath:
+    """How close the learned score comes to the true one along one training run: ρ on the held-out
+    points after ``steps[i]`` steps (every multiple of a fixed count, up to the most steps offered)."""
+
+    steps: np.ndarray  # (K,) training steps
+    relative_error: np.ndarray  # (K,) ρ = Σ ‖s_θ − ∇log p_σ‖² / Σ ‖∇log p_σ‖² after that many steps
+
+    def at(self, steps: int) -> float:
+        return float(self.relative_error[np.flatnonzero(self.steps == steps)[0]])
+
+
+def error_along_training(fit: ScoreFit, x_clean, seed: int, true_score: Callable, x_heldout, up_to: int,
+                         every: int) -> TrainingPath:
+    """The training of ``fit`` (a features or linear model from :func:`fit_dsm` with these
+    ``x_clean``, ``seed`` and held-out points) run again from W = 0 to ``up_to`` steps, with ρ after
+    every ``every`` steps. The pairs and the iterates are those of fit_dsm, so the ρ after
+    k = fit.training_steps steps is fit.relative_error, and after any other k it is what fit_dsm with
+    k training steps measures."""
+    model = fit.model
+    if model.features is None:
+        raise ValueError("the training path is traced for the features and linear models only")
+    up_to, every = validate.whole("the steps traced", up_to, 1), validate.whole("the steps between points", every, 1)
+    rng = np.random.default_rng([validate.seed(seed), 7])
+    x_noisy, targets = dsm_pairs(x_clean, model.sigma, rng)
+    truth = true_score(x_heldout)
+    phi_heldout, scale = model.features(x_heldout), max(float(np.sum(truth**2)), 1e-300)
+    steps, errors = [], []
+
+    def watch(k, W):
+        if k % every == 0:
+            steps.append(k)
+            # ρ = Σ ‖φ(x)W − ∇log p_σ(x)‖² / Σ ‖∇log p_σ‖² on the held-out points
+            errors.append(float(np.sum((phi_heldout @ W - truth) ** 2) / scale))
+
+    fit_features(model.features(x_noisy), targets, model.sigma, up_to, watch)
+    return TrainingPath(np.asarray(steps, dtype=int), np.asarray(errors))
