@@ -400,7 +400,10 @@ def test_the_counted_nouns_take_the_singular_for_exactly_one():
         "2 gradient checks failed"
     alone = run(Settings(annealing=False, n_steps=1, training_steps=5))
     missed = next(m for m in alone.diagnosis if m.code == "missed_mode")
-    assert "rarely happens in 1 step when" in missed.why
+    assert "many particles have not reached p yet" in missed.why  # one step cannot bring them in
+    per_level = run(Settings(n_steps=10, n_levels=10, training_steps=5))
+    found = next(m for m in per_level.diagnosis if m.code in ("missed_mode", "wrong_shape"))
+    assert "each level lasts T = 1 step at" in found.why
 
 
 @pytest.mark.parametrize("options", [{}, dict(sigma_max=1.5, sigma_min=1.0, n_levels=30, n_steps=30),
@@ -600,3 +603,44 @@ def test_a_loss_below_its_floor_by_less_than_chance_is_not_called_overfitting():
 def test_the_floor_noise_is_a_small_share_of_the_floor(default_result):
     fit = default_result.score_fit
     assert 0 < fit.floor_standard_error < 0.05 * fit.loss_at_true_score
+
+
+def _eps_named(tip: str) -> float:
+    return float(tip.split("Raise ε to ")[1].split(",")[0])
+
+
+@pytest.mark.parametrize("changes", [dict(n_modes=1, step_size=1e-4), dict(n_modes=1, first_width=2.0, width=2.0,
+                                                                              sigma_max=30.0, step_size=1e-3),
+                                     dict(separation=1.0, step_size=1e-3)])
+def test_without_annealing_a_step_too_small_to_bring_the_particles_in_is_named_and_the_larger_step_fixes_it(changes):
+    for seed in range(4):
+        s = Settings(annealing=False, seed=seed, **changes)
+        r = run(s)
+        found = _message(r, "wrong_shape", "missed_mode")
+        assert found is not None and "many particles have not reached p yet" in found.why, seed
+        from calc_core.diffusion.diagnosis import unannealed_relaxation
+        rel, needed, width = unannealed_relaxation(s, r.mixture)
+        assert rel < needed and f"ε·T/s² = {rel:.2g}" in found.why
+        eps = _eps_named(found.try_instead[0])
+        assert eps < 2 * float(np.min(r.mixture.sigmas)) ** 2 / 2  # stable for the narrowest mode, with room
+        fixed = run(dataclasses.replace(s, step_size=eps))
+        assert "recovered_modes" in codes(fixed.diagnosis), (seed, codes(fixed.diagnosis))
+        assert not {"wrong_shape", "missed_mode"} & codes(fixed.diagnosis)
+
+
+def test_without_annealing_far_modes_with_settled_particles_are_blamed_on_the_gap_not_the_step():
+    for seed in range(3):
+        r = run(Settings(annealing=False, seed=seed))  # ε·T/s² = 16 against 4.8 needed
+        found = _message(r, "missed_mode")
+        assert "low-density gap" in found.why and "have not reached p" not in found.why
+
+
+def test_without_annealing_no_stable_step_settles_a_wide_mode_beside_a_narrow_one_and_it_says_so():
+    from calc_core.diffusion.diagnosis import unannealed_relaxation, unannealed_settle_hint
+    s = Settings(annealing=False, first_width=0.05, width=3.0, step_size=0.002)
+    r = run(s)
+    assert unannealed_settle_hint(r).startswith("No step both stable and large enough")
+    limit = 2 * 0.05**2
+    for eps in (e for e in lab.OPTIONS["step_size"] if e < limit):
+        rel, needed, _ = unannealed_relaxation(dataclasses.replace(s, step_size=eps, n_steps=2000), r.mixture)
+        assert rel < needed

@@ -10,11 +10,14 @@ Codes (stable; tests and presets assert on them):
 * ``recovered_modes`` / ``missed_mode`` — the samples' mode weights against the mixture's, within
   or beyond what sampling noise and a good sampler's small bias explain (``mode_tolerance``);
   ``wrong_shape`` — the weights are right but the energy distance to exact draws is beyond what exact
-  draws score (``ENERGY_MULTIPLE`` × its mean); with annealing, an ε too small to move the particles
-  (``relaxation`` below ``MIN_RELAXATION``) is named as the cause;
+  draws score (``ENERGY_MULTIPLE`` × its mean); an ε too small to move the particles is named as the
+  cause — with annealing ``relaxation`` below ``MIN_RELAXATION``, without it ε·T/s² of the widest mode
+  below the ln(σ_max/s) + MIN_RELAXATION needed to come in from the start (``unannealed_relaxation``);
 * ``ends_smoothed`` — annealing samples p_σ at σ = σ_L, slightly wider than p;
 * ``fitted`` / ``model_not_fitted`` — the learned score against the true score of p_σ (a training loss below
-  the floor the true score sets is overfitting, whatever its slope; a network's plateau is not its limit);
+  the floor the true score sets is overfitting, whatever its slope; a network's plateau is not its limit; for
+  the features and linear models the same training traced to the most steps offered says whether another
+  number of steps fits, so "cannot represent" is said only when none does);
 * ``reverse_stopped`` — a reverse process blew up;  ``gradient_check_failed`` — a derivative disagrees.
 """
 
@@ -120,6 +123,40 @@ def annealing_hint(result) -> str:
     if relaxation(settings) < MIN_RELAXATION:
         return hint + " " + larger_step_hint(result, limit)
     return hint
+
+
+def unannealed_relaxation(settings, mixture) -> tuple[float, float, float]:
+    """Without annealing: (r, r_needed, s). A particle's distance from a mode of width s shrinks by
+    (1 − ε/s²) per step, so T steps last r = ε·T/s² relaxation times of the widest mode (the slowest
+    to come in); starting from N(0, σ_max² I) a particle needs about ln(σ_max/s) of them to come in
+    from σ_max, and MIN_RELAXATION more to settle."""
+    s = float(np.max(mixture.sigmas))
+    # r = ε T / s²,  r_needed = ln(σ_max / s) + MIN_RELAXATION
+    return (settings.step_size * settings.n_steps / s**2,
+            MIN_RELAXATION + max(0.0, math.log(settings.sigma_max / s)), s)
+
+
+def unannealed_settle_hint(result) -> str:
+    """A larger ε (stable for the narrowest mode) or more steps, so the particles settle without
+    annealing: ε·T/s² = r_needed + SUGGESTED_RELAXATION − MIN_RELAXATION."""
+    settings = result.settings
+    r, needed, s = unannealed_relaxation(settings, result.mixture)
+    target = needed + SUGGESTED_RELAXATION - MIN_RELAXATION
+    wanted, limit = target * s * s / settings.n_steps, stable_step(result)
+    if wanted < limit / 2:
+        from calc_core.diffusion.lab import OPTIONS
+        eps = min((e for e in OPTIONS["step_size"] if e >= wanted), default=wanted)
+        eps = eps if eps < limit / 2 else wanted
+        return (f"Raise ε to {eps:g}, so that ε·T/s² = {eps * settings.n_steps / s**2:.3g} (at least {needed:.2g} "
+                "is needed).")
+    from calc_core.diffusion.lab import LIMITS
+    steps = 10 * math.ceil(target * s * s / settings.step_size / 10)
+    if steps <= LIMITS["n_steps"][1]:
+        return (f"More steps: at ε = {settings.step_size:g}, {counted(steps)} give ε·T/s² = "
+                f"{settings.step_size * steps / s**2:.3g} (at least {needed:.2g} is needed; a larger ε would not be "
+                "stable).")
+    return (f"No step both stable and large enough settles the particles within {counted(LIMITS['n_steps'][1])}: "
+            "annealing starts them on a broad bump instead.")
 
 
 def larger_step_hint(result, limit: float) -> str:
@@ -283,12 +320,24 @@ def modes(result) -> Message | None:
               f"{distance.energy:.3g}; two sets of exact draws of these sizes score {distance.expected:.3g} on "
               f"average, and above {limit:.3g} ({ENERGY_MULTIPLE:g}×) essentially never.")
     settings = result.settings
-    slow = result.noise_levels.size > 0 and relaxation(settings) < MIN_RELAXATION
     steps_per_level = settings.n_steps // max(settings.n_levels, 1)
-    slow_why = (f"With annealing each level lasts T = {counted(steps_per_level)} at the step α_i = ε σ_i²/σ_min²; in "
-                f"p_σ, about σ_i wide, that is ε·T/σ_min² = {relaxation(settings):.2g} times the time σ_i²/α_i a "
-                f"particle takes to settle, below {MIN_RELAXATION:g}: the particles barely move and cannot follow p_σ "
-                "as it narrows.")
+    if result.noise_levels.size > 0:
+        slow = relaxation(settings) < MIN_RELAXATION
+        slow_why = (f"With annealing each level lasts T = {counted(steps_per_level)} at the step α_i = ε σ_i²/σ_min²; "
+                    f"in p_σ, about σ_i wide, that is ε·T/σ_min² = {relaxation(settings):.2g} times the time σ_i²/α_i "
+                    f"a particle takes to settle, below {MIN_RELAXATION:g}: the particles barely move and cannot "
+                    "follow p_σ as it narrows.")
+        slow_tip = larger_step_hint(result, stable_step(result)) if slow else ""
+    else:
+        r, needed, s = unannealed_relaxation(settings, result.mixture)
+        slow = r < needed
+        slow_why = (f"Without annealing the particles start spread as N(0, σ_max² I) with σ_max = "
+                    f"{settings.sigma_max:g}, and a particle's distance from a mode of width s shrinks by only "
+                    f"(1 − ε/s²) per step. Here ε·T/s² = {r:.2g} for the widest mode (s = {s:g}), fewer than the "
+                    f"{needed:.2g} relaxation times needed to come in from σ_max and settle (ln(σ_max/s) + "
+                    f"{MIN_RELAXATION:g}): many particles have not reached p yet, and the samples still show where "
+                    "they started.")
+        slow_tip = unannealed_settle_hint(result) if slow else ""
     if weights.total_variation <= tolerance:
         if not distance.energy > limit:
             return Message(
@@ -302,14 +351,17 @@ def modes(result) -> Message | None:
                   + energy[1:]),
             why=(slow_why if slow else "The shares count only which mode each particle is nearest to; the energy "
                  "distance also compares where the particles are within and around the modes."),
-            try_instead=((larger_step_hint(result, stable_step(result)),) if slow else
+            try_instead=((slow_tip,) if slow else
                          ("The histogram of x₁ against the exact marginal shows where the particles are off.",)),
             numbers=numbers)
     j = int(np.argmax(np.abs(weights.samples - weights.target)))
     what = (f"Mode {j + 1} has weight {_percent(weights.target[j])} but holds {_percent(weights.samples[j])} of the "
             f"particles (all modes: {listing}); the total-variation distance {weights.total_variation:.3f} is beyond "
             f"{allowed}.")
-    if result.noise_levels.size == 0:
+    if result.noise_levels.size == 0 and slow:
+        why = slow_why
+        try_instead = (slow_tip, annealing_hint(result))
+    elif result.noise_levels.size == 0:
         why = ("Langevin dynamics follows the local slope of log p. To move from one mode to another a particle must "
                "climb through the low-density gap between them, which rarely happens in "
                f"{counted(settings.n_steps)} when the modes are far apart for their width; so each mode keeps the "
@@ -318,7 +370,7 @@ def modes(result) -> Message | None:
                        "Bring the modes closer or widen them, so particles can cross between them.")
     elif slow:
         why = slow_why
-        try_instead = (larger_step_hint(result, stable_step(result)),)
+        try_instead = (slow_tip,)
     else:
         why = (f"Annealing passes the right proportions from level to level only if σ_max = {settings.sigma_max:g} "
                "is large enough for p_σ to be one bump over all the modes, each level gives the particles enough "
