@@ -117,6 +117,31 @@ def test_sweep_is_valid_on_a_log_axis_with_the_current_setting_marked_on_the_roo
     assert len(valid(charts.sweep([1, 2], {"a": [1, 2]}, x_title="x", y_title="y", current=0))["layer"]) == 1
 
 
+def _label_mark(spec):
+    mark = spec["layer"][-1]
+    assert mark["mark"]["type"] == "text"
+    return mark["encoding"]["y"]["value"], mark["mark"]["baseline"]
+
+
+def test_the_current_settings_label_goes_where_the_lines_leave_room():
+    x = [1, 2, 4, 8, 16, 32, 64, 128, 256]
+    falling = [1.0, 0.98, 0.95, 0.9, 0.6, 0.3, 0.1, 0.05, 0.02]
+    # the line runs along the top beside d_k = 2: the label goes to the bottom, inside the plot
+    spec = valid(charts.sweep(x, {"a": falling}, x_title="d_k", y_title="H", current=2, log_base=2, height=300))
+    assert _label_mark(spec) == ({"expr": "height"}, "bottom")
+    # beside d_k = 128 the line is near the bottom: the label stays at the top
+    spec = valid(charts.sweep(x, {"a": falling}, x_title="d_k", y_title="H", current=128, log_base=2, height=300))
+    assert _label_mark(spec) == (0, "top")
+    # a rule at the top counts too, across the whole width
+    spec = valid(charts.sweep(x, {"a": [0.5] * 9}, x_title="d_k", y_title="H", current=128, log_base=2,
+                              rules=[charts.Rule(1.0, "max")]))
+    assert _label_mark(spec)[1] == "bottom"
+    # lines through both bands: the freer one (here the top, crossed by one line against two)
+    spec = valid(charts.sweep(x, {"a": [1.0] * 9, "b": [0.01] * 9, "c": [0.02] * 9}, x_title="d_k",
+                              y_title="H", current=16, log_base=2))
+    assert _label_mark(spec)[1] == "top"
+
+
 def test_bars_keep_their_order_and_grey_out_inactive_ones():
     spec = valid(charts.bars(["b", "a", "c"], [0.2, 0.5, 0.3], value_title="p", active=[True, False, True],
                              inactive_label="masked", domain=(0, 1), title="t"))

@@ -56,7 +56,50 @@ def sweep(x: Sequence[float], series: dict[str, Sequence[float]], *, x_title: st
         ends = np.array([min(xs), current, max(xs)])
         where = np.log(ends) if log_x else ends
         right_half = where[1] - where[0] > 0.6 * (where[2] - where[0])
+        # … and at the top or the bottom of the plot, whichever the lines leave free beside it
+        top = _label_at_top(data, [r.value for r in finite_rules], current, right_half, log_x, log_y)
         layers.append(layer("current", {"type": "text", "align": "right" if right_half else "left",
-                                        "dx": -4 if right_half else 4, "dy": 4, "baseline": "top", "color": MARK_COLOR},
-                            x=x_enc, y={"value": 0}, text=field("label", "nominal")))
+                                        "dx": -4 if right_half else 4, "dy": 4 if top else -4,
+                                        "baseline": "top" if top else "bottom", "color": MARK_COLOR},
+                            # the bottom as drawn: the height signal (autosize fits legend and axes in ``height``)
+                            x=x_enc, y={"value": 0} if top else {"value": {"expr": "height"}},
+                            text=field("label", "nominal")))
     return chart(*layers, data=tables, title=title, height=height)
+
+
+LABEL_SPAN = 0.3  # share of the x axis the current setting's label may cover beside its line
+LABEL_BAND = 0.12  # share of the y axis it covers at the top or the bottom
+
+
+def _label_at_top(data: pd.DataFrame, rules: Sequence[float], current: float, left: bool, log_x: bool,
+                  log_y: bool) -> bool:
+    """Whether the label beside the current setting's line goes at the top of the plot: yes unless the
+    lines (sampled along the label's stretch of x) pass through the top band and leave the bottom one
+    freer. The y axis is taken as Vega-Lite draws it: from 0 (or the smallest value, on a log axis) to
+    the largest value or rule."""
+    values = np.concatenate([data["y"].to_numpy(float), np.asarray(rules, float)])
+    if log_y:
+        values = values[values > 0]
+    if values.size == 0:
+        return True
+    scale = np.log if log_y else (lambda v: v)
+    lo = float(scale(values.min())) if log_y else min(0.0, float(values.min()))
+    hi = float(scale(values.max()))
+    if not hi > lo:
+        return True
+    to_x = np.log if log_x else (lambda v: v)
+    xs = to_x(data["x"].to_numpy(float))
+    span = LABEL_SPAN * (xs.max() - xs.min())
+    here = float(to_x(current))
+    stretch = np.linspace(here - span, here, 24) if left else np.linspace(here, here + span, 24)
+    heights = []
+    for _, points in data.groupby("series", sort=False):
+        px, py = to_x(points["x"].to_numpy(float)), scale(points["y"].to_numpy(float))
+        order = np.argsort(px)
+        inside = stretch[(stretch >= px.min()) & (stretch <= px.max())]
+        heights.append(np.interp(inside, px[order], py[order]))
+    # a rule spans the width: it counts as a line along the whole stretch
+    heights.append(np.repeat(scale(np.asarray([r for r in rules if not log_y or r > 0], float)), stretch.size))
+    t = (np.concatenate(heights) - lo) / (hi - lo)
+    at_top, at_bottom = int(np.sum(t > 1 - LABEL_BAND)), int(np.sum(t < LABEL_BAND))
+    return at_top == 0 or at_top <= at_bottom
