@@ -683,7 +683,7 @@ def describe_commit(root: Path, at: str) -> str:
         return "not a git checkout"
     if at:
         return f"commit {rev}"
-    dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--", "app.py", "pages", "ui", "calc_core"],
+    dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--", "app.py", "streamlit_app.py", "pages", "ui", "calc_core"],
                            capture_output=True, text=True).stdout.strip()
     return f"commit {rev}" + (" + uncommitted changes" if dirty else "")
 

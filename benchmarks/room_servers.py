@@ -195,7 +195,7 @@ class Farm:
             log = self.workdir / f"{name}.log"
             with open(log, "wb") as out:
                 proc = subprocess.Popen(
-                    [self.python, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
+                    [self.python, "-m", "streamlit", "run", "streamlit_app.py", "--server.address", "127.0.0.1",
                      "--server.port", str(port), "--server.headless", "true", "--server.fileWatcherType", "none",
                      "--browser.gatherUsageStats", "false"],
                     cwd=self.root, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)

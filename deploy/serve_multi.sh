@@ -7,7 +7,7 @@
 #   deploy/serve_multi.sh --print-config -n 2 -p 8501 -b 8601   # print the filled-in haproxy.cfg, start nothing
 #
 # Options: -n N processes, -p HAProxy's port, -b the first process's port (the others follow),
-# -a HAProxy's address. Environment: PYTHON (default .venv/bin/python, else python3), APP (app.py),
+# -a HAProxy's address. Environment: PYTHON (default .venv/bin/python, else python3), APP (streamlit_app.py),
 # HAPROXY (the haproxy binary), LAB_WORKERS (calc_core worker processes per Streamlit process; default
 # the cores divided among the N processes, at least 1). Extra arguments after -- go to every `streamlit run`.
 # Needs Debian's haproxy: apt-get install -y haproxy. Runs in the foreground; Ctrl-C, SIGTERM or
@@ -50,7 +50,7 @@ PYTHON="${PYTHON:-}"
 if [ -z "$PYTHON" ]; then
   if [ -x .venv/bin/python ]; then PYTHON=.venv/bin/python; else PYTHON=python3; fi
 fi
-APP="${APP:-app.py}"
+APP="${APP:-streamlit_app.py}"
 HAPROXY="${HAPROXY:-$(command -v haproxy || echo /usr/sbin/haproxy)}"
 [ -x "$HAPROXY" ] || { echo "haproxy not found: apt-get install -y haproxy" >&2; exit 1; }
 

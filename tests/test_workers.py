@@ -231,8 +231,10 @@ def _state(pid: int) -> str:
 
 
 @pytest.mark.slow
-def test_a_real_server_computes_its_pages_in_its_workers():
-    """`streamlit run app.py`: the workers start from the first page, stay up, and do the training
+@pytest.mark.parametrize("entry", ["streamlit_app.py", "app.py"])
+def test_a_real_server_computes_its_pages_in_its_workers(entry):
+    """`streamlit run streamlit_app.py` (what is served: app.py in Streamlit's ASGI app) and
+    `streamlit run app.py`: the workers start from the first page, stay up, and do the training
     (in a Streamlit server the page script is ``__main__``: a worker must not run it)."""
     from benchmarks.room_protocol import PageSession
     from benchmarks.room_servers import free_port_block, proc_cpu_seconds, worker_pids
@@ -240,7 +242,7 @@ def test_a_real_server_computes_its_pages_in_its_workers():
 
     port = free_port_block(1)
     server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1", "--server.port",
+        [sys.executable, "-m", "streamlit", "run", entry, "--server.address", "127.0.0.1", "--server.port",
          str(port), "--server.headless", "true", "--server.fileWatcherType", "none",
          "--browser.gatherUsageStats", "false"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         text=True, env={**os.environ, workers.ENV: "2"})

@@ -51,14 +51,14 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def server_url():
-    """`streamlit run app.py` on 127.0.0.1, started once for the browser tests."""
+    """`streamlit run streamlit_app.py` (app.py behind the deep-link redirect) on 127.0.0.1, started once for the browser tests."""
     if _chromium() is None:
         _unavailable("Chromium is not installed")
     port = _free_port()
     log = open(ROOT / ".pytest_cache" / "streamlit-browser-tests.log", "w") if (ROOT / ".pytest_cache").is_dir() \
         else subprocess.DEVNULL
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
+        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.address", "127.0.0.1",
          "--server.port", str(port), "--server.headless", "true", "--server.fileWatcherType", "none",
          "--browser.gatherUsageStats", "false"],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,

@@ -16,7 +16,10 @@ def wait_idle(page: Page, timeout: float = 60_000) -> None:
 
 def open_page(page: Page, url: str) -> None:
     page.goto(url)
-    page.wait_for_selector("[data-testid='stApp']")
+    # every page of the lab starts with its title; before the first script run reaches the browser the
+    # app reads "not running" with no skeleton, so waiting for idle alone returned on an empty page
+    # (a fresh server's first load)
+    page.wait_for_selector("[data-testid='stMain'] h1", timeout=60_000)
     wait_idle(page)
     assert_no_exception(page)
 

@@ -194,3 +194,14 @@ def test_every_metric_is_shown_whole_on_a_1024_projector_and_larger_in_the_prese
             assert sizes[f"{app.url_path}?present=1"] >= sizes[app.url_path], sizes
     finally:
         context.close()
+
+
+def test_a_link_with_a_path_below_a_page_opens_that_page_with_its_settings(page, server_url):
+    """Streamlit's app shell names its scripts relative to the page, so /Attention/extra loaded none
+    of them: a blank page without a word. The served app (streamlit_app.py) sends it to /Attention."""
+    open_page(page, f"{server_url}/Attention/extra/more?dk=16")
+    expect(page).to_have_url(re.compile(r"/Attention\?dk=16$"))
+    expect(page.get_by_role("heading", name="NLP / Transformers", exact=True)).to_be_visible()
+    thumb = page.get_by_test_id("stSlider").filter(has_text="Key width d_k").get_by_test_id("stSliderThumbValue")
+    expect(thumb).to_have_text("16")
+    assert_no_exception(page)
