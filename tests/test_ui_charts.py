@@ -172,6 +172,33 @@ def test_the_presenter_view_enlarges_the_type_of_any_spec():
     valid(spec)
 
 
+def test_the_presenter_view_also_enlarges_numbers_on_bars_and_cells_but_not_text_held_to_a_cell():
+    """Axis labels grew in the presenter view while the numbers on bars (10 px) and heatmap cells
+    (≤ 12 px) stayed as small as on a laptop."""
+    import re
+
+    pytest.importorskip("vl_convert")
+    import importlib
+
+    bar = importlib.import_module("ui.charts.bars").bars(["a", "b"], [1.0, 2.0], value_title="v", category_title="c")
+    label = next(l for l in bar["layer"] if isinstance(l["mark"], dict) and l["mark"]["type"] == "text")
+    grown = next(l for l in core.presenter_config(bar)["layer"] if isinstance(l["mark"], dict)
+                 and l["mark"]["type"] == "text")
+    assert grown["mark"]["fontSize"] > label["mark"]["fontSize"] * 1.2
+    fitted = charts.matrix(np.eye(2))  # text with a limit: sized to its fixed cells, left alone
+    assert [l["mark"] for l in core.presenter_config(fitted)["layer"]] == [l["mark"] for l in fitted["layer"]]
+
+    def cell_fonts(spec):  # the sizes of the numbers written on the cells, as drawn
+        texts = re.findall(r'<text[^>]*font-size="([\d.]+)px"[^>]*>([^<]*)<', charts.to_svg(spec))
+        return {float(size) for size, words in texts if words in {"0.25", "-0.10", "0.20"}}
+
+    heat = charts.basic.heatmap(np.array([[0.25, -0.1], [-0.1, 0.2]]), diverging=True, cell=60)
+    assert cell_fonts(heat) == {12.0} and cell_fonts(core.presenter_config(heat)) == {16.0}
+    small = charts.basic.heatmap(np.arange(4.0).reshape(2, 2), cell=14)  # cells too small to grow into
+    assert core.presenter_config(small)["params"] == [{"name": core.CELL_FONT_MAX, "value": core.PRESENTER_CELL_FONT}]
+    assert valid(core.presenter_config(heat)) and valid(core.presenter_config(bar))
+
+
 def test_a_chart_as_wide_as_its_column_exports_as_svg_on_equal_axes():
     from ui.charts import tracking
 

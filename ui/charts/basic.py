@@ -11,7 +11,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from ui.charts.core import PALETTE, Rule, chart, field, layer, legend_below, table
+from ui.charts.core import CELL_FONT_MAX, PALETTE, Rule, chart, field, layer, legend_below, table
 
 
 def _legend_color(names: list[str], colors: list[str], **legend) -> dict:
@@ -109,7 +109,8 @@ DIGIT = 0.55  # a character's width in ems (Source Sans digits ≈ 0.5, the minu
 
 def cell_text(data: str, x: dict, y: dict, n_rows: int, n_cols: int) -> dict:
     """The values written on a heatmap's cells, sized to the cells as drawn: the font is the largest
-    (up to 12 pixels) at which the longest label of table ``data`` fills at most 80% of its cell's width
+    (up to 12 pixels — the signal ``cell_font_max``, which the spec defines with ``cell_font_param()``
+    and the presenter view raises) at which the longest label of table ``data`` fills at most 80% of its cell's width
     and half its height, reckoned in the browser from the plot's ``width`` and ``height`` and the number of rows and
     columns. Where the labels (column ``label``) do not fit at 9 pixels their compact form does
     ("-.104" for "-0.104", ".25" for "0.25"), or nothing is written — the pointer still shows every value.
@@ -117,8 +118,8 @@ def cell_text(data: str, x: dict, y: dict, n_rows: int, n_cols: int) -> dict:
     low, high = CELL_FONT
     cell_w, cell_h = f"width / {n_cols}", f"height / {n_rows}"
 
-    def size(chars: str) -> str:
-        return f"min({high}, 0.5 * {cell_h}, 0.8 * {cell_w} / ({DIGIT} * max(datum.{chars}, 1)))"
+    def size(chars: str) -> str:  # the cap is the spec's signal: the presenter view raises it
+        return f"min({CELL_FONT_MAX}, 0.5 * {cell_h}, 0.8 * {cell_w} / ({DIGIT} * max(datum.{chars}, 1)))"
 
     transform = [
         {"calculate": "replace(datum.label, /^(-?)0[.]/, '$1.')", "as": "short"},
@@ -137,6 +138,11 @@ def cell_text(data: str, x: dict, y: dict, n_rows: int, n_cols: int) -> dict:
                  # a condition, not a second scale on the colour channel (which drew a stray legend)
                  color={"condition": {"test": "datum.ink === 'white'", "value": "white"}, "value": "black"})
     return {**text, "transform": transform}
+
+
+def cell_font_param() -> dict:
+    """The top-level param ``cell_text`` sizes against: the largest cell number, in pixels."""
+    return {"name": CELL_FONT_MAX, "value": CELL_FONT[1]}
 
 
 def _d3_format(value: float, spec: str) -> str:
@@ -217,11 +223,14 @@ def heatmap(matrix, *, x_labels: Sequence[str] | None = None, y_labels: Sequence
         labels = [_unsigned_zero(_d3_format(v, value_format)) for v in values[shown]]
         cells["label"] = labels
         layers.append(cell_text("cells", x, y, n_rows, n_cols))
+        size_params = {"params": [cell_font_param()]}
+    else:
+        size_params = {}
     side = cell or cell_size(n_rows, n_cols)
     size = {"height": height or side * n_rows + (110 if n_cols > 12 else 75)}
     if cell:
         size = {"height": side * n_rows, "width": side * n_cols, "autosize": {"type": "pad"}}
-    return chart(*layers, data=tables, title=title, **size)
+    return chart(*layers, data=tables, title=title, **size, **size_params)
 
 
 def stacked_contributions(categories: Sequence[str], parts: dict[str, Sequence[float]], *,

@@ -173,9 +173,35 @@ def chart(*layers: dict, data: dict[str, pd.DataFrame], title: str | None = None
     return spec
 
 
+PRESENTER_TEXT = 1.3  # the presenter view's factor for text marks that set their own size
+CELL_FONT_MAX = "cell_font_max"  # the signal capping a heatmap's cell numbers (basic.cell_text), in pixels
+PRESENTER_CELL_FONT = 16  # its value in the presenter view (12 otherwise): still fitted to the cells
+
+
 def presenter_config(spec: dict) -> dict:
-    """The spec with larger type, for a projector."""
-    return {**spec, "config": {**PRESENTER_FONTS, **spec.get("config", {})}}
+    """The spec with larger type, for a projector: axes, legends and titles through the config; text
+    marks that set their own size (value labels on bars, a rule's label) ×1.3, except text held to
+    a cell (``limit``); heatmap numbers up to 16 pixels where their cells leave room."""
+    def grown(part):
+        if isinstance(part, list):
+            return [grown(p) for p in part]
+        if not isinstance(part, dict):
+            return part
+        out = {k: grown(v) for k, v in part.items() if k != "datasets"}
+        if "datasets" in part:
+            out["datasets"] = part["datasets"]
+        mark = out.get("mark")
+        if isinstance(mark, dict) and mark.get("type") == "text" and "limit" not in mark \
+                and isinstance(mark.get("fontSize"), (int, float)):
+            out["mark"] = {**mark, "fontSize": round(mark["fontSize"] * PRESENTER_TEXT)}
+        if isinstance(out.get("params"), list):
+            out["params"] = [{**p, "value": PRESENTER_CELL_FONT} if p.get("name") == CELL_FONT_MAX else p
+                             for p in out["params"]]
+        return out
+
+    spec = {**spec, "config": {**PRESENTER_FONTS, **spec.get("config", {})}}
+    return {**grown({k: v for k, v in spec.items() if k != "datasets"}),
+            **({"datasets": spec["datasets"]} if "datasets" in spec else {})}
 
 
 def jsonable(spec: dict) -> dict:
