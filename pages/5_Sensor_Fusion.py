@@ -28,7 +28,7 @@ CONTROLS = (
           help="The filter's σ's over the true ones: its Q is this² × the true Q (1: tuned right)."),
     Steps("rscale", "Assumed ÷ true sensor noise", field="assumed_measurement_scale", options=NOISE_SCALES,
           help="The filter's σ over the true one: its R is this² × the true R (1: tuned right)."),
-    Slider("heading", "Initial heading error", field="heading_error", min_value=-90, max_value=90, step=5, fmt="%d°",
+    Slider("heading", "Initial heading error", field="heading_error", min_value=-180, max_value=180, step=5, fmt="%d°",
            help="An error in the filter's starting heading that its P₀ (σ_θ ≈ 5.7°) does not admit."),
     Number("seed", "Random seed", help="Same seed, same drive, noise and start: a shared link shows the same run."),
 )

@@ -409,3 +409,17 @@ def test_a_half_turn_start_settles_on_the_backwards_solution_and_says_so():
 
 def test_no_heading_error_no_heading_comparison():
     assert run().heading_start is None and run(assumed_process_scale=0.3).heading_start is None
+
+
+def test_the_backwards_lesson_settles_on_the_mirrored_motion_for_every_seed():
+    """Its words: v̂ below 0, θ̂ about 180° from the vehicle's heading, positions back with a
+    well-started filter's, NEES after the start near the state size."""
+    preset = next(p for p in lab.PRESETS if p.name == "backwards")
+    for seed in range(10):
+        r = lab.run(preset.apply(lab.Settings(), seed=seed))
+        h = r.heading_start
+        assert h.flipped and h.final_speed < 0 < h.true_speed and h.heading_off > 150, (seed, h)
+        recovered = next(m for m in r.diagnosis if m.code == "recovered")
+        assert "other solution of the same motion" in recovered.what, seed
+        n = r.estimates.shape[1]
+        assert 0.6 * n < recovered.numbers["late"] < 1.4 * n, (seed, recovered.numbers)

@@ -449,6 +449,12 @@ PRESETS = (
            "then the measurements turn the estimate around and NEES settles — though the spike leaves the run's "
            "mean NEES above its band.",
            settings={"heading_error": 60.0}, expect=("overconfident", "recovered"), avoid=("diverged",)),
+    Preset("backwards", "Start facing backwards",
+           "The filter starts 180° off. Position measurements cannot tell a car driving forwards from one "
+           "driving backwards while facing the other way, and the estimate settles on that mirror image: v̂ "
+           "below 0 and θ̂ about 180° from the vehicle's heading, its positions back with a well-started "
+           "filter's. It is the same motion: once the start has worn off, NEES is back near 5, the size of the state.",
+           settings={"heading_error": 180.0}, expect=("overconfident", "recovered"), avoid=("diverged",)),
 )
 
 

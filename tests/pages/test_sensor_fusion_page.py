@@ -250,9 +250,9 @@ def test_the_presenter_view_folds_the_explanations_and_puts_the_lessons_controls
 
 
 MAX = {"v": "20.0", "omega": "1.0", "q": "5.0", "sigma": "5.0", "dt": "0.5", "steps": "2000", "model": "straight",
-       "qscale": "10", "rscale": "10", "heading": "90", "seed": "9999", "k": "2000"}
+       "qscale": "10", "rscale": "10", "heading": "180", "seed": "9999", "k": "2000"}
 MIN = {"v": "0.0", "omega": "-1.0", "q": "0.0", "sigma": "0.05", "dt": "0.02", "steps": "20", "qscale": "0.1",
-       "rscale": "0.1", "heading": "-90", "seed": "0", "k": "1"}
+       "rscale": "0.1", "heading": "-180", "seed": "0", "k": "1"}
 
 
 @pytest.mark.slow
@@ -269,7 +269,7 @@ def test_all_controls_at_their_minimum_together_run_cleanly():
     assert_clean(at)
     assert at.slider(key=key("sigma")).value == 0.05 and at.slider(key=key("k")).value == 1
     r = lab.run(lab.Settings(speed=0.0, turn_rate=-1.0, process_noise=0.0, measurement_noise=0.05, dt=0.02, n_steps=20,
-                             assumed_process_scale=0.1, assumed_measurement_scale=0.1, heading_error=-90.0))
+                             assumed_process_scale=0.1, assumed_measurement_scale=0.1, heading_error=-180.0))
     assert metric(at, "Verdict") == r.verdict == "overconfident"  # R̃ = R/100 (Q̃ changes nothing at q = 0)
     assert "The filter is overconfident" in alerts(at) and "more precise than it is" in alerts(at)
 
