@@ -85,6 +85,7 @@ def chart_titled(at: AppTest, words: str) -> dict:
     for spec in chart_specs(at):
         title = spec.get("title", "")
         title = title.get("text", "") if isinstance(title, dict) else title
+        title = " ".join(title) if isinstance(title, list) else title  # a title in lines
         if words in title:
             return spec
     raise AssertionError(f"no chart titled like {words!r}")

@@ -36,7 +36,8 @@ def softmax_jacobian(jacobian: np.ndarray, labels: Sequence[str]) -> dict | None
     """J = diag(s) − s sᵀ on one fixed red–blue scale: |J_ij| ≤ ¼ always."""
     return heatmap(jacobian, x_labels=labels, y_labels=labels, x_title="logit z_j", y_title="weight s_i",
                    diverging=True, value_format=".3f", value_title="∂s_i/∂z_j", domain=(-0.25, 0.25),
-                   title="Softmax Jacobian J = diag(s) − s sᵀ  (|J_ij| ≤ ¼)")
+                   # two lines: in half a 1024-pixel page the one line was cut to "J = diag(s…"
+                   title=["Softmax Jacobian", "J = diag(s) − s sᵀ, |J_ij| ≤ ¼"])
 
 
 def sqrt_dk_sweep(s, current_d_k: int, top_label: str) -> list[tuple[str, dict | None]]:

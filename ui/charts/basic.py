@@ -171,7 +171,7 @@ def cell_size(n_rows: int, n_cols: int) -> int:
 
 
 def heatmap(matrix, *, x_labels: Sequence[str] | None = None, y_labels: Sequence[str] | None = None,
-            x_title: str = "", y_title: str = "", title: str | None = None, diverging: bool = False,
+            x_title: str = "", y_title: str = "", title: str | list[str] | None = None, diverging: bool = False,
             show_values: bool | None = None, value_format: str = ".2f", value_title: str = "value",
             height: int | None = None, cell: int | None = None,
             domain: tuple[float, float] | None = None, legend: dict | None = None) -> dict | None:

@@ -157,7 +157,7 @@ def equal_axes(x: dict, y: dict, *, height: int) -> tuple[dict, dict, dict]:
     return x, y, size
 
 
-def chart(*layers: dict, data: dict[str, pd.DataFrame], title: str | None = None, **top) -> dict:
+def chart(*layers: dict, data: dict[str, pd.DataFrame], title: str | list[str] | None = None, **top) -> dict:
     """A layered spec with its named tables; ``top`` sets width, height, a shared encoding and the like."""
     spec = {"$schema": SCHEMA, "datasets": data, "layer": list(layers), **top}
     # No ARIA description per mark: Vega-Lite would build one string per point, bar and cell on
