@@ -407,3 +407,30 @@ def test_a_legend_below_a_narrow_chart_fits_it_and_breaks_long_labels_between_wo
 def test_short_legend_labels_still_share_a_row():
     assert core.legend_below(["÷ √d_k", "no scaling"])["columns"] == 2
     assert "labelExpr" not in core.legend_below(["train RMSE", "test RMSE"])
+
+
+def test_a_long_title_is_broken_into_lines_the_plot_holds_and_a_test_still_reads_it_as_written():
+    """Vega cut a title longer than its plot with "…" ("The episode: angle and posi…" in a third of a
+    1024-pixel page): the title sent is an expression of the drawn width choosing its line breaks."""
+    import re
+
+    pytest.importorskip("vl_convert")
+    title = "The episode: angle and position (±1 = the limit)"
+    spec = charts.lines([0, 1, 2], {"angle": [0.1, 0.2, 0.1]}, x_title="t", y_title="rad", title=title)
+    fitted = core.fitted_title(spec)
+    assert valid(fitted) and core.as_built(fitted)["title"] == title
+
+    def drawn_lines(width):
+        svg = charts.to_svg({**fitted, "width": width})
+        block = next(b for b in re.findall(r"<text[^>]*>(.*?)</text>", svg) if "episode" in b)
+        return re.findall(r"<tspan[^>]*>([^<]*)</tspan>", block) or [block]
+
+    assert drawn_lines(600) == [title]
+    for width in (300, 180, 120):
+        lines = drawn_lines(width)
+        assert " ".join(lines) == title and len(lines) > 1, (width, lines)
+        assert max(len(line) for line in lines) * core.TITLE_CHAR <= width or len(lines) == core.TITLE_LINES, (width, lines)
+    assert len(drawn_lines(120)) > len(drawn_lines(300))
+    assert core.fitted_title({**spec, "title": "Short"}) == {**spec, "title": "Short"}
+    concat = {"hconcat": [spec, spec], "title": title}  # no width signal of its own: left alone
+    assert core.fitted_title(concat) is concat

@@ -35,7 +35,8 @@ def changed(a: dict, b: dict) -> set[str]:
 
 
 def titled(specs):
-    return {str(spec.get("title")): spec for spec in specs}
+    """The specs by title as written (a sent spec carries it in usermeta: charts.core.fitted_title)."""
+    return {str(spec.get("usermeta", {}).get("title", spec.get("title"))): spec for spec in specs}
 
 
 @pytest.mark.parametrize("app", PAGES, ids=page_ids(PAGES))

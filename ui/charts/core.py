@@ -204,6 +204,44 @@ def presenter_config(spec: dict) -> dict:
             **({"datasets": spec["datasets"]} if "datasets" in spec else {})}
 
 
+TITLE_CHAR = 7.8  # pixels per character of a title at Streamlit's 16 px bold (28 characters measured ≈ 205 px)
+PRESENTER_TITLE_CHAR = 9.3  # at the presenter view's 19 px
+TITLE_LINES = 4  # a title is broken into at most this many lines
+
+
+def fitted_title(spec: dict, char: float = TITLE_CHAR) -> dict:
+    """The spec with its title broken between words into as few lines as the plot's width, as drawn,
+    holds. Vega cuts a title longer than the plot with "…" ("The episode: angle and posi…" in a
+    third of a 1024-pixel page), and the width is known only in the browser: the title becomes an
+    expression of Vega's ``width`` signal choosing among the breaks worked out here, the longest line
+    of each at ``char`` pixels a character. The title as written stays in ``usermeta`` (for
+    :func:`as_built`). A spec without a single view (concatenated ones), or a title of one word, is
+    returned as it is."""
+    title = spec.get("title")
+    if not isinstance(title, str) or len(title.split()) < 2 or not ("layer" in spec or "mark" in spec):
+        return spec
+    by_count: dict[int, list[str]] = {}
+    for room in range(len(title), 0, -1):  # the narrowest break with k lines has the shortest longest line
+        lines = _words_in_lines(title, room, 1.0)
+        if len(lines) > TITLE_LINES:
+            break
+        by_count[len(lines)] = lines
+    options = []
+    for count in sorted(by_count):
+        longest = max(len(line) for line in by_count[count])
+        if not options or longest < options[-1][0]:
+            options.append((longest, by_count[count]))
+    if len(options) == 1:
+        return spec
+
+    def text(lines):
+        return json.dumps(lines[0] if len(lines) == 1 else lines, ensure_ascii=False)
+
+    expr = "".join(f"width >= {longest * char:.0f} ? {text(lines)} : " for longest, lines in options[:-1])
+    expr += text(options[-1][1])
+    return {**spec, "title": {"text": {"expr": expr}}, "usermeta": {**spec.get("usermeta", {}), "title": title}}
+
+
 def jsonable(spec: dict) -> dict:
     """The spec with its tables as lists of rows (what a Vega renderer or a schema validator reads);
     the tables kept for the CSV download only are left out."""
@@ -331,6 +369,9 @@ _READ = re.compile(rf"\b{LIFTED_ROW}\.v(\d+)\b")
 def as_built(spec: dict) -> dict:
     """The inverse of :func:`stable`: a drawn spec with its lifted numbers put back where the
     builder wrote them (what a test reads off a page). The table may be a frame or a list of rows."""
+    meta = spec.get("usermeta", {})
+    if "title" in meta:  # a title fitted to the plot's width (fitted_title): as written
+        spec = {**spec, "title": meta["title"], "usermeta": {k: v for k, v in meta.items() if k != "title"}}
     table = spec.get("datasets", {}).get(LIFTED)
     if table is None:
         return spec
@@ -369,10 +410,11 @@ def show(spec: dict | None, empty_message: str = "Nothing to draw for these sett
         return
     from ui import workshop  # the presenter view enlarges type
 
-    if workshop.presenting():
+    presenting = workshop.presenting()
+    if presenting:
         spec = presenter_config(spec)
     fixed = isinstance(spec.get("width"), (int, float))
-    drawn = stable(drawn_part(spec))
+    drawn = stable(fitted_title(drawn_part(spec), PRESENTER_TITLE_CHAR if presenting else TITLE_CHAR))
     sent = {**drawn, "datasets": {name: arrow_table(frame) if isinstance(frame, pd.DataFrame) else frame
                                  for name, frame in drawn.get("datasets", {}).items()}}
     where.vega_lite_chart(sent, width="content" if fixed else "stretch")
