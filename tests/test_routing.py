@@ -2,6 +2,7 @@
 route of Streamlit's own passes untouched, as does anything under another base path."""
 
 import asyncio
+import concurrent.futures
 
 import pytest
 
@@ -45,7 +46,9 @@ def _call(scope):
     async def send(message):
         sent.append(message)
 
-    asyncio.run(DeepLinkRedirect(inner, base="")(scope, receive, send))
+    # in a thread of its own: an earlier test may leave an event loop running in this one
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, DeepLinkRedirect(inner, base="")(scope, receive, send)).result(timeout=30)
     return sent, called
 
 
