@@ -1,6 +1,5 @@
 """Sensor Fusion: an extended Kalman filter tracking a turning vehicle — its Jacobian and its consistency."""
 
-import numpy as np
 import streamlit as st
 
 import ui
@@ -46,20 +45,16 @@ run = ui.cached(lab.run, spinner="Simulating the drive and filtering it…")
 close_up = ui.cached(lab.step_up_close)
 
 
-def number(value: float, fmt: str = ".3f", unit: str = "") -> str:
-    return "—" if not np.isfinite(value) else f"{value:.3g}{unit}" if abs(value) >= 1e4 else f"{value:{fmt}}{unit}"
-
-
 def render_summary(r: lab.Result) -> None:
     cols = ui.panels.metric_row(5)
-    cols[0].metric("Mean position error", number(r.mean_position_error, unit=" m"), delta_color="inverse",
+    cols[0].metric("Mean position error", ui.panels.figure(r.mean_position_error, unit=" m", large=".3g"), delta_color="inverse",
                    delta=f"{r.error_against_sensor:+.3f} m vs the sensor" if r.completed else None,
                    help="Mean distance between the EKF's position and the true one.")
-    cols[1].metric("Raw sensor error", number(r.mean_measurement_error, unit=" m"),
+    cols[1].metric("Raw sensor error", ui.panels.figure(r.mean_measurement_error, unit=" m", large=".3g"),
                    help="Mean distance between a measurement and the true position (≈ 1.25 σ).")
     for col, name, mean, band, n in ((cols[2], "NEES", r.mean_nees, r.nees_mean_band, r.n_state),
                                      (cols[3], "NIS", r.mean_nis, r.nis_mean_band, 2)):
-        col.metric(f"Mean {name}", number(mean, ".2f"), help=f"{CONSISTENCY[name]} Expected {n}; 95% band "
+        col.metric(f"Mean {name}", ui.panels.figure(mean, ".2f", large=".3g"), help=f"{CONSISTENCY[name]} Expected {n}; 95% band "
                    f"[{band[0]:.2f}, {band[1]:.2f}].")
     cols[4].metric("Verdict", r.verdict, help="NEES against its band; NIS's when NEES is inside.")
     ui.panels.show_messages(r.diagnosis, st.container())

@@ -23,11 +23,14 @@ from ui.markdown import plain  # noqa: F401 - the pages call it as ui.panels.pla
 REFERENCE_DELTA = {"delta_color": "off", "delta_arrow": "off"}
 
 
-def figure(value, spec: str = ".3f", *, missing: str = "—") -> str:
-    """A number as shown on a metric, or ``missing`` when there is none (a run that stopped before
-    its first finished epoch has no RMSE: "—", not "nan")."""
+def figure(value, spec: str = ".3f", *, missing: str = "—", unit: str = "", large: str | None = None) -> str:
+    """A number as shown on a metric, followed by ``unit``, or ``missing`` when there is none (a run
+    that stopped before its first finished epoch has no RMSE: "—", not "nan"). ``large`` is the
+    format from 10⁴ on (".3g": a diverged filter's 3.2e+07 m, not 32000000.000 m)."""
     try:
-        return format(value, spec) if np.isfinite(value) else missing
+        if not np.isfinite(value):
+            return missing
+        return format(value, large if large and abs(value) >= 1e4 else spec) + unit
     except (TypeError, ValueError):
         return missing
 

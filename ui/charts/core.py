@@ -187,9 +187,7 @@ def presenter_config(spec: dict) -> dict:
             return [grown(p) for p in part]
         if not isinstance(part, dict):
             return part
-        out = {k: grown(v) for k, v in part.items() if k != "datasets"}
-        if "datasets" in part:
-            out["datasets"] = part["datasets"]
+        out = {k: v if k in ("datasets", EXPORT) else grown(v) for k, v in part.items()}  # tables as they are
         mark = out.get("mark")
         if isinstance(mark, dict) and mark.get("type") == "text" and "limit" not in mark \
                 and isinstance(mark.get("fontSize"), (int, float)):
@@ -199,9 +197,7 @@ def presenter_config(spec: dict) -> dict:
                              for p in out["params"]]
         return out
 
-    spec = {**spec, "config": {**PRESENTER_FONTS, **spec.get("config", {})}}
-    return {**grown({k: v for k, v in spec.items() if k != "datasets"}),
-            **({"datasets": spec["datasets"]} if "datasets" in spec else {})}
+    return grown({**spec, "config": {**PRESENTER_FONTS, **spec.get("config", {})}})
 
 
 TITLE_CHAR = 7.8  # pixels per character of a title at Streamlit's 16 px bold (28 characters measured ≈ 205 px)
